@@ -1,0 +1,42 @@
+# Breakage Pi: every target sets itself up on a fresh Debian 12 / Raspberry Pi OS Bookworm machine.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+APT_PACKAGES := libasound2-dev libsndfile1 python3-venv python3-dev gcc
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test soak bench models clean
+
+setup: $(STAMP)
+
+.sysdeps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+	@touch $@
+
+$(STAMP): pyproject.toml .sysdeps
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/breakage-pi demo
+
+test: setup
+	$(PY) -m pytest -q
+
+soak: setup
+	$(PY) -m pytest -q -m soak
+
+bench: setup
+	$(VENV)/bin/breakage-pi bench
+
+clean:
+	rm -rf $(VENV) .sysdeps build *.egg-info

@@ -1,0 +1,183 @@
+"""Bank: up to 16 named pattern slots with channel roles, tempo and swing.
+
+Also the pure (no I/O) codec of the bank file format, version 1; reading and
+writing files is :mod:`breakage_pi.store`'s job.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+from .clock import SWING_RANGE, TEMPO_RANGE
+from .errors import FormatError, VersionError
+from .pattern import CHANNELS, DEFAULT_CHANNEL_NAMES, Pattern, pattern_from_data
+
+BANK_FORMAT = "breakage-pi/bank"
+BANK_VERSION = 1
+MAX_SLOTS = 16
+ROLES = ("in", "out")
+DEFAULT_ROLES = ("in", "in", "out", "out")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One pattern slot: its name, whether it is in the training set, its pattern."""
+
+    name: str = ""
+    train: bool = False
+    pattern: Pattern = field(default_factory=Pattern)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """An immutable bank of 1-16 slots; edits return a new Bank.
+
+    ``roles[c]`` is ``"in"`` if channel ``c`` feeds the net, ``"out"`` if the
+    net writes it. ``swing`` is the fraction of a step pair given to the first
+    step (0.5 = straight).
+
+    >>> bank = Bank(slots=(Slot("groove", True, Pattern()),))
+    >>> bank.input_channels, bank.output_channels
+    ((0, 1), (2, 3))
+    """
+
+    slots: tuple[Slot, ...] = (Slot(),)
+    channels: tuple[str, ...] = DEFAULT_CHANNEL_NAMES
+    roles: tuple[str, ...] = DEFAULT_ROLES
+    tempo: float = 120.0
+    swing: float = 0.5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slots", tuple(self.slots))
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "roles", tuple(self.roles))
+        if not 1 <= len(self.slots) <= MAX_SLOTS:
+            raise FormatError(f"a bank holds 1-{MAX_SLOTS} slots, got {len(self.slots)}", "slots")
+        for index, slot in enumerate(self.slots):
+            if not isinstance(slot, Slot) or not isinstance(slot.pattern, Pattern):
+                raise FormatError("expected a Slot holding a Pattern", f"slots[{index}]")
+        _check_names(self.channels)
+        _check_roles(self.roles)
+        object.__setattr__(self, "tempo", _checked_number(self.tempo, TEMPO_RANGE, "tempo", "BPM"))
+        object.__setattr__(self, "swing", _checked_number(self.swing, SWING_RANGE, "swing", ""))
+
+    @property
+    def input_channels(self) -> tuple[int, ...]:
+        return tuple(c for c, role in enumerate(self.roles) if role == "in")
+
+    @property
+    def output_channels(self) -> tuple[int, ...]:
+        return tuple(c for c, role in enumerate(self.roles) if role == "out")
+
+    @property
+    def training_slots(self) -> tuple[Slot, ...]:
+        return tuple(slot for slot in self.slots if slot.train)
+
+    def slot(self, number: int) -> Slot:
+        """The slot with 1-based ``number``, as the grid and the CLI count them."""
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(self.slots):
+            raise FormatError(f"slot must be 1-{len(self.slots)}, got {number!r}", "slot")
+        return self.slots[number - 1]
+
+    def with_slot(self, number: int, slot: Slot) -> Bank:
+        """A copy with slot ``number`` (1-based) replaced; number len+1 appends."""
+        if not 1 <= number <= min(len(self.slots) + 1, MAX_SLOTS):
+            raise FormatError(f"slot must be 1-{min(len(self.slots) + 1, MAX_SLOTS)}, got {number}", "slot")
+        slots = list(self.slots)
+        if number == len(slots) + 1:
+            slots.append(slot)
+        else:
+            slots[number - 1] = slot
+        return replace(self, slots=tuple(slots))
+
+    def with_changes(self, **changes: Any) -> Bank:
+        """A validated copy with fields changed, e.g. ``bank.with_changes(tempo=96.0)``."""
+        return replace(self, **changes)
+
+
+def _check_names(channels: Sequence[object]) -> None:
+    if len(channels) != CHANNELS:
+        raise FormatError(f"expected {CHANNELS} channel names, got {len(channels)}", "channels")
+    for index, name in enumerate(channels):
+        if not isinstance(name, str) or not name:
+            raise FormatError(f"channel name must be a non-empty string, got {name!r}", f"channels[{index}]")
+    if len(set(channels)) != CHANNELS:
+        raise FormatError("channel names must be distinct", "channels")
+
+
+def _check_roles(roles: Sequence[object]) -> None:
+    if len(roles) != CHANNELS:
+        raise FormatError(f"expected {CHANNELS} roles, got {len(roles)}", "roles")
+    for index, role in enumerate(roles):
+        if role not in ROLES:
+            raise FormatError(f"role must be 'in' or 'out', got {role!r}", f"roles[{index}]")
+
+
+def _checked_number(value: object, limits: tuple[float, float], name: str, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise FormatError(f"expected a number, got {value!r}", name)
+    low, high = limits
+    if not low <= value <= high:
+        raise FormatError(f"must be {low:g}-{high:g}{' ' + unit if unit else ''}, got {value:g}", name)
+    return float(value)
+
+
+def bank_to_data(bank: Bank) -> dict[str, Any]:
+    """The bank as JSON-ready data in file format version 1."""
+    return {
+        "format": BANK_FORMAT,
+        "version": BANK_VERSION,
+        "tempo": bank.tempo,
+        "swing": bank.swing,
+        "channels": list(bank.channels),
+        "roles": list(bank.roles),
+        "slots": [
+            {"name": slot.name, "train": slot.train, "steps": slot.pattern.to_lists()}
+            for slot in bank.slots
+        ],
+    }
+
+
+def bank_from_data(data: object) -> Bank:
+    """Validate decoded JSON into a Bank; a :class:`FormatError` names the field at fault."""
+    if not isinstance(data, dict):
+        raise FormatError(f"expected a JSON object, got {type(data).__name__}")
+    if data.get("format") != BANK_FORMAT:
+        raise FormatError(f"expected {BANK_FORMAT!r}, got {data.get('format')!r}", "format")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise VersionError(f"expected an integer version, got {version!r}", "version")
+    if version > BANK_VERSION:
+        raise VersionError(
+            f"version {version} is newer than this program understands ({BANK_VERSION}); upgrade breakage-pi",
+            "version",
+        )
+    if version < 1:
+        raise VersionError(f"unknown version {version}", "version")
+    for key in ("tempo", "swing", "channels", "roles", "slots"):
+        if key not in data:
+            raise FormatError("missing", key)
+    for key in ("channels", "roles", "slots"):
+        if not isinstance(data[key], list):
+            raise FormatError(f"expected a list, got {type(data[key]).__name__}", key)
+    if not 1 <= len(data["slots"]) <= MAX_SLOTS:
+        raise FormatError(f"a bank holds 1-{MAX_SLOTS} slots, got {len(data['slots'])}", "slots")
+    slots = tuple(_slot_from_data(item, f"slots[{index}]") for index, item in enumerate(data["slots"]))
+    return Bank(slots=slots, channels=tuple(data["channels"]), roles=tuple(data["roles"]),
+                tempo=data["tempo"], swing=data["swing"])
+
+
+def _slot_from_data(item: object, field: str) -> Slot:
+    if not isinstance(item, dict):
+        raise FormatError(f"expected an object, got {type(item).__name__}", field)
+    name = item.get("name", "")
+    if not isinstance(name, str):
+        raise FormatError(f"expected a string, got {name!r}", f"{field}.name")
+    train = item.get("train", False)
+    if not isinstance(train, bool):
+        raise FormatError(f"expected true or false, got {train!r}", f"{field}.train")
+    if "steps" not in item:
+        raise FormatError("missing", f"{field}.steps")
+    return Slot(name=name, train=train, pattern=pattern_from_data(item["steps"], f"{field}.steps"))

@@ -1,0 +1,117 @@
+"""Atomic, versioned persistence of the user's files.
+
+Every write goes to a temporary file in the same directory, is fsynced,
+renamed over the target and the directory fsynced: pulling the power at any
+instant leaves either the old file or the new one, never a broken one
+(``os.replace`` alone is atomic but not durable on an SD card).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .core.bank import BANK_VERSION, Bank, bank_from_data, bank_to_data
+from .core.errors import BreakageError, FormatError, VersionError
+
+DEFAULT_DATA_DIR = Path("/var/lib/breakage-pi")
+_NUMBER_LIST = re.compile(r"\[[-\d.,\s]*\]")
+
+
+class StoreError(BreakageError, OSError):
+    """A file could not be read or written; the message names it."""
+
+
+def data_dir() -> Path:
+    """The user's data directory: ``$BREAKAGE_PI_DATA`` or ``/var/lib/breakage-pi``."""
+    return Path(os.environ.get("BREAKAGE_PI_DATA", DEFAULT_DATA_DIR))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file."""
+    target = Path(path)
+    directory = target.parent
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise StoreError(f"{target}: cannot write: {error.strerror or error}") from error
+    try:
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, target)
+    except BaseException as error:
+        Path(temp_name).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise StoreError(f"{target}: cannot write: {error.strerror or error}") from error
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Decoded JSON from ``path``; unreadable or malformed files raise naming the file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise StoreError(f"{source}: no such file") from error
+    except UnicodeDecodeError as error:
+        raise FormatError("not UTF-8 text", source=source) from error
+    except OSError as error:
+        raise StoreError(f"{source}: cannot read: {error.strerror or error}") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FormatError(f"bad JSON at line {error.lineno} column {error.colno}: {error.msg}",
+                          source=source) from error
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Atomically write ``data`` as indented JSON, lists of numbers on one line (a pattern row reads as a row)."""
+    text = _NUMBER_LIST.sub(lambda match: json.dumps(json.loads(match.group(0))), json.dumps(data, indent=1))
+    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def load_bank(path: str | os.PathLike[str]) -> Bank:
+    """Read and validate a bank file; errors name the file, the field and the fault."""
+    data = read_json(path)
+    try:
+        return bank_from_data(data)
+    except FormatError as error:
+        raise error.in_source(str(path)) from None
+
+
+def save_bank(path: str | os.PathLike[str], bank: Bank, *, force: bool = False) -> None:
+    """Atomically write ``bank``; refuse to replace a corrupt or newer file unless ``force``.
+
+    A file this program cannot read may be a user's work from a newer version:
+    overwriting it silently would lose it.
+    """
+    target = Path(path)
+    if target.exists() and not force:
+        try:
+            load_bank(target)
+        except VersionError as error:
+            raise VersionError(f"not overwriting a newer or unknown-version bank ({error.message})",
+                               error.field, str(target)) from None
+        except FormatError as error:
+            raise FormatError(f"not overwriting a file that is not a valid bank ({error})",
+                              source=str(target)) from None
+    write_json(target, bank_to_data(bank))
+
+
+__all__ = ["BANK_VERSION", "DEFAULT_DATA_DIR", "StoreError", "atomic_write_bytes", "data_dir",
+           "load_bank", "read_json", "save_bank", "write_json"]
