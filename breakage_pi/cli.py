@@ -4,11 +4,54 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import resources
+from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from .core.errors import BreakageError
+from .core.pattern import DEFAULT_CHANNEL_NAMES
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .audio.kit import load_kit
+    from .audio.render import encode_wav, render_pattern
+    from .store import atomic_write_bytes, load_bank
+
+    bank = load_bank(args.bank)
+    slot = bank.slot(args.slot)
+    tempo = bank.tempo if args.tempo is None else args.tempo
+    kit = load_kit(args.kit, bank.channels if args.kit else DEFAULT_CHANNEL_NAMES)
+    pcm = render_pattern(kit, slot.pattern, args.bars, tempo, bank.swing)
+    atomic_write_bytes(args.out, encode_wav(pcm, kit.rate))
+    print(f"rendered slot {args.slot} ({slot.name or 'unnamed'}), {args.bars} bar(s) at {tempo:g} BPM "
+          f"-> {args.out} ({len(pcm) / kit.rate:.2f} s)")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .audio.kit import load_kit
+    from .audio.render import encode_wav, render_pattern
+    from .core.textgrid import format_pattern
+    from .store import atomic_write_bytes, load_bank
+
+    bank = load_bank(demo_bank_path())
+    kit = load_kit()
+    takes = []
+    for number, slot in enumerate(bank.slots, start=1):
+        print(f"slot {number}: {slot.name}")
+        print(format_pattern(slot.pattern, bank.channels, bank.roles))
+        takes.append(render_pattern(kit, slot.pattern, args.bars, bank.tempo, bank.swing))
+    pcm = np.concatenate(takes)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(args.out, encode_wav(pcm, kit.rate))
+    print(f"\nplayed {len(bank.slots)} slots x {args.bars} bars at {bank.tempo:g} BPM, swing {bank.swing:g}, "
+          f"default kit: {len(pcm) / kit.rate:.1f} s")
+    print(f"wrote {args.out.resolve()}")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -17,9 +60,35 @@ def _bench(args: argparse.Namespace) -> int:
     return bench.run(args.sections, args.json)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def demo_bank_path() -> Path:
+    """The demo bank shipped inside the package."""
+    return Path(str(resources.files("breakage_pi") / "data" / "demo_bank.json"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="breakage-pi", description="A Raspberry Pi groovebox that learns how you play.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser("render", help="render a bank slot to a WAV file")
+    render.add_argument("bank", type=Path, metavar="BANK.json")
+    render.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    render.add_argument("--bars", type=_positive_int, required=True, metavar="B")
+    render.add_argument("--tempo", type=float, metavar="T", help="BPM (default: the bank's)")
+    render.add_argument("--kit", type=Path, metavar="DIR", help="folder of <channel>.wav (default: built-in kit)")
+    render.add_argument("--out", type=Path, required=True, metavar="FILE.wav")
+    render.set_defaults(handler=_render)
+
+    demo = commands.add_parser("demo", help="render every slot of the demo bank with the default kit")
+    demo.add_argument("--bars", type=_positive_int, default=2, metavar="B", help="bars per slot (default 2)")
+    demo.add_argument("--out", type=Path, default=Path("out/demo.wav"), metavar="FILE.wav")
+    demo.set_defaults(handler=_demo)
 
     bench = commands.add_parser("bench", help="run benchmarks and print figures")
     bench.add_argument("sections", nargs="*", metavar="SECTION", help="sections to run (default: all)")
