@@ -6,7 +6,7 @@ APT_PACKAGES := libasound2-dev libsndfile1 python3-venv python3-dev gcc
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test soak bench models clean
+.PHONY: setup demo test soak bench models kit clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,9 @@ soak: setup
 
 bench: setup
 	$(VENV)/bin/breakage-pi bench
+
+kit: setup
+	$(PY) -m breakage_pi.audio.drumsynth breakage_pi/data/kit
 
 clean:
 	rm -rf $(VENV) .sysdeps build *.egg-info
