@@ -1,0 +1,119 @@
+"""Patterns to the net's vectors and back, and the training set built from a bank.
+
+A net sees the input channels' velocities scaled to 0-1, channel by channel in
+channel order (``x[i * 16 + step]`` for the i-th input channel), and writes the
+output channels' velocities the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..core.bank import Bank
+from ..core.pattern import CHANNELS, DEFAULT_CHANNEL_NAMES, MAX_VELOCITY, STEPS, Pattern
+from .errors import TrainingError
+
+
+def split_roles(roles: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(input channels, output channels)`` of ``roles``; raise if either side is empty."""
+    inputs = tuple(c for c, role in enumerate(roles) if role == "in")
+    outputs = tuple(c for c, role in enumerate(roles) if role == "out")
+    if not inputs:
+        raise TrainingError(f"roles {list(roles)} leave no input channel: mark at least one channel 'in'")
+    if not outputs:
+        raise TrainingError(f"roles {list(roles)} leave no output channel: mark at least one channel 'out'")
+    return inputs, outputs
+
+
+def input_vector(pattern: Pattern, channels: Sequence[int]) -> np.ndarray:
+    """The (len(channels) * 16,) float64 input of a net: velocities / 255."""
+    return pattern.velocities[list(channels)].reshape(-1) / MAX_VELOCITY
+
+
+def output_velocities(values: np.ndarray, channel_count: int) -> np.ndarray:
+    """A net's 0-1 outputs as (channel_count, 16) uint8 velocities, rounded to nearest."""
+    scaled = np.rint(np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0) * MAX_VELOCITY)
+    return scaled.reshape(channel_count, STEPS).astype(np.uint8)
+
+
+def with_outputs(pattern: Pattern, channels: Sequence[int], velocities: np.ndarray) -> Pattern:
+    """``pattern`` with ``channels`` replaced by ``velocities`` ((len(channels), 16) uint8)."""
+    grid = pattern.velocities.copy()
+    grid[list(channels)] = velocities
+    return Pattern(grid)
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """The examples a net learns from: inputs (n, n_in) and targets (n, n_out), both 0-1 float64.
+
+    ``digest`` is ``sha256:`` of the patterns, roles and channel names, so a net
+    file records exactly which training set made it.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    channels: tuple[str, ...]
+    roles: tuple[str, ...]
+    digest: str
+
+    @property
+    def input_channels(self) -> tuple[int, ...]:
+        return split_roles(self.roles)[0]
+
+    @property
+    def output_channels(self) -> tuple[int, ...]:
+        return split_roles(self.roles)[1]
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def error_floor(self) -> float:
+        """The lowest MSE any net can reach: examples with equal inputs but different targets.
+
+        A net maps one input to one output, so for each group of identical
+        inputs the best it can do is their mean target.
+        """
+        groups: dict[bytes, list[int]] = {}
+        for index, row in enumerate(self.inputs):
+            groups.setdefault(row.tobytes(), []).append(index)
+        squared = sum(float(((self.targets[rows] - self.targets[rows].mean(axis=0)) ** 2).sum())
+                      for rows in groups.values())
+        return squared / self.targets.size
+
+
+def training_set(patterns: Sequence[Pattern], roles: Sequence[str],
+                 channels: Sequence[str] = DEFAULT_CHANNEL_NAMES) -> TrainingSet:
+    """A training set from patterns and channel roles (any number of patterns, at least one).
+
+    >>> ts = training_set([Pattern()], ("in", "in", "out", "out"))
+    >>> ts.inputs.shape, ts.targets.shape
+    ((1, 32), (1, 32))
+    """
+    if len(roles) != CHANNELS or len(channels) != CHANNELS:
+        raise TrainingError(f"expected {CHANNELS} roles and channel names, got {len(roles)} and {len(channels)}")
+    inputs, outputs = split_roles(roles)
+    if not patterns:
+        raise TrainingError("no training patterns: mark at least one slot for training")
+    x = np.stack([input_vector(pattern, inputs) for pattern in patterns])
+    y = np.stack([input_vector(pattern, outputs) for pattern in patterns])
+    return TrainingSet(x, y, tuple(channels), tuple(roles), _digest(patterns, roles, channels))
+
+
+def bank_training_set(bank: Bank) -> TrainingSet:
+    """The training set of a bank: its slots marked for training, its roles and channel names."""
+    if not bank.training_slots:
+        raise TrainingError("the bank has no slot marked for training: mark at least one slot 'train'")
+    return training_set([slot.pattern for slot in bank.training_slots], bank.roles, bank.channels)
+
+
+def _digest(patterns: Sequence[Pattern], roles: Sequence[str], channels: Sequence[str]) -> str:
+    hasher = hashlib.sha256(json.dumps({"roles": list(roles), "channels": list(channels)}).encode())
+    for pattern in patterns:
+        hasher.update(pattern.velocities.tobytes())
+    return "sha256:" + hasher.hexdigest()

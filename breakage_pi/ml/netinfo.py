@@ -1,0 +1,117 @@
+"""What a net file says about itself: the ONNX metadata props of the net file format.
+
+Every value is a string in ONNX metadata; lists are JSON. A net records its
+channel names and roles (so it is never applied to the wrong channels), the
+error target it was trained to, the error it reached, the epochs it took and
+the hash of the training set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+from ..core.bank import ROLES
+from ..core.pattern import CHANNELS
+from .dataset import split_roles
+from .errors import NetError, TrainingError
+
+NET_FORMAT = "breakage-pi/net"
+NET_VERSION = 1
+REQUIRED_KEYS = ("format", "format_version", "channels", "roles", "error_target", "error_reached",
+                 "epochs", "training_set_hash")
+
+
+@dataclass(frozen=True)
+class NetInfo:
+    """A net's metadata. Errors are MSE on 0-1 velocities; ``seed`` and ``examples`` are informative."""
+
+    channels: tuple[str, ...]
+    roles: tuple[str, ...]
+    error_target: float
+    error_reached: float
+    epochs: int
+    training_set_hash: str
+    seed: int = 0
+    examples: int = 0
+
+    @property
+    def input_channels(self) -> tuple[int, ...]:
+        return split_roles(self.roles)[0]
+
+    @property
+    def output_channels(self) -> tuple[int, ...]:
+        return split_roles(self.roles)[1]
+
+    def to_props(self) -> dict[str, str]:
+        """The ONNX ``metadata_props`` of a net file, format version :data:`NET_VERSION`."""
+        return {
+            "format": NET_FORMAT,
+            "format_version": str(NET_VERSION),
+            "channels": json.dumps(list(self.channels)),
+            "roles": json.dumps(list(self.roles)),
+            "error_target": repr(self.error_target),
+            "error_reached": repr(self.error_reached),
+            "epochs": str(self.epochs),
+            "training_set_hash": self.training_set_hash,
+            "seed": str(self.seed),
+            "examples": str(self.examples),
+        }
+
+
+def info_from_props(props: dict[str, str]) -> NetInfo:
+    """Validate a net file's metadata; a :class:`NetError` names the key at fault."""
+    missing = [key for key in REQUIRED_KEYS if key not in props]
+    if missing:
+        raise NetError(f"not a Breakage Pi net: missing metadata {', '.join(missing)}")
+    if props["format"] != NET_FORMAT:
+        raise NetError(f"metadata format is {props['format']!r}, expected {NET_FORMAT!r}")
+    version = _integer(props, "format_version")
+    if version > NET_VERSION:
+        raise NetError(f"net format version {version} is newer than this program understands ({NET_VERSION}); "
+                       "upgrade breakage-pi")
+    if version < 1:
+        raise NetError(f"unknown net format version {version}")
+    channels = _string_list(props, "channels")
+    roles = _string_list(props, "roles")
+    if len(channels) != CHANNELS or len(set(channels)) != CHANNELS or not all(channels):
+        raise NetError(f"metadata channels must be {CHANNELS} distinct names, got {channels}")
+    if len(roles) != CHANNELS or any(role not in ROLES for role in roles):
+        raise NetError(f"metadata roles must be {CHANNELS} of 'in'/'out', got {roles}")
+    try:
+        split_roles(roles)
+    except TrainingError as error:
+        raise NetError(f"metadata {error}") from None
+    return NetInfo(channels=tuple(channels), roles=tuple(roles),
+                   error_target=_number(props, "error_target"), error_reached=_number(props, "error_reached"),
+                   epochs=_integer(props, "epochs"), training_set_hash=props["training_set_hash"],
+                   seed=_integer(props, "seed") if "seed" in props else 0,
+                   examples=_integer(props, "examples") if "examples" in props else 0)
+
+
+def _integer(props: dict[str, str], key: str) -> int:
+    try:
+        return int(props[key])
+    except ValueError:
+        raise NetError(f"metadata {key} must be an integer, got {props[key]!r}") from None
+
+
+def _number(props: dict[str, str], key: str) -> float:
+    try:
+        value = float(props[key])
+    except ValueError:
+        raise NetError(f"metadata {key} must be a number, got {props[key]!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise NetError(f"metadata {key} must be a finite number >= 0, got {props[key]!r}")
+    return value
+
+
+def _string_list(props: dict[str, str], key: str) -> list[str]:
+    try:
+        value = json.loads(props[key])
+    except json.JSONDecodeError:
+        raise NetError(f"metadata {key} must be a JSON list, got {props[key]!r}") from None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise NetError(f"metadata {key} must be a JSON list of strings, got {props[key]!r}")
+    return value
