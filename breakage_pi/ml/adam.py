@@ -14,7 +14,7 @@ class Adam:
     so a snapshot taken earlier stays valid.
 
     >>> opt = Adam([np.zeros(2)], learning_rate=0.1)
-    >>> opt.step([np.zeros(2)], [np.ones(2)])[0]
+    >>> opt.step([np.zeros(2)], [np.ones(2)])[0].round(6)
     array([-0.1, -0.1])
     """
 
@@ -31,12 +31,14 @@ class Adam:
     def step(self, parameters: Sequence[np.ndarray], gradients: Sequence[np.ndarray]) -> list[np.ndarray]:
         """One bias-corrected Adam update of every parameter."""
         self._steps += 1
-        rate = self.learning_rate * np.sqrt(1.0 - self.beta2 ** self._steps) / (1.0 - self.beta1 ** self._steps)
+        first_correction = 1.0 - self.beta1 ** self._steps
+        second_correction = 1.0 - self.beta2 ** self._steps
         updated = []
         for p, g, m, v in zip(parameters, gradients, self._first, self._second):
             m *= self.beta1
             m += (1.0 - self.beta1) * g
             v *= self.beta2
             v += (1.0 - self.beta2) * g * g
-            updated.append(p - rate * m / (np.sqrt(v) + self.epsilon))
+            updated.append(p - self.learning_rate * (m / first_correction)
+                           / (np.sqrt(v / second_correction) + self.epsilon))
         return updated
