@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .cli_nets import add_commands as add_net_commands, add_net_option, apply_net
 from .core.errors import BreakageError
 from .core.pattern import DEFAULT_CHANNEL_NAMES
 
@@ -25,10 +26,11 @@ def _render(args: argparse.Namespace) -> int:
     slot = bank.slot(args.slot)
     tempo = bank.tempo if args.tempo is None else args.tempo
     kit = load_kit(args.kit, bank.channels if args.kit else DEFAULT_CHANNEL_NAMES)
-    pcm = render_pattern(kit, slot.pattern, args.bars, tempo, bank.swing)
+    pattern = slot.pattern if args.net is None else apply_net(args.net, bank, slot.pattern)
+    pcm = render_pattern(kit, pattern, args.bars, tempo, bank.swing)
     atomic_write_bytes(args.out, encode_wav(pcm, kit.rate))
     print(f"rendered slot {args.slot} ({slot.name or 'unnamed'}), {args.bars} bar(s) at {tempo:g} BPM "
-          f"-> {args.out} ({len(pcm) / kit.rate:.2f} s)")
+          f"-> {args.out} ({len(pcm) / kit.rate:.2f} s)" + (f", outputs by {args.net}" if args.net else ""))
     return 0
 
 
@@ -83,12 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--tempo", type=float, metavar="T", help="BPM (default: the bank's)")
     render.add_argument("--kit", type=Path, metavar="DIR", help="folder of <channel>.wav (default: built-in kit)")
     render.add_argument("--out", type=Path, required=True, metavar="FILE.wav")
+    add_net_option(render)
     render.set_defaults(handler=_render)
 
     demo = commands.add_parser("demo", help="render every slot of the demo bank with the default kit")
     demo.add_argument("--bars", type=_positive_int, default=2, metavar="B", help="bars per slot (default 2)")
     demo.add_argument("--out", type=Path, default=Path("out/demo.wav"), metavar="FILE.wav")
     demo.set_defaults(handler=_demo)
+
+    add_net_commands(commands)
 
     bench = commands.add_parser("bench", help="run benchmarks and print figures")
     bench.add_argument("sections", nargs="*", metavar="SECTION", help="sections to run (default: all)")

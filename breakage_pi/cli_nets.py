@@ -1,0 +1,237 @@
+"""The nets' commands: ``train``, ``predict`` and ``render --net`` (wiring over :mod:`breakage_pi.ml`).
+
+Nets and summaries are written here, atomically through :mod:`breakage_pi.store`;
+the ml package only returns bytes and text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .core.bank import Bank
+from .core.pattern import Pattern
+from .core.textgrid import format_pattern
+from .store import StoreError
+
+if TYPE_CHECKING:
+    from .ml.dataset import TrainingSet
+    from .ml.train import TrainConfig, TrainingResult
+
+SUMMARY_NAME = "summary.txt"
+SUMMARY_TITLE = "Breakage Pi nets"
+
+
+def net_file_name(target: float) -> str:
+    """The file a run writes for an error target, e.g. ``net-0.005.onnx``."""
+    return f"net-{target:g}.onnx"
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``train`` and ``predict`` on the ``breakage-pi`` subcommand parser."""
+    from .ml.train import DEFAULT_TARGETS, TrainConfig
+
+    train = commands.add_parser("train", help="train nets on a bank's training slots, one per error target")
+    train.add_argument("bank", type=Path, metavar="BANK.json")
+    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the .onnx nets and summary")
+    train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
+                       help="error targets, MSE on 0-1 velocities (default: 0.05,0.02,0.005 = loose,medium,tight)")
+    train.add_argument("--seed", type=_whole_number, default=0, metavar="N", help="random seed (default 0)")
+    train.add_argument("--max-epochs", type=_whole_number, default=TrainConfig().max_epochs, metavar="N",
+                       help=f"stop after N epochs whatever the error (default {TrainConfig().max_epochs})")
+    train.add_argument("--force", action="store_true", help="overwrite files in DIR that are not nets")
+    train.set_defaults(handler=_train)
+
+    predict = commands.add_parser("predict", help="print a slot and what a net makes of it")
+    predict.add_argument("net", type=Path, metavar="NET.onnx")
+    predict.add_argument("bank", type=Path, metavar="BANK.json")
+    predict.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    predict.set_defaults(handler=_predict)
+
+
+def add_net_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--net NET.onnx`` to a command that plays a slot (``render``)."""
+    parser.add_argument("--net", type=Path, metavar="NET.onnx",
+                        help="write the slot's output channels with this net before playing")
+
+
+def apply_net(path: Path, bank: Bank, pattern: Pattern) -> Pattern:
+    """``pattern`` with its output channels written by the net in ``path`` (run by onnxruntime)."""
+    from .ml.netfile import read_net
+    from .ml.session import NetSession
+
+    net_file = read_net(path)
+    _note_role_mismatch(net_file.info.channels, net_file.info.roles, bank, path)
+    return NetSession(net_file).apply(pattern)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .ml.dataset import bank_training_set
+    from .ml.net import result_nets
+    from .ml.onnx_export import net_to_bytes
+    from .ml.summary import format_summary
+    from .ml.train import TrainConfig, target_label
+    from .store import atomic_write_bytes, load_bank
+
+    bank = load_bank(args.bank)
+    data = bank_training_set(bank)
+    config = TrainConfig(targets=tuple(args.targets), seed=args.seed, max_epochs=args.max_epochs)
+    out: Path = args.out
+    _prepare_out(out, [net_file_name(target) for target in config.targets], args.force)
+    result = _run_training(data, config)
+    nets = [(net_file_name(net.info.error_target), net) for net in result_nets(result, data)]
+    for name, net in nets:
+        atomic_write_bytes(out / name, net_to_bytes(net))
+    atomic_write_bytes(out / SUMMARY_NAME,
+                       format_summary(args.bank.name, bank, data, result, nets).encode("utf-8"))
+    for name, net in nets:
+        label = target_label(config.targets.index(net.info.error_target), len(config.targets))
+        print(f"{out / name}: {label}, target {net.info.error_target:g}, "
+              f"error {net.info.error_reached:.5f} after {net.info.epochs} epochs")
+    print(f"{out / SUMMARY_NAME}: summary")
+    if result.unreached:
+        missing = ", ".join(f"{target:g}" for target in result.unreached)
+        reason = "training was aborted" if result.stopped == "aborted" else \
+            f"error {result.error:.5f} after {result.epochs} epochs; try --max-epochs"
+        print(f"breakage-pi: targets not reached: {missing} ({reason})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_training(data: TrainingSet, config: TrainConfig) -> TrainingResult:
+    """Train in a child process (as the instrument does), showing progress; Ctrl-C aborts it."""
+    from .ml.process import TrainingProcess
+
+    job = TrainingProcess(data, config)
+    try:
+        with _TrainingDisplay(config.targets) as display:
+            while not job.finished:
+                for epoch, error in job.progress(timeout=0.05):
+                    display.update(epoch, error)
+        return job.result()
+    finally:
+        job.close()
+
+
+class _TrainingDisplay:
+    """Training progress on stderr: a rich bar on a terminal, a line per target reached otherwise.
+
+    The bar fills with log(error) from the first error to the tightest target.
+    """
+
+    def __init__(self, targets: tuple[float, ...]) -> None:
+        from rich.console import Console
+
+        self._pending = list(targets)
+        self._tightest = targets[-1]
+        self._console = Console(stderr=True, highlight=False)
+        self._first: float | None = None
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _TrainingDisplay:
+        if self._console.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._bar = Progress(TextColumn("training"), BarColumn(), TextColumn("{task.fields[status]}"),
+                                 console=self._console)
+            self._task = self._bar.add_task("training", total=1.0, status="starting")
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, epoch: int, error: float) -> None:
+        if self._first is None:
+            self._first = error
+        while self._pending and error <= self._pending[0]:
+            self._console.print(f"target {self._pending.pop(0):g} reached at epoch {epoch}, error {error:.5f}",
+                                markup=False)
+        if self._bar is not None:
+            span = math.log(self._first / self._tightest) if self._first > self._tightest else 0.0
+            done = 1.0 if span <= 0.0 else min(1.0, max(0.0, math.log(self._first / max(error, 1e-12)) / span))
+            self._bar.update(self._task, completed=done, status=f"epoch {epoch}  error {error:.5f}")
+
+
+def _prepare_out(out: Path, names: list[str], force: bool) -> None:
+    """Create ``out`` and refuse to replace files there that are not nets (or summaries) unless ``force``."""
+    from .ml.errors import NetError
+    from .ml.netfile import read_net
+
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"{out}: not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"{out}: cannot create: {error.strerror or error}") from error
+    if force:
+        return
+    for name in names:
+        if (out / name).exists():
+            try:
+                read_net(out / name)
+            except NetError as error:
+                raise NetError(f"not overwriting a file that is not a valid net ({error.message}); "
+                               "use --force to replace it", str(out / name)) from None
+    summary = out / SUMMARY_NAME
+    if summary.exists() and not summary.read_bytes().startswith(SUMMARY_TITLE.encode()):
+        raise StoreError(f"{summary}: not overwriting a file that is not a net summary; use --force to replace it")
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .ml.netfile import read_net
+    from .ml.session import NetSession
+    from .store import load_bank
+
+    net_file = read_net(args.net)
+    bank = load_bank(args.bank)
+    slot = bank.slot(args.slot)
+    info = net_file.info
+    _note_role_mismatch(info.channels, info.roles, bank, args.net)
+    predicted = NetSession(net_file).apply(slot.pattern)
+    outputs = info.output_channels
+    print(f"{args.net}: target {info.error_target:g}, error {info.error_reached:.5f} after {info.epochs} epochs, "
+          f"{info.examples} training patterns")
+    print(f"\nslot {args.slot} ({slot.name or 'unnamed'}) as written:")
+    print(format_pattern(slot.pattern, bank.channels, info.roles))
+    print(f"\nwith {', '.join(bank.channels[c] for c in outputs)} from the net:")
+    print(format_pattern(predicted, bank.channels, ["in" if role == "in" else "net" for role in info.roles]))
+    print("\nnet velocities:")
+    width = max(len(bank.channels[c]) for c in outputs) + 2
+    for channel in outputs:
+        values = predicted.velocities[channel]
+        beats = "  ".join(" ".join(f"{int(v):3d}" for v in values[i:i + 4]) for i in range(0, len(values), 4))
+        print(f"{bank.channels[channel]:<{width}}{beats}")
+    return 0
+
+
+def _note_role_mismatch(channels: tuple[str, ...], roles: tuple[str, ...], bank: Bank, net: Path) -> None:
+    if roles != bank.roles or channels != bank.channels:
+        print(f"breakage-pi: note: {net} was trained with roles {list(roles)} on channels {list(channels)}; "
+              f"the bank has {list(bank.roles)} on {list(bank.channels)}: using the net's roles",
+              file=sys.stderr)
+
+
+def _targets(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.05,0.02,0.005; got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one error target")
+    return values
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
