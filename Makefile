@@ -41,5 +41,10 @@ bench: setup
 kit: setup
 	$(PY) -m breakage_pi.audio.drumsynth breakage_pi/data/kit
 
+# Default nets for a new user: trained from the shipped demo bank, a copy of which sits beside them.
+models: setup
+	cp breakage_pi/data/demo_bank.json models/demo_bank.json
+	$(VENV)/bin/breakage-pi train models/demo_bank.json --out models --seed 0
+
 clean:
 	rm -rf $(VENV) .sysdeps build *.egg-info
