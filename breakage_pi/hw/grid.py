@@ -1,0 +1,346 @@
+"""The 4x16 pad grid: four NeoTrellis boards, pad events out, LED frames in, one thread.
+
+The grid thread owns the I2C bus. It sleeps until the boards' shared INT
+line goes low (a gpiozero edge callback wakes it), then reads every board's
+key count and FIFO with short, overlapped waits (:mod:`.keypad`), so an idle
+grid costs no bus time and a press reaches the sink in a few milliseconds.
+A slow safety scan every ``safety_scan_ms`` catches a missed edge or a
+broken INT wire; with no INT wire it polls every ``poll_ms``.
+
+LED frames are written at most ``max_fps`` times a second, only to boards
+whose pixels changed, one board per pass so a press never waits behind a
+whole frame. An I2C error is retried (``retries``); a board failing
+``offline_after`` operations in a row is reported offline (its held pads
+are released), the others carry on, and it is reconnected every
+``reconnect_s`` until it answers. Boards come up in parallel on worker
+threads (the library's reset sleeps 0.5 s each), so :meth:`Grid.start`
+returns at once and never delays the first sound.
+
+>>> from breakage_pi.config import GridConfig
+>>> from breakage_pi.hw.sim import EmulatedI2C, EmulatedNeoTrellis
+>>> bus = EmulatedI2C([EmulatedNeoTrellis(a) for a in (0x2E, 0x2F, 0x30, 0x31)])
+>>> events = []
+>>> grid = Grid(GridConfig(int_pin=None), bus, events.append)
+>>> grid.start()   # boards come up in the background; presses go to events
+>>> grid.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from gpiozero import DigitalInputDevice, GPIOZeroError
+
+from ..config import GridConfig
+from ..core.events import DeviceStatus, EventSink, PadEvent, checked_frame
+from .board import CONNECT_ERRORS, Board, connect
+from .errors import HardwareError
+from .keypad import KEYPAD_COUNT, KEYPAD_FIFO, decode, read_registers
+from .layout import board_colours, pad_of
+
+log = logging.getLogger(__name__)
+MAX_FIFO_READ = 32  # bytes per FIFO read; more events wait for the next pass (INT stays low)
+
+
+@dataclass
+class GridStats:
+    """Counters for tests, the bench and the logs."""
+
+    scans: int = 0
+    events: int = 0
+    glitches: int = 0
+    board_writes: int = 0
+    offline: int = 0
+
+
+class Grid:
+    """The pad grid over ``bus`` (a ``busio.I2C``-like object): events go to ``sink``.
+
+    ``clock`` stamps events (s); ``sleep`` waits between addressing and
+    reading a register; ``pin_factory`` is gpiozero's (None = its default)
+    for the INT pin.
+    """
+
+    def __init__(self, config: GridConfig, bus: Any, sink: EventSink, *, pin_factory: Any = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._config = config
+        self._bus = bus
+        self._sink = sink
+        self._clock = clock
+        self._sleep = sleep
+        self._boards = [Board(index, address) for index, address in enumerate(config.addresses)]
+        self._pool = ThreadPoolExecutor(max_workers=len(self._boards), thread_name_prefix="grid-connect")
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._frame_lock = threading.Lock()
+        self._frame: np.ndarray | None = None
+        self._frame_seq = 0
+        self._settled_seq = 0
+        self._frame_started: float | None = None
+        self._next_frame_at = 0.0
+        self._next_scan_at = 0.0
+        self._int_quiet_until = 0.0
+        self._scan_period = (config.safety_scan_ms if config.int_pin is not None else config.poll_ms) / 1000
+        self.stats = GridStats()
+        self._int = self._open_int(config.int_pin, pin_factory)
+
+    def _open_int(self, pin: int | None, pin_factory: Any) -> DigitalInputDevice | None:
+        if pin is None:
+            return None
+        try:
+            device = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
+        except GPIOZeroError as error:
+            self._pool.shutdown()
+            raise HardwareError(f"grid INT pin GPIO{pin}: {error}") from error
+        device.when_activated = self._wake.set
+        return device
+
+    # -- the public surface -------------------------------------------------
+
+    def start(self) -> None:
+        """Bring the boards up in parallel and scan on the grid thread; returns at once."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="grid", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the grid thread and release the INT pin (the bus is the caller's)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._int is not None:
+            self._int.close()
+
+    def show(self, frame: np.ndarray) -> None:
+        """Display a (4, 16, 3) uint8 RGB frame; thread-safe, returns at once (the grid thread writes it)."""
+        frame = checked_frame(frame).copy()
+        with self._frame_lock:
+            self._frame = frame
+            self._frame_seq += 1
+        self._wake.set()
+
+    @property
+    def online(self) -> tuple[bool, ...]:
+        """Which boards (left to right) are answering."""
+        return tuple(board.online for board in self._boards)
+
+    def step(self) -> float:
+        """One pass of the grid loop; returns the seconds until the next pass is due.
+
+        The grid thread calls this in a loop; tests may call it directly
+        instead of :meth:`start`.
+        """
+        now = self._clock()
+        self._tend_connections(now)
+        if self._scan_due(now):
+            found = self._scan()
+            now = self._clock()
+            self._next_scan_at = now + self._scan_period
+            stuck = not found and self._int_active()
+            self._int_quiet_until = now + self._config.poll_ms / 1000 if stuck else 0.0
+        self._write_leds(now)
+        return self._idle_time(self._clock())
+
+    # -- the loop -----------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                delay = self.step()
+            except Exception:  # the grid thread must outlive any surprise: log it and carry on
+                log.exception("grid: unexpected error; carrying on")
+                delay = self._config.poll_ms / 1000
+            if delay > 0:
+                self._wake.wait(delay)
+
+    def _int_active(self) -> bool:
+        return self._int is not None and bool(self._int.is_active)
+
+    def _scan_due(self, now: float) -> bool:
+        if now >= self._next_scan_at:
+            return True
+        return now >= self._int_quiet_until and self._int_active()
+
+    def _idle_time(self, now: float) -> float:
+        waits = [self._next_scan_at]
+        if self._int_active():
+            waits.append(self._int_quiet_until)
+        if self._frame_seq != self._settled_seq:
+            waits.append(self._next_frame_at)
+        waits += [board.retry_at for board in self._boards if not board.online and board.connecting is None]
+        return max(0.0, min(waits) - now)
+
+    # -- boards coming and going -------------------------------------------
+
+    def _tend_connections(self, now: float) -> None:
+        for board in self._boards:
+            future = board.connecting
+            if future is not None and future.done():
+                board.connecting = None
+                self._adopt(board, future, now)
+            if not board.online and board.connecting is None and now >= board.retry_at \
+                    and not self._stopping.is_set():
+                board.connecting = self._pool.submit(connect, self._bus, board.address, self._int is not None,
+                                                     self._config.brightness)
+                board.connecting.add_done_callback(lambda _: self._wake.set())
+
+    def _adopt(self, board: Board, future: Future[Any], now: float) -> None:
+        try:
+            trellis = future.result()
+        except CONNECT_ERRORS as error:
+            board.retry_at = now + self._config.reconnect_s
+            self._report(board, False, f"not answering: {error}", now)
+            return
+        except Exception as error:  # a library surprise on one board must not stop the others
+            log.exception("%s: bring-up failed", board.name)
+            board.retry_at = now + self._config.reconnect_s
+            self._report(board, False, f"bring-up failed: {error!r}", now)
+            return
+        board.trellis = trellis
+        board.failures = 0
+        board.written = None
+        self._settled_seq = -1
+        self._report(board, True, "connected", now)
+
+    def _report(self, board: Board, online: bool, detail: str, now: float) -> None:
+        if board.reported_online == online:
+            log.debug("%s: %s", board.name, detail)
+            return
+        board.reported_online = online
+        if online:
+            log.info("%s: online", board.name)
+        else:
+            log.warning("%s: offline, %s", board.name, detail)
+        self._sink(DeviceStatus(board.name, online, detail, now))
+
+    def _failed(self, board: Board, error: OSError) -> None:
+        board.failures += 1
+        log.warning("%s: I2C failed %d time(s) in a row after retries: %s", board.name, board.failures, error)
+        if board.failures < self._config.offline_after:
+            return
+        now = self._clock()
+        for key in sorted(board.held):
+            self._post_pad(board, key, False, now)
+        board.trellis = None
+        board.failures = 0
+        board.written = None
+        board.retry_at = now + self._config.reconnect_s
+        self.stats.offline += 1
+        self._report(board, False, f"I2C keeps failing: {error}", now)
+
+    # -- keys ---------------------------------------------------------------
+
+    def _scan(self) -> int:
+        boards = [board for board in self._boards if board.online]
+        if not boards:
+            return 0
+        self.stats.scans += 1
+        counts = self._read(boards, KEYPAD_COUNT, [1] * len(boards), self._config.count_delay_ms / 1000)
+        busy = [(board, min(data[0], MAX_FIFO_READ)) for board, data in counts.items() if data[0] > 0]
+        if not busy:
+            return 0
+        if self._config.post_count_ms > 0:
+            self._sleep(self._config.post_count_ms / 1000)
+        fifos = self._read([board for board, _ in busy], KEYPAD_FIFO, [size for _, size in busy],
+                           self._config.fifo_delay_ms / 1000)
+        found = 0
+        now = self._clock()
+        for board, data in fifos.items():
+            for raw in data:
+                decoded = decode(raw)
+                if decoded is not None:
+                    self._post_pad(board, *decoded, now)
+                    found += 1
+        return found
+
+    def _read(self, boards: Sequence[Board], register: int, sizes: Sequence[int],
+              delay: float) -> dict[Board, bytes]:
+        """Read ``register`` from ``boards``, retrying the ones that fail; failures count against a board."""
+        results: dict[Board, bytes] = {}
+        pending = list(zip(boards, sizes))
+        errors: dict[Board, OSError] = {}
+        for _attempt in range(1 + self._config.retries):
+            outcome = read_registers([board.trellis for board, _ in pending], register,
+                                     [size for _, size in pending], delay, self._sleep)
+            failed = []
+            for (board, size), result in zip(pending, outcome):
+                if isinstance(result, OSError):
+                    failed.append((board, size))
+                    errors[board] = result
+                    self._glitch(board, result)
+                else:
+                    results[board] = result
+                    board.failures = 0
+            pending = failed
+            if not pending:
+                break
+        for board, _ in pending:
+            self._failed(board, errors[board])
+        return results
+
+    def _glitch(self, board: Board, error: OSError) -> None:
+        self.stats.glitches += 1
+        log.info("%s: I2C error, retrying: %s", board.name, error)
+
+    def _post_pad(self, board: Board, key: int, pressed: bool, now: float) -> None:
+        if pressed:
+            board.held.add(key)
+        else:
+            board.held.discard(key)
+        row, column = pad_of(board.index, key)
+        self.stats.events += 1
+        self._sink(PadEvent(row, column, pressed, now))
+
+    # -- LEDs ---------------------------------------------------------------
+
+    def _write_leds(self, now: float) -> None:
+        if now < self._next_frame_at:
+            return
+        with self._frame_lock:
+            frame, seq = self._frame, self._frame_seq
+        dirty = self._dirty_board(frame) if frame is not None else None
+        if dirty is not None:
+            if self._frame_started is None:
+                self._frame_started = now
+            self._write_board(*dirty)
+            return
+        self._settled_seq = seq
+        if self._frame_started is not None:
+            self._next_frame_at = self._frame_started + 1 / self._config.max_fps
+            self._frame_started = None
+
+    def _dirty_board(self, frame: np.ndarray) -> tuple[Board, list[tuple[int, int, int]]] | None:
+        """The first online board whose pixels differ from ``frame``, with its new colours."""
+        for board in self._boards:
+            if board.online:
+                colours = board_colours(frame, board.index)
+                if colours != board.written:
+                    return board, colours
+        return None
+
+    def _write_board(self, board: Board, colours: list[tuple[int, int, int]]) -> None:
+        """Send one board its 16 pixels and latch them: a frame per board, one ``show``."""
+        error: OSError | None = None
+        for _attempt in range(1 + self._config.retries):
+            try:
+                board.trellis.pixels[0:len(colours)] = colours
+                board.trellis.pixels.show()
+            except OSError as caught:
+                error = caught
+                self._glitch(board, caught)
+                continue
+            board.written = colours
+            board.failures = 0
+            self.stats.board_writes += 1
+            return
+        self._failed(board, error)
