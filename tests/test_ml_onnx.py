@@ -21,6 +21,7 @@ from breakage_pi.ml.netinfo import NET_VERSION
 from breakage_pi.ml.onnx_export import INPUT_NAME, IR_VERSION, OPSET, OUTPUT_NAME, net_to_bytes, net_to_model
 from breakage_pi.ml.session import NetSession, session_options
 from breakage_pi.ml.train import TrainConfig, train
+from breakage_pi.ml.velocity_io import VELOCITIES_IN, VELOCITIES_OUT, with_velocity_io
 from ml_builders import random_patterns, seed_example_run
 
 
@@ -61,13 +62,28 @@ def test_weights_round_trip_exactly() -> None:
 def test_onnxruntime_matches_numpy_within_1e_5() -> None:
     net_file = parse_net(net_to_bytes(_tight()))
     reference = reference_net(net_file)
-    session = NetSession(net_file)
+    plain = ort.InferenceSession(net_file.data, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
-    inputs = np.concatenate([rng.random((200, 32)), np.zeros((1, 32)), np.ones((1, 32))])
+    inputs = np.concatenate([rng.random((200, 32)), np.zeros((1, 32)), np.ones((1, 32))]).astype(np.float32)
     for x in inputs:
-        assert np.abs(session.run(x[None, :]) - reference.mlp.forward(x[None, :])).max() <= 1e-5
-    for pattern in random_patterns(50, seed=1):
+        ours = plain.run([OUTPUT_NAME], {INPUT_NAME: x[None, :]})[0]
+        assert np.abs(ours - reference.mlp.forward(x[None, :])).max() <= 1e-5
+    session = NetSession(net_file)
+    for pattern in random_patterns(100, seed=1):
+        x = input_vector(pattern, (0, 1))[None, :]
+        assert np.abs(session.outputs(pattern) - reference.mlp.forward(x)).max() <= 1e-5
         assert np.abs(session.predict(pattern).astype(int) - reference.predict(pattern).astype(int)).max() <= 1
+
+
+def test_session_rounds_and_clamps_like_the_reference() -> None:
+    net_file = parse_net(net_to_bytes(_tight()))
+    reference, session = reference_net(net_file), NetSession(net_file)
+    exact = 0
+    for pattern in random_patterns(100, seed=2):
+        predicted = session.predict(pattern)
+        assert predicted.dtype == np.uint8 and predicted.shape == (2, 16)
+        exact += int(np.array_equal(predicted, reference.predict(pattern)))
+    assert exact >= 95, "float32 vs float64 may differ by one only at a rounding boundary"
 
 
 def test_float32_export_stays_close_to_the_float64_training_net() -> None:
@@ -86,8 +102,22 @@ def test_other_role_splits_export_and_run(roles: tuple[str, ...]) -> None:
     played = session.apply(pattern)
     inputs = [c for c, role in enumerate(roles) if role == "in"]
     assert np.array_equal(played.velocities[inputs], pattern.velocities[inputs])
-    assert np.abs(session.run(input_vector(pattern, inputs)[None, :]) -
-                  net.mlp.forward(input_vector(pattern, inputs)[None, :])).max() <= 1e-5
+    assert np.abs(session.outputs(pattern) - net.mlp.forward(input_vector(pattern, inputs)[None, :])).max() <= 1e-5
+
+
+def test_a_net_of_too_old_an_opset_is_refused_clearly() -> None:
+    model = net_to_model(_tight())
+    model.opset_import[0].version = 9
+    net_file = parse_net(model.SerializeToString(), "old.onnx")
+    with pytest.raises(NetError, match="old.onnx: opset 9 is too old"):
+        NetSession(net_file)
+
+
+def test_the_wrapped_performance_graph_is_valid_onnx() -> None:
+    wrapped = with_velocity_io(net_to_model(_tight()), 32, 32)
+    onnx.checker.check_model(wrapped, full_check=True)
+    assert [value.name for value in wrapped.graph.input] == [VELOCITIES_IN]
+    assert [value.name for value in wrapped.graph.output] == [OUTPUT_NAME, VELOCITIES_OUT]
 
 
 def test_session_options_keep_off_the_audio_core() -> None:

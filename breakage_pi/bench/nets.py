@@ -2,7 +2,8 @@
 
 Inference is timed per call of ``predict(pattern)`` (pattern in, output
 velocities out), as the performance loop calls it, over patterns that change
-every call. Training is timed on 4, 16 and 64 synthetic patterns shaped like
+every call; ``onnx_run``/``numpy_forward`` time the bare net file on a
+ready float input (``InferenceSession.run`` as any program would call it). Training is timed on 4, 16 and 64 synthetic patterns shaped like
 the demo bank (more kicks, denser hats), the median of three runs.
 """
 
@@ -11,15 +12,17 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from typing import Callable
 
 import numpy as np
+import onnxruntime as ort
 
 from ..core.pattern import CHANNELS, STEPS, Pattern
 from ..ml.dataset import TrainingSet, training_set
 from ..ml.net import result_nets
 from ..ml.netfile import parse_net
-from ..ml.onnx_export import net_to_bytes
-from ..ml.session import NetSession
+from ..ml.onnx_export import INPUT_NAME, OUTPUT_NAME, net_to_bytes
+from ..ml.session import NetSession, session_options
 from ..ml.train import DEFAULT_TARGETS, TrainConfig, TrainingResult, target_label, train
 
 ROLES = ("in", "in", "out", "out")
@@ -67,24 +70,47 @@ def run() -> dict[str, float]:
 
 
 def _inference() -> dict[str, float]:
+    """``predict(pattern)`` (the performance path) and the bare forward pass, in interleaved rounds
+    so that load from elsewhere on the machine hits every variant alike."""
     data = training_set(synthetic_patterns(16), ROLES)
     net = result_nets(train(data, TrainConfig()), data)[-1]
-    session = NetSession(parse_net(net_to_bytes(net), "<bench>"))
+    net_file = parse_net(net_to_bytes(net), "<bench>")
+    session = NetSession(net_file)
+    plain = ort.InferenceSession(net_file.data, session_options(), providers=["CPUExecutionProvider"])
     patterns = synthetic_patterns(256, seed=2)
+    x = np.asarray(data.inputs[:1], dtype=np.float32)
+    feed, fetch = {INPUT_NAME: x}, [OUTPUT_NAME]
+    variants: dict[str, Callable[[Pattern], object]] = {
+        "onnx": session.predict,
+        "numpy": net.predict,
+        "onnx_run": lambda pattern: plain.run(fetch, feed),
+        "numpy_forward": lambda pattern: net.mlp.forward(x),
+    }
+    print(f"  inference: {INFER_CALLS} calls of each of {', '.join(variants)}", file=sys.stderr, flush=True)
+    times: dict[str, list[np.ndarray]] = {name: [] for name in variants}
+    rounds = 10
+    for _ in range(rounds):
+        for name, call in variants.items():
+            times[name].append(_time_calls(call, patterns, INFER_CALLS // rounds))
     figures = {}
-    for name, predict in (("onnx", session.predict), ("numpy", net.predict)):
-        print(f"  inference {name}: {INFER_CALLS} calls", file=sys.stderr, flush=True)
-        for pattern in patterns:
-            predict(pattern)
-        times = np.empty(INFER_CALLS)
-        for call in range(INFER_CALLS):
-            pattern = patterns[call % len(patterns)]
-            start = time.perf_counter_ns()
-            predict(pattern)
-            times[call] = time.perf_counter_ns() - start
-        figures[f"nets.infer.{name}_median_us"] = float(np.median(times)) / 1000
-        figures[f"nets.infer.{name}_p99_us"] = float(np.percentile(times, 99)) / 1000
+    for name, parts in times.items():
+        every = np.concatenate(parts)
+        figures[f"nets.infer.{name}_median_us"] = float(np.median(every)) / 1000
+        figures[f"nets.infer.{name}_p99_us"] = float(np.percentile(every, 99)) / 1000
     return figures
+
+
+def _time_calls(call: Callable[[Pattern], object], patterns: list[Pattern], count: int) -> np.ndarray:
+    """Nanoseconds of each of ``count`` calls, a different pattern each time."""
+    for pattern in patterns[:16]:
+        call(pattern)
+    times = np.empty(count)
+    for index in range(count):
+        pattern = patterns[index % len(patterns)]
+        start = time.perf_counter_ns()
+        call(pattern)
+        times[index] = time.perf_counter_ns() - start
+    return times
 
 
 def _training(size: int) -> dict[str, float]:

@@ -1,8 +1,9 @@
-"""The net in the performance loop: one onnxruntime session, created once, fed from pre-allocated arrays.
+"""The net in the performance loop: one onnxruntime session, created once, fed from a pre-allocated array.
 
 One intra-op and one inter-op thread, sequential execution and no spinning,
-so inference never busy-waits on a core the audio process needs. At this
-size ``InferenceSession.run`` costs a few microseconds; IO binding is slower.
+so inference never busy-waits on a core the audio process needs. The
+session runs the net wrapped by :mod:`.velocity_io`, so a pattern's input
+velocities go in and the output velocities come out in one call.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
-from ..core.pattern import MAX_VELOCITY, STEPS, Pattern
-from .dataset import output_velocities, with_outputs
+from ..core.pattern import STEPS, Pattern
+from .dataset import with_outputs
 from .errors import NetError
 from .netfile import NetFile
 from .netinfo import NetInfo
-from .onnx_export import INPUT_NAME, OUTPUT_NAME
+from .onnx_export import OUTPUT_NAME
+from .velocity_io import VELOCITIES_IN, VELOCITIES_OUT, with_velocity_io
 
 _ORT_ERRORS = (ort_state.Fail, ort_state.InvalidGraph, ort_state.InvalidArgument, ort_state.InvalidProtobuf,
                ort_state.NotImplemented, ort_state.RuntimeException)
@@ -43,29 +45,32 @@ class NetSession:
     def __init__(self, net_file: NetFile) -> None:
         self.info: NetInfo = net_file.info
         self.source = net_file.source
+        inputs, outputs = self.info.input_channels, self.info.output_channels
         try:
-            self._session = ort.InferenceSession(net_file.data, session_options(), providers=["CPUExecutionProvider"])
+            model = with_velocity_io(net_file.model, len(inputs) * STEPS, len(outputs) * STEPS)
+            self._session = ort.InferenceSession(model.SerializeToString(), session_options(),
+                                                 providers=["CPUExecutionProvider"])
+        except NetError as error:
+            raise error.in_source(net_file.source) from None
         except _ORT_ERRORS as error:
             raise NetError(f"onnxruntime cannot load it: {error}", net_file.source) from None
-        self._inputs = np.array(self.info.input_channels, dtype=np.intp)
-        self._outputs = self.info.output_channels
-        self._velocities = np.zeros((len(self._inputs), STEPS), dtype=np.uint8)
-        self._x = np.zeros((1, len(self._inputs) * STEPS), dtype=np.float32)
-        self._rows = self._x.reshape(len(self._inputs), STEPS)
-        self._feed = {INPUT_NAME: self._x}
-        self._fetch = [OUTPUT_NAME]
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """The net's outputs (1, n_out) float32 0-1 for inputs ``x`` (1, n_in) 0-1."""
-        self._x[...] = x
-        return self._session.run(self._fetch, self._feed)[0]
+        contiguous = inputs == tuple(range(inputs[0], inputs[-1] + 1))
+        # A slice of the pattern is a view (no copy); other splits gather rows.
+        self._select: slice | list[int] = slice(inputs[0], inputs[-1] + 1) if contiguous else list(inputs)
+        self._outputs = outputs
+        self._velocities = np.zeros((1, len(inputs) * STEPS), dtype=np.uint8)
+        self._rows = self._velocities.reshape(len(inputs), STEPS)
+        self._feed = {VELOCITIES_IN: self._velocities}
 
     def predict(self, pattern: Pattern) -> np.ndarray:
         """The output channels' velocities (n_out_channels, 16) uint8 0-255 for ``pattern``'s inputs."""
-        np.take(pattern.velocities, self._inputs, axis=0, out=self._velocities)
-        np.multiply(self._velocities, np.float32(1.0 / MAX_VELOCITY), out=self._rows)
-        y = self._session.run(self._fetch, self._feed)[0]
-        return output_velocities(y[0], len(self._outputs))
+        np.copyto(self._rows, pattern.velocities[self._select])
+        return self._session.run([VELOCITIES_OUT], self._feed)[0].reshape(len(self._outputs), STEPS)
+
+    def outputs(self, pattern: Pattern) -> np.ndarray:
+        """The net's own outputs (1, n_out) float32 0-1 for ``pattern``, before rounding to velocities."""
+        np.copyto(self._rows, pattern.velocities[self._select])
+        return self._session.run([OUTPUT_NAME], self._feed)[0]
 
     def apply(self, pattern: Pattern) -> Pattern:
         """``pattern`` with its output channels written by the net: what the engine plays in PERFORM."""
