@@ -92,11 +92,11 @@ class Player:
         mix = self.mixer.render(frames)
         scaled = self._float[:frames]
         if self._volume == previous_volume:
-            np.multiply(mix.T, self._volume * 32767.0, out=scaled)
+            np.multiply(mix, self._volume * 32767.0, out=scaled)
         else:
             step = (self._volume - previous_volume) / frames
             gains = (previous_volume + step * self._ramp[:frames]) * 32767.0
-            np.multiply(mix.T, gains[:, None], out=scaled)
+            np.multiply(mix, gains[:, None], out=scaled)
         np.rint(scaled, out=scaled)
         np.clip(scaled, -32768.0, 32767.0, out=scaled)
         pcm = self._pcm[:frames]
