@@ -32,6 +32,7 @@ only it knows which value the knob edits now.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -147,3 +148,7 @@ class Controls:
         for device in reversed(self._devices):
             device.close()
         self._devices.clear()
+        # gpiozero's shared SPI interface sits in a reference cycle; if the cyclic GC
+        # finalises it after a new one was opened on the same pins, its second close
+        # unregisters the new one. Finalise it now, while nothing shares its key.
+        gc.collect()

@@ -221,7 +221,7 @@ class Grid:
             log.info("%s: online", board.name)
         else:
             log.warning("%s: offline, %s", board.name, detail)
-        self._sink(DeviceStatus(board.name, online, detail, now))
+        self._emit(DeviceStatus(board.name, online, detail, now))
 
     def _failed(self, board: Board, error: OSError) -> None:
         board.failures += 1
@@ -299,7 +299,13 @@ class Grid:
             board.held.discard(key)
         row, column = pad_of(board.index, key)
         self.stats.events += 1
-        self._sink(PadEvent(row, column, pressed, now))
+        self._emit(PadEvent(row, column, pressed, now))
+
+    def _emit(self, event: PadEvent | DeviceStatus) -> None:
+        try:
+            self._sink(event)
+        except Exception:  # the consumer's bug must not cost the events read with this one
+            log.exception("grid: the event sink failed on %r", event)
 
     # -- LEDs ---------------------------------------------------------------
 

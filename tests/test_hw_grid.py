@@ -1,0 +1,388 @@
+"""The grid driver: the real adafruit_neotrellis over the emulated bus, INT on a gpiozero mock pin."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from types import SimpleNamespace
+
+import adafruit_neotrellis.multitrellis
+import adafruit_neotrellis.neotrellis
+import adafruit_seesaw.seesaw
+import numpy as np
+import pytest
+from adafruit_neotrellis.multitrellis import MultiTrellis
+from adafruit_neotrellis.neotrellis import NeoTrellis
+from gpiozero.pins.mock import MockFactory
+
+from breakage_pi.config import GridConfig
+from breakage_pi.core.events import DeviceStatus, PadEvent, blank_frame
+from breakage_pi.core.errors import FormatError
+from breakage_pi.hw import Grid, HardwareError
+from breakage_pi.hw.sim import EmulatedI2C, EmulatedNeoTrellis
+
+ADDRESSES = (0x2E, 0x2F, 0x30, 0x31)
+INT_PIN = 17
+PIXEL_BUFFER = (0x0E, 0x04)
+
+
+def pad(bus, row, column):
+    """The emulated board and key under grid pad (row, column), counted independently of the driver."""
+    return bus.board(ADDRESSES[column // 4]), row * 4 + column % 4
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def fast_library(monkeypatch):
+    monkeypatch.setattr(adafruit_seesaw.seesaw, "time", SimpleNamespace(sleep=lambda seconds: None))
+    monkeypatch.setattr(adafruit_neotrellis.neotrellis, "sleep", lambda seconds: None)
+    monkeypatch.setattr(adafruit_neotrellis.multitrellis, "sleep", lambda seconds: None)
+
+
+class Rig:
+    """Four emulated boards, INT wired to a mock pin, a Grid stepped by hand with a hand clock.
+
+    ``real_time`` gives the grid the real clock and sleeps, for its own thread.
+    """
+
+    def __init__(self, int_pin=INT_PIN, real_time=False, sink=None, **config):
+        self.factory = MockFactory()
+        self.bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in ADDRESSES])
+        if int_pin is not None:
+            self.bus.wire_int(self.factory.pin(int_pin))
+        self.clock = Clock()
+        self.events = []
+        self.config = GridConfig(int_pin=int_pin, brightness=1.0, **config)
+        timing = {} if real_time else {"clock": self.clock, "sleep": lambda seconds: None}
+        self.grid = Grid(self.config, self.bus, sink or self.events.append, pin_factory=self.factory, **timing)
+
+    def bring_up(self):
+        deadline = time.monotonic() + 10
+        while not all(self.grid.online):
+            assert time.monotonic() < deadline, "boards did not come up"
+            self.grid.step()
+            time.sleep(0.001)
+        self.events.clear()
+
+    def settle(self, steps=20):
+        for _ in range(steps):
+            self.grid.step()
+
+    def pads(self):
+        return [event for event in self.events if isinstance(event, PadEvent)]
+
+    def statuses(self):
+        return [event for event in self.events if isinstance(event, DeviceStatus)]
+
+    def close(self):
+        self.grid.close()
+        self.factory.reset()
+
+
+@pytest.fixture
+def rig():
+    rig = Rig()
+    rig.bring_up()
+    yield rig
+    rig.close()
+
+
+def test_boards_come_up_reporting_each_one(rig):
+    assert rig.grid.online == (True,) * 4
+    assert all(rig.bus.board(address).resets == 1 for address in ADDRESSES)
+
+
+def test_every_pad_arrives_with_its_row_and_column(rig):
+    for row in range(4):
+        for column in range(16):
+            board, key = pad(rig.bus, row, column)
+            board.press(key)
+            rig.grid.step()
+            board.release(key)
+            rig.grid.step()
+            assert rig.pads()[-2:] == [PadEvent(row, column, True, 100.0), PadEvent(row, column, False, 100.0)]
+    assert len(rig.pads()) == 128 and rig.grid.stats.events == 128
+
+
+def test_the_pad_mapping_agrees_with_the_librarys_multitrellis():
+    bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in ADDRESSES])
+    grid = MultiTrellis([[NeoTrellis(bus, False, addr=address) for address in ADDRESSES]])
+    seen = []
+    for x in range(16):
+        for y in range(4):
+            grid.activate_key(x, y, NeoTrellis.EDGE_RISING)
+            grid.set_callback(x, y, lambda x, y, edge: seen.append((y, x)))
+    for row in range(4):
+        for column in range(16):
+            board, key = pad(bus, row, column)
+            board.press(key)
+            grid.sync()
+            assert seen[-1] == (row, column)
+
+
+def test_an_idle_grid_costs_no_bus_time_until_the_safety_scan(rig):
+    before = sum(rig.bus.transactions.values())
+    for _ in range(50):
+        assert rig.grid.step() > 0
+    assert sum(rig.bus.transactions.values()) == before
+    rig.clock.now += rig.config.safety_scan_ms / 1000
+    scans = rig.grid.stats.scans
+    rig.grid.step()
+    assert rig.grid.stats.scans == scans + 1
+
+
+def test_a_stuck_int_line_backs_off_to_polling(rig):
+    rig.bus.board(0x30).int_stuck = True
+    rig.bus._int_changed()
+    rig.grid.step()
+    scans = rig.grid.stats.scans
+    waits = [rig.grid.step() for _ in range(20)]
+    assert rig.grid.stats.scans == scans
+    assert min(waits) == pytest.approx(rig.config.poll_ms / 1000)
+    rig.clock.now += rig.config.poll_ms / 1000
+    rig.grid.step()
+    assert rig.grid.stats.scans == scans + 1
+
+
+def test_without_an_int_wire_the_grid_polls():
+    rig = Rig(int_pin=None)
+    try:
+        rig.bring_up()
+        board, key = pad(rig.bus, 2, 13)
+        board.press(key)
+        rig.clock.now += rig.config.poll_ms / 1000
+        rig.grid.step()
+        assert rig.pads() == [PadEvent(2, 13, True, rig.clock.now)]
+    finally:
+        rig.close()
+
+
+def random_frame(seed):
+    return np.random.default_rng(seed).integers(0, 256, size=(4, 16, 3), dtype=np.uint8)
+
+
+def test_led_frames_land_as_grb_bytes_on_the_right_pixels(rig):
+    frame = random_frame(1)
+    rig.grid.show(frame)
+    rig.settle()
+    for row in range(4):
+        for column in range(16):
+            board, key = pad(rig.bus, row, column)
+            red, green, blue = frame[row, column].tolist()
+            assert board.shown[3 * key:3 * key + 3] == bytes([green, red, blue])
+
+
+def test_only_boards_whose_pixels_changed_are_written(rig):
+    rig.grid.show(random_frame(2))
+    rig.settle()
+    before = {address: (rig.bus.board(address).register_writes[PIXEL_BUFFER], rig.bus.board(address).shows)
+              for address in ADDRESSES}
+    frame = random_frame(2)
+    frame[3, 9] = (1, 2, 3)  # board 2 only
+    rig.clock.now += 1.0
+    rig.grid.show(frame)
+    rig.settle()
+    after = {address: (rig.bus.board(address).register_writes[PIXEL_BUFFER], rig.bus.board(address).shows)
+             for address in ADDRESSES}
+    assert {address: (after[address][0] - before[address][0], after[address][1] - before[address][1])
+            for address in ADDRESSES} == {0x2E: (0, 0), 0x2F: (0, 0), 0x30: (3, 1), 0x31: (0, 0)}
+    assert rig.bus.board(0x30).pixel(13) == (1, 2, 3)  # row 3, column 9 % 4
+
+
+def test_frames_are_written_at_most_max_fps(rig):
+    rig.grid.show(random_frame(3))
+    rig.settle()
+    writes = rig.grid.stats.board_writes
+    rig.clock.now += 0.01
+    rig.grid.show(random_frame(4))
+    wait = max(rig.grid.step() for _ in range(5))
+    assert rig.grid.stats.board_writes == writes
+    assert wait == pytest.approx(1 / rig.config.max_fps - 0.01)
+    rig.clock.now += wait
+    rig.settle()
+    assert rig.grid.stats.board_writes == writes + 4
+
+
+def test_a_bad_frame_is_refused():
+    rig = Rig()
+    try:
+        with pytest.raises(FormatError, match="shape"):
+            rig.grid.show(np.zeros((16, 4, 3), dtype=np.uint8))
+        with pytest.raises(FormatError, match="uint8"):
+            rig.grid.show(np.zeros((4, 16, 3)))
+    finally:
+        rig.close()
+
+
+def test_one_percent_i2c_faults_lose_no_press_and_crash_nothing(rig):
+    rig.bus.fault_rate = 0.01
+    expected = []
+    rng = np.random.default_rng(5)
+    for round_ in range(6):
+        for row, column in rng.permutation([(r, c) for r in range(4) for c in range(16)]).tolist():
+            board, key = pad(rig.bus, row, column)
+            for pressed in (True, False):
+                (board.press if pressed else board.release)(key)
+                expected.append((row, column, pressed))
+                for _ in range(10):
+                    rig.grid.step()
+                    if not rig.bus.int_asserted:
+                        break
+        rig.grid.show(random_frame(round_))
+        rig.clock.now += 0.1
+        rig.settle()
+    assert [(e.row, e.column, e.pressed) for e in rig.pads()] == expected
+    assert rig.bus.faults_injected > 20 and rig.grid.stats.glitches == rig.bus.faults_injected
+    assert rig.grid.stats.offline == 0 and rig.statuses() == []
+    frame = random_frame(5)
+    assert all(pad(rig.bus, r, c)[0].pixel(pad(rig.bus, r, c)[1]) == tuple(frame[r, c].tolist())
+               for r in range(4) for c in range(16))
+
+
+def test_an_unplugged_board_is_reported_its_pads_released_and_it_recovers(rig):
+    frame = random_frame(6)
+    rig.grid.show(frame)
+    rig.settle()
+    held_board, held_key = pad(rig.bus, 1, 5)
+    held_board.press(held_key)
+    rig.grid.step()
+    held_board.unplug()
+    for _ in range(rig.config.offline_after):
+        rig.clock.now += rig.config.safety_scan_ms / 1000
+        rig.grid.step()
+    assert rig.grid.online == (True, False, True, True)
+    assert rig.statuses()[-1].device == "grid board 1 (0x2F)" and not rig.statuses()[-1].online
+    assert rig.pads()[-1] == PadEvent(1, 5, False, rig.clock.now)  # the held pad is let go
+
+    board, key = pad(rig.bus, 3, 0)  # the rest of the grid keeps working
+    board.press(key)
+    rig.grid.step()
+    assert rig.pads()[-1] == PadEvent(3, 0, True, rig.clock.now)
+
+    rig.clock.now += rig.config.reconnect_s
+    rig.settle()
+    assert rig.grid.online == (True, False, True, True)  # still unplugged: retried, not reported again
+    assert len([s for s in rig.statuses() if not s.online]) == 1
+
+    held_board.plug()
+    rig.clock.now += rig.config.reconnect_s
+    deadline = time.monotonic() + 10
+    while not all(rig.grid.online):
+        assert time.monotonic() < deadline
+        rig.grid.step()
+    assert rig.statuses()[-1] == DeviceStatus("grid board 1 (0x2F)", True, "connected", rig.clock.now)
+    rig.settle()
+    assert held_board.pixel(held_key) == tuple(frame[1, 5].tolist())  # its LEDs are redrawn
+    held_board.press(held_key)
+    rig.grid.step()
+    assert rig.pads()[-1] == PadEvent(1, 5, True, rig.clock.now)
+
+
+def test_a_board_missing_at_start_is_reported_and_joins_later():
+    rig = Rig()
+    try:
+        rig.bus.board(0x31).unplug()
+        deadline = time.monotonic() + 10
+        while rig.grid.online != (True, True, True, False) or len(rig.statuses()) < 4:
+            assert time.monotonic() < deadline
+            rig.grid.step()
+        missing = [s for s in rig.statuses() if not s.online]
+        assert [s.device for s in missing] == ["grid board 3 (0x31)"]
+        assert "No I2C device" in missing[0].detail
+        rig.bus.board(0x31).plug()
+        rig.clock.now += rig.config.reconnect_s
+        while not all(rig.grid.online):
+            assert time.monotonic() < deadline
+            rig.grid.step()
+    finally:
+        rig.close()
+
+
+def test_boards_reset_in_parallel(monkeypatch):
+    barrier = threading.Barrier(len(ADDRESSES), timeout=10)
+
+    def reset_sleep(seconds):
+        if seconds == 0.5:  # the library's post-reset sleep: all four must be in it at once
+            barrier.wait()
+
+    monkeypatch.setattr(adafruit_seesaw.seesaw, "time", SimpleNamespace(sleep=reset_sleep))
+    rig = Rig()
+    try:
+        rig.grid.start()
+        deadline = time.monotonic() + 10
+        while not all(rig.grid.online):
+            assert time.monotonic() < deadline, rig.statuses()
+            time.sleep(0.005)
+        assert all(status.online for status in rig.statuses())
+    finally:
+        rig.close()
+
+
+def test_the_grid_thread_delivers_presses_and_frames():
+    rig = Rig(real_time=True)
+    try:
+        rig.grid.start()
+        deadline = time.monotonic() + 10
+        while not all(rig.grid.online):
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        board, key = pad(rig.bus, 0, 15)
+        board.press(key)
+        while not rig.pads():
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        assert (rig.pads()[0].row, rig.pads()[0].column, rig.pads()[0].pressed) == (0, 15, True)
+        frame = blank_frame()
+        frame[0, 15] = (9, 8, 7)
+        rig.grid.show(frame)
+        while board.pixel(key) != (9, 8, 7):
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+    finally:
+        rig.close()
+
+
+def test_the_grid_thread_survives_a_failing_sink():
+    failures, events = [], []
+
+    def sink(event):
+        if isinstance(event, PadEvent) and not failures:
+            failures.append(event)
+            raise RuntimeError("a buggy consumer")
+        events.append(event)
+
+    rig = Rig(real_time=True, sink=sink)
+    rig.events = events
+    try:
+        rig.grid.start()
+        deadline = time.monotonic() + 10
+        while not all(rig.grid.online):
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        board, key = pad(rig.bus, 2, 2)
+        board.press(key)
+        board.release(key)
+        board.press(key)
+        while len(rig.pads()) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        assert failures and [e.pressed for e in rig.pads()] == [False, True]
+    finally:
+        rig.close()
+
+
+def test_the_int_pin_needs_a_pin_factory(monkeypatch):
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "no-such-factory")
+    bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in ADDRESSES])
+    with pytest.raises(HardwareError, match="grid INT pin GPIO17"):
+        Grid(dataclasses.replace(GridConfig(), int_pin=INT_PIN), bus, print)
