@@ -8,6 +8,7 @@ from typing import Callable
 
 import numpy as np
 import onnx
+import onnx.external_data_helper
 import onnxruntime as ort
 import pytest
 from onnx import helper
@@ -16,7 +17,7 @@ from breakage_pi.ml.dataset import input_vector, training_set
 from breakage_pi.ml.errors import NetError
 from breakage_pi.ml.net import Net, result_nets
 from breakage_pi.ml.netbank import NetBank
-from breakage_pi.ml.netfile import parse_net, read_net, reference_net
+from breakage_pi.ml.netfile import MAX_NET_BYTES, parse_net, read_net, reference_net
 from breakage_pi.ml.netinfo import NET_VERSION
 from breakage_pi.ml.onnx_export import INPUT_NAME, IR_VERSION, OPSET, OUTPUT_NAME, net_to_bytes, net_to_model
 from breakage_pi.ml.session import NetSession, session_options
@@ -184,6 +185,52 @@ def test_every_truncation_of_a_net_is_a_clear_error_or_a_complete_net() -> None:
             assert str(error).startswith("cut.onnx: ")
         else:
             assert loaded.info.error_target == 0.005
+
+
+def test_random_corruption_is_a_clear_error_or_a_playable_net() -> None:
+    data = net_to_bytes(_tight())
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        corrupt = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            region = rng.choice([rng.integers(0, 200), rng.integers(len(data) - 600, len(data)),
+                                 rng.integers(0, len(data))])
+            corrupt[region] = rng.integers(0, 256)
+        try:
+            NetSession(parse_net(bytes(corrupt), "bad.onnx")).predict(random_patterns(1, seed=0)[0])
+        except NetError as error:
+            assert str(error).startswith("bad.onnx: ")
+
+
+def test_non_finite_or_external_weights_are_refused() -> None:
+    model = net_to_model(_tight())
+    weight = model.graph.initializer[0]
+    values = onnx.numpy_helper.to_array(weight).copy()
+    values[0, 0] = np.nan
+    weight.CopyFrom(onnx.numpy_helper.from_array(values, weight.name))
+    with pytest.raises(NetError, match="NaN or infinity"):
+        parse_net(model.SerializeToString(), "nan.onnx")
+    model = net_to_model(_tight())
+    onnx.external_data_helper.set_external_data(model.graph.initializer[0], location="../../etc/passwd")
+    model.graph.initializer[0].data_location = onnx.TensorProto.EXTERNAL
+    model.graph.initializer[0].ClearField("raw_data")
+    with pytest.raises(NetError, match="external.onnx: .*points outside"):
+        parse_net(model.SerializeToString(), "external.onnx")
+
+
+def test_metadata_that_is_not_utf8_is_refused() -> None:
+    data = net_to_bytes(_tight())
+    corrupt = data.replace(b"closed_hat", b"closed\xffhat")
+    with pytest.raises(NetError, match="not UTF-8"):
+        parse_net(corrupt, "bytes.onnx")
+
+
+def test_a_huge_file_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.onnx"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_NET_BYTES + 1)
+    with pytest.raises(NetError, match="too big for a net"):
+        read_net(path)
 
 
 def test_missing_file_and_directory_are_clear_errors(tmp_path: Path) -> None:

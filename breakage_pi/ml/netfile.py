@@ -23,6 +23,9 @@ from .net import Net
 from .netinfo import NetInfo, info_from_props
 from .onnx_export import INPUT_NAME, OUTPUT_NAME
 
+MAX_NET_BYTES = 16 * 1024 * 1024
+"""Nets here are ~10 kB; a file far larger is not a net (and would cost the device its memory)."""
+
 
 @dataclass(frozen=True)
 class NetFile:
@@ -47,11 +50,14 @@ def parse_net(data: bytes, source: str = "") -> NetFile:
         raise NetError("not an ONNX model (no graph)", source)
     try:
         onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+    except UnicodeDecodeError:
+        raise NetError("invalid ONNX model: a name or text is not UTF-8 (corrupt?)", source) from None
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise NetError(f"invalid ONNX model: {first_line}", source) from None
     try:
-        info = info_from_props({prop.key: prop.value for prop in model.metadata_props})
+        _check_weights(model)
+        info = info_from_props(_text_props(model))
         _check_io(model, info)
     except NetError as error:
         raise error.in_source(source) from None
@@ -62,6 +68,9 @@ def read_net(path: str | os.PathLike[str]) -> NetFile:
     """Read and check a ``.onnx`` net file; a missing, unreadable or wrong file raises naming it."""
     source = str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_NET_BYTES:
+            raise NetError(f"{size} bytes is too big for a net (at most {MAX_NET_BYTES}): is it one?", source)
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise NetError("no such file", source) from None
@@ -89,6 +98,30 @@ def reference_net(net_file: NetFile) -> Net:
                        "but has no numpy reference", net_file.source)
     mlp = Mlp(tuple(np.asarray(w) for w, _ in layers), tuple(np.asarray(b) for _, b in layers))
     return Net(mlp, net_file.info)
+
+
+def _check_weights(model: onnx.ModelProto) -> None:
+    """Weights must be inside the file (a shared net never reads other files) and finite."""
+    for tensor in model.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+            raise NetError(f"weight {tensor.name!r} is stored outside the file: a net file must be self-contained")
+        try:
+            values = numpy_helper.to_array(tensor)
+        except (ValueError, KeyError, TypeError):
+            raise NetError(f"weight {tensor.name!r} cannot be read (corrupt file?)") from None
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            raise NetError(f"weight {tensor.name!r} holds NaN or infinity (corrupt file?)")
+
+
+def _text_props(model: onnx.ModelProto) -> dict[str, str]:
+    """Metadata as text; protobuf hands back undecodable strings as bytes."""
+    props = {}
+    for prop in model.metadata_props:
+        key, value = prop.key, prop.value
+        if isinstance(key, bytes) or isinstance(value, bytes):
+            raise NetError(f"metadata {key!r} is not UTF-8 text (corrupt file?)")
+        props[key] = value
+    return props
 
 
 def _chained(layers: list[tuple[np.ndarray, np.ndarray | None]]) -> bool:
