@@ -90,12 +90,12 @@ def _train(args: argparse.Namespace) -> int:
     for name, net in nets:
         label = target_label(config.targets.index(net.info.error_target), len(config.targets))
         print(f"{out / name}: {label}, target {net.info.error_target:g}, "
-              f"error {net.info.error_reached:.5f} after {net.info.epochs} epochs")
+              f"error {net.info.error_reached:.4g} after {net.info.epochs} epochs")
     print(f"{out / SUMMARY_NAME}: summary")
     if result.unreached:
         missing = ", ".join(f"{target:g}" for target in result.unreached)
         reason = "training was aborted" if result.stopped == "aborted" else \
-            f"error {result.error:.5f} after {result.epochs} epochs; try --max-epochs"
+            f"error {result.error:.4g} after {result.epochs} epochs; try --max-epochs"
         print(f"breakage-pi: targets not reached: {missing} ({reason})", file=sys.stderr)
         return 1
     return 0
@@ -150,12 +150,12 @@ class _TrainingDisplay:
         if self._first is None:
             self._first = error
         while self._pending and error <= self._pending[0]:
-            self._console.print(f"target {self._pending.pop(0):g} reached at epoch {epoch}, error {error:.5f}",
+            self._console.print(f"target {self._pending.pop(0):g} reached at epoch {epoch}, error {error:.4g}",
                                 markup=False)
         if self._bar is not None:
             span = math.log(self._first / self._tightest) if self._first > self._tightest else 0.0
             done = 1.0 if span <= 0.0 else min(1.0, max(0.0, math.log(self._first / max(error, 1e-12)) / span))
-            self._bar.update(self._task, completed=done, status=f"epoch {epoch}  error {error:.5f}")
+            self._bar.update(self._task, completed=done, status=f"epoch {epoch}  error {error:.4g}")
 
 
 def _prepare_out(out: Path, names: list[str], force: bool) -> None:
@@ -195,7 +195,7 @@ def _predict(args: argparse.Namespace) -> int:
     _note_role_mismatch(info.channels, info.roles, bank, args.net)
     predicted = NetSession(net_file).apply(slot.pattern)
     outputs = info.output_channels
-    print(f"{args.net}: target {info.error_target:g}, error {info.error_reached:.5f} after {info.epochs} epochs, "
+    print(f"{args.net}: target {info.error_target:g}, error {info.error_reached:.4g} after {info.epochs} epochs, "
           f"{info.examples} training patterns")
     print(f"\nslot {args.slot} ({slot.name or 'unnamed'}) as written:")
     print(format_pattern(slot.pattern, bank.channels, info.roles))

@@ -14,6 +14,7 @@ back through a pipe, stops early when asked, and sends the result.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 
@@ -100,7 +101,12 @@ class TrainingProcess:
 
 
 def _run_child(data: TrainingSet, config: TrainConfig, sender: Connection, abort: Event) -> None:
-    """The child's whole life: train, streaming progress, then send the result or the user error."""
+    """The child's whole life: train, streaming progress, then send the result or the user error.
+
+    Ctrl-C in a terminal reaches the whole process group: the parent decides
+    (it aborts), so the child ignores SIGINT rather than dying with a traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         result = train(data, config, progress=lambda epoch, error: sender.send(("progress", (epoch, error))),
                        abort=abort.is_set)

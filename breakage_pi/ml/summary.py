@@ -39,7 +39,7 @@ def format_summary(bank_name: str, bank: Bank, data: TrainingSet, result: Traini
         f"net:       MLP {layers} (tanh hidden, sigmoid out), velocities scaled 0-1",
         f"training:  full-batch Adam, learning rate {config.learning_rate:g}, seed {config.seed}, "
         f"max {config.max_epochs} epochs",
-        f"stopped:   {_STOPPED[result.stopped]} after {result.epochs} epochs, error {result.error:.5f}",
+        f"stopped:   {_STOPPED[result.stopped]} after {result.epochs} epochs, error {result.error:.4g}",
         "",
         "Errors are mean squared errors on velocities scaled 0-1 (0.005 is about 18 of 255 RMS).",
         "",
@@ -50,7 +50,7 @@ def format_summary(bank_name: str, bank: Bank, data: TrainingSet, result: Traini
     for name, net in nets:
         label = target_label(config.targets.index(net.info.error_target), count)
         lines.append(f"{name:<{name_width}}  {net.info.error_target:>8g}  {label:<6}  "
-                     f"{net.info.error_reached:>8.5f}  {net.info.epochs:>6}")
+                     f"{net.info.error_reached:>8.4g}  {net.info.epochs:>6}")
     for target in result.unreached:
         lines.append(f"{'(none)':<{name_width}}  {target:>8g}  {target_label(config.targets.index(target), count):<6}"
                      f"  not reached")
@@ -59,7 +59,7 @@ def format_summary(bank_name: str, bank: Bank, data: TrainingSet, result: Traini
         slot_width = max(len(f"{number} {slot.name}") for number, slot in enumerate(bank.slots, 1)) + 2
         lines.append(" " * slot_width + "  ".join(f"{name:>{max(len(name), 8)}}" for name, _ in nets))
         for number, slot in enumerate(bank.slots, 1):
-            errors = "  ".join(f"{_slot_error(net, slot.pattern):>{max(len(name), 8)}.5f}" for name, net in nets)
+            errors = "  ".join(f"{_slot_error(net, slot.pattern):>{max(len(name), 8)}.4g}" for name, net in nets)
             lines.append(f"{f'{number} {slot.name}' + (' *' if slot.train else ''):<{slot_width}}{errors}")
     return "\n".join(lines) + "\n"
 
