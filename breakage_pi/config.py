@@ -60,7 +60,7 @@ class GridConfig:
     count_delay_ms: float = 0.5
     fifo_delay_ms: float = 1.0
     post_count_ms: float = 0.0
-    safety_scan_ms: float = 50.0
+    safety_scan_ms: float = 250.0
     poll_ms: float = 5.0
     retries: int = 2
     offline_after: int = 3
@@ -199,7 +199,7 @@ _GRID: dict[str, Check] = {
     "count_delay_ms": _number(0.0, 20.0, " ms"),
     "fifo_delay_ms": _number(0.0, 20.0, " ms"),
     "post_count_ms": _number(0.0, 20.0, " ms"),
-    "safety_scan_ms": _number(5.0, 1000.0, " ms"),
+    "safety_scan_ms": _number(20.0, 5000.0, " ms"),
     "poll_ms": _number(1.0, 100.0, " ms"),
     "retries": _integer(0, 10),
     "offline_after": _integer(1, 100),

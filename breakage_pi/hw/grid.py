@@ -4,8 +4,11 @@ The grid thread owns the I2C bus. It sleeps until the boards' shared INT
 line goes low (a gpiozero edge callback wakes it), then reads every board's
 key count and FIFO with short, overlapped waits (:mod:`.keypad`), so an idle
 grid costs no bus time and a press reaches the sink in a few milliseconds.
-A slow safety scan every ``safety_scan_ms`` catches a missed edge or a
-broken INT wire; with no INT wire it polls every ``poll_ms``.
+The INT level is also looked at every ``poll_ms`` (a GPIO read, no bus
+traffic) in case an edge was missed, and a slow bus scan every
+``safety_scan_ms`` covers a broken INT wire. A line stuck low with nothing
+to read backs off to scanning every ``poll_ms``; with no INT wire the grid
+polls every ``poll_ms``.
 
 LED frames are written at most ``max_fps`` times a second, only to boards
 whose pixels changed, one board per pass so a press never waits behind a
@@ -41,7 +44,7 @@ from ..config import GridConfig
 from ..core.events import DeviceStatus, EventSink, PadEvent, checked_frame
 from .board import CONNECT_ERRORS, Board, connect
 from .errors import HardwareError
-from .keypad import KEYPAD_COUNT, KEYPAD_FIFO, decode, read_registers
+from .keypad import KEYPAD_COUNT, KEYPAD_FIFO, decode, read_registers, settle
 from .layout import board_colours, pad_of
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,7 @@ class Grid:
     """
 
     def __init__(self, config: GridConfig, bus: Any, sink: EventSink, *, pin_factory: Any = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = settle) -> None:
         self._config = config
         self._bus = bus
         self._sink = sink
@@ -173,6 +176,8 @@ class Grid:
 
     def _idle_time(self, now: float) -> float:
         waits = [self._next_scan_at]
+        if self._int is not None:
+            waits.append(now + self._config.poll_ms / 1000)  # look at the INT level: a missed edge
         if self._int_active():
             waits.append(self._int_quiet_until)
         if self._frame_seq != self._settled_seq:

@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Sequence
 
 KEYPAD_BASE = 0x10
@@ -35,6 +36,19 @@ def decode(raw: int) -> tuple[int, bool] | None:
         return None
     key = (number // 8) * 4 + number % 8
     return (key, edge == EDGE_RISING) if key < KEYS else None
+
+
+def settle(seconds: float) -> None:
+    """Wait ``seconds`` for the seesaw without oversleeping: sleep all but 0.2 ms, then yield until due.
+
+    ``time.sleep(0.0005)`` takes ~0.57 ms on Linux (timer slack); two such
+    waits sit on every press's path.
+    """
+    deadline = time.perf_counter() + seconds
+    if seconds > 0.0003:
+        time.sleep(seconds - 0.0002)
+    while time.perf_counter() < deadline:
+        time.sleep(0)
 
 
 def read_registers(trelli: Sequence[Any], register: int, sizes: Sequence[int], delay: float,
