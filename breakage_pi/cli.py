@@ -56,6 +56,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace) -> int:
+    from .config import config_path, format_config, load_config
+
+    config = load_config(args.file)
+    print(f"# {args.file or config_path()}: valid; the settings in force:\n")
+    print(format_config(config), end="")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -94,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     add_net_commands(commands)
+
+    config = commands.add_parser("config", help="check a config file and print the settings in force")
+    config.add_argument("file", nargs="?", type=Path, metavar="FILE.toml",
+                        help="default: $BREAKAGE_PI_CONFIG or /etc/breakage-pi.toml (absent: all defaults)")
+    config.set_defaults(handler=_config)
 
     bench = commands.add_parser("bench", help="run benchmarks and print figures")
     bench.add_argument("sections", nargs="*", metavar="SECTION", help="sections to run (default: all)")

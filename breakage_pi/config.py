@@ -362,3 +362,35 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"bad TOML: {error}", source=source) from error
     return parse_config(data, source)
+
+
+def format_config(config: Config) -> str:
+    """``config`` as TOML that :func:`parse_config` reads back to an equal Config (for ``breakage-pi config``)."""
+    lines: list[str] = []
+
+    def table(name: str, values: Mapping[str, Any]) -> None:
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {_toml(key, value)}" for key, value in values.items()
+                     if value is not None or key == "int_pin")
+        lines.append("")
+
+    for name in ("grid", "buttons", "adc"):
+        table(name, dataclasses.asdict(getattr(config, name)))
+    table("knobs", {"poll_ms": config.knob_poll_ms})
+    for name, knob in config.knobs.items():
+        values = dataclasses.asdict(knob)
+        for unused in (("a", "b", "push") if knob.kind == "pot" else ("channel", "smoothing_ms", "dead_band")):
+            values.pop(unused)
+        table(f"knobs.{name}", values)
+    table("audio", dataclasses.asdict(config.audio))
+    return "\n".join(lines)
+
+
+def _toml(key: str, value: Any) -> str:
+    if key == "int_pin" and value is None:
+        return "false"
+    if key == "addresses":
+        return "[" + ", ".join(f"0x{address:02X}" for address in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)

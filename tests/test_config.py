@@ -120,3 +120,25 @@ def test_the_default_location_may_be_absent(monkeypatch, tmp_path):
         load_config()
     (tmp_path / "named.toml").write_text("[audio]\nperiod = 128\n")
     assert load_config().audio.period == 128
+
+
+def test_the_settings_print_as_toml_that_reads_back():
+    import tomllib
+
+    from breakage_pi.config import format_config
+
+    config = parse_config({"grid": {"int_pin": False},
+                           "knobs": {"tempo": {"kind": "encoder", "a": 22, "b": 23, "push": 24}}})
+    assert parse_config(tomllib.loads(format_config(config))) == config
+    assert parse_config(tomllib.loads(format_config(Config()))) == Config()
+
+
+def test_the_config_command_checks_a_file(tmp_path, capsys):
+    from breakage_pi.cli import main
+
+    assert main(["config", str(EXAMPLE)]) == 0
+    assert "addresses = [0x2E, 0x2F, 0x30, 0x31]" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[buttons]\nplay = 2\n")
+    assert main(["config", str(bad)]) == 2
+    assert "buttons.play: GPIO2 is I2C-1 SDA" in capsys.readouterr().err
