@@ -24,7 +24,7 @@ from adafruit_neotrellis.multitrellis import MultiTrellis
 from adafruit_neotrellis.neotrellis import NeoTrellis
 from gpiozero.pins.mock import MockFactory
 
-from ..config import GridConfig
+from ..core.settings import GridConfig
 from ..core.events import PadEvent
 from ..hw.grid import Grid
 from ..hw.sim import EmulatedI2C, EmulatedNeoTrellis

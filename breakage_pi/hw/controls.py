@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 from gpiozero import MCP3008, DigitalInputDevice, GPIOZeroError, RotaryEncoder
 
-from ..config import Config
+from ..core.settings import Config
 from ..core.events import BUTTONS, EventSink, KnobEvent
 from .debounce import Debouncer
 from .errors import HardwareError

@@ -40,7 +40,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from gpiozero import DigitalInputDevice, GPIOZeroError
 
-from ..config import GridConfig
+from ..core.settings import GridConfig
 from ..core.events import DeviceStatus, EventSink, PadEvent, checked_frame
 from .board import CONNECT_ERRORS, Board, connect
 from .errors import HardwareError

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..config import Config
+from ..core.settings import Config
 from ..core.events import EventSink
 from .controls import Controls
 from .grid import Grid

@@ -1,0 +1,333 @@
+"""The instrument's settings: wiring, scan timing, knobs and the audio device, as pure data.
+
+Frozen dataclasses with documented defaults, and :func:`parse_config`, which
+validates decoded TOML into them; reading the file is
+:mod:`breakage_pi.config`'s job (this module does no I/O, so ``hw`` and
+``audio`` can take these types without depending on file handling). Every
+key has a default, so an empty table is a valid config. Unknown keys and bad
+values raise :class:`ConfigError` naming the key:
+
+>>> parse_config({"grid": {"int_pin": 40}})
+Traceback (most recent call last):
+...
+breakage_pi.core.settings.ConfigError: grid.int_pin: must be a BCM GPIO number 0-27, got 40
+>>> parse_config({"audio": {"period": 128}}).audio.period
+128
+
+Pins are BCM GPIO numbers; times are in the unit their key names
+(``_ms``, ``_s``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+from .errors import FormatError
+from .events import BUTTONS, KNOBS
+
+KNOB_KINDS = ("pot", "encoder")
+_I2C1_PINS = {2: "I2C-1 SDA, the grid's bus", 3: "I2C-1 SCL, the grid's bus"}
+_SPI_PINS = {0: {9: "SPI0 MISO", 10: "SPI0 MOSI", 11: "SPI0 SCLK"},
+             1: {19: "SPI1 MISO", 20: "SPI1 MOSI", 21: "SPI1 SCLK"}}
+_SPI_SELECT = {0: (8, 7), 1: (18, 17, 16)}
+
+
+class ConfigError(FormatError):
+    """The config is unreadable, or a key is unknown or has a bad value; the message names the key."""
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """The 4x16 NeoTrellis grid: four boards left to right on one I2C bus.
+
+    ``int_pin`` is the GPIO wired to the boards' shared INT line, or None
+    (``false`` in TOML) to poll every ``poll_ms``. The ``*_delay_ms`` are the
+    waits between addressing a seesaw register and reading it (Adafruit's
+    Arduino driver: 0.5 ms for the key count, 1 ms for the FIFO).
+    """
+
+    i2c_bus: int = 1
+    frequency: int = 100_000
+    addresses: tuple[int, ...] = (0x2E, 0x2F, 0x30, 0x31)
+    int_pin: int | None = 17
+    brightness: float = 0.5
+    count_delay_ms: float = 0.5
+    fifo_delay_ms: float = 1.0
+    post_count_ms: float = 0.0
+    safety_scan_ms: float = 250.0
+    poll_ms: float = 5.0
+    retries: int = 2
+    offline_after: int = 3
+    reconnect_s: float = 1.0
+    max_fps: float = 30.0
+
+
+@dataclass(frozen=True)
+class ButtonsConfig:
+    """PLAY, SHIFT and MODE: pins to ground with the Pi's pull-ups; debounce and hold times."""
+
+    play: int = 5
+    shift: int = 6
+    mode: int = 13
+    debounce_ms: float = 20.0
+    hold_ms: float = 800.0
+
+
+@dataclass(frozen=True)
+class AdcConfig:
+    """The MCP3008 that reads the pots: SPI port and chip select (``/dev/spidev<port>.<device>``)."""
+
+    spi_port: int = 0
+    spi_device: int = 0
+
+
+@dataclass(frozen=True)
+class KnobConfig:
+    """One knob: ``kind = "pot"`` on MCP3008 ``channel``, or ``"encoder"`` on pins ``a``/``b`` (+ ``push``).
+
+    Pots are smoothed (one-pole, time constant ``smoothing_ms``) and only
+    report moves larger than ``dead_band`` (a fraction of full travel).
+    """
+
+    kind: str = "pot"
+    channel: int | None = 0
+    a: int | None = None
+    b: int | None = None
+    push: int | None = None
+    smoothing_ms: float = 20.0
+    dead_band: float = 0.004
+
+
+def _default_knobs() -> Mapping[str, KnobConfig]:
+    return MappingProxyType({name: KnobConfig(channel=index) for index, name in enumerate(KNOBS)})
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """The ALSA output: a ``hw:`` device (never ``default``/dmix), rate in Hz, period in frames."""
+
+    device: str = "hw:CARD=Headphones,DEV=0"
+    rate: int = 48_000
+    period: int = 64
+    periods: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole instrument's config; ``Config()`` is the documented default."""
+
+    grid: GridConfig = field(default_factory=GridConfig)
+    buttons: ButtonsConfig = field(default_factory=ButtonsConfig)
+    adc: AdcConfig = field(default_factory=AdcConfig)
+    knobs: Mapping[str, KnobConfig] = field(default_factory=_default_knobs)
+    knob_poll_ms: float = 5.0
+    audio: AudioConfig = field(default_factory=AudioConfig)
+
+
+Check = Callable[[Any, str], Any]
+
+
+def _integer(low: int, high: int, what: str = "") -> Check:
+    def check(value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"must be {what or 'an integer'} {low}-{high}, got {value!r}", key)
+        return value
+    return check
+
+
+def _number(low: float, high: float, unit: str = "") -> Check:
+    def check(value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not low <= value <= high:
+            raise ConfigError(f"must be a number {low:g}-{high:g}{unit}, got {value!r}", key)
+        return float(value)
+    return check
+
+
+_pin = _integer(0, 27, "a BCM GPIO number")
+
+
+def _optional_pin(value: Any, key: str) -> int | None:
+    if value is False:
+        return None
+    return _pin(value, key)
+
+
+def _address(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0x08 <= value <= 0x77:
+        shown = f"0x{value:02X}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+        raise ConfigError(f"must be a 7-bit I2C address 0x08-0x77, got {shown}", key)
+    return value
+
+
+def _addresses(value: Any, key: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or len(value) != 4:
+        raise ConfigError(f"must list the 4 boards' addresses, left to right, got {value!r}", key)
+    addresses = tuple(_address(item, f"{key}[{index}]") for index, item in enumerate(value))
+    if len(set(addresses)) != len(addresses):
+        raise ConfigError(f"addresses must be distinct, got {[f'0x{a:02X}' for a in addresses]}", key)
+    return addresses
+
+
+def _device(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"must be an ALSA device name such as 'hw:CARD=Headphones,DEV=0', got {value!r}", key)
+    if value == "default" or "dmix" in value:
+        raise ConfigError(f"{value!r} goes through ALSA's plug/dmix layer, which imposes its own period; "
+                          "name the card, e.g. 'hw:CARD=Headphones,DEV=0' (see `aplay -L`)", key)
+    return value
+
+
+def _kind(value: Any, key: str) -> str:
+    if value not in KNOB_KINDS:
+        raise ConfigError(f"must be \"pot\" or \"encoder\", got {value!r}", key)
+    return value
+
+
+_GRID: dict[str, Check] = {
+    "i2c_bus": _integer(0, 255, "an I2C bus number"),
+    "frequency": _integer(10_000, 400_000, "a bus clock in Hz,"),
+    "addresses": _addresses,
+    "int_pin": _optional_pin,
+    "brightness": _number(0.0, 1.0),
+    "count_delay_ms": _number(0.0, 20.0, " ms"),
+    "fifo_delay_ms": _number(0.0, 20.0, " ms"),
+    "post_count_ms": _number(0.0, 20.0, " ms"),
+    "safety_scan_ms": _number(20.0, 5000.0, " ms"),
+    "poll_ms": _number(1.0, 100.0, " ms"),
+    "retries": _integer(0, 10),
+    "offline_after": _integer(1, 100),
+    "reconnect_s": _number(0.05, 60.0, " s"),
+    "max_fps": _number(1.0, 60.0, " frames/s"),
+}
+_BUTTONS: dict[str, Check] = {
+    **{name: _pin for name in BUTTONS},
+    "debounce_ms": _number(0.0, 200.0, " ms"),
+    "hold_ms": _number(0.0, 10_000.0, " ms (0 = no hold events)"),
+}
+_ADC: dict[str, Check] = {"spi_port": _integer(0, 1, "an SPI port"), "spi_device": _integer(0, 2, "a chip select")}
+_KNOB: dict[str, Check] = {
+    "kind": _kind,
+    "channel": _integer(0, 7, "an MCP3008 channel"),
+    "a": _pin,
+    "b": _pin,
+    "push": _optional_pin,
+    "smoothing_ms": _number(0.0, 1000.0, " ms"),
+    "dead_band": _number(0.0, 0.2),
+}
+_AUDIO: dict[str, Check] = {
+    "device": _device,
+    "rate": _integer(8_000, 192_000, "a sample rate in Hz,"),
+    "period": _integer(16, 4096, "a period in frames,"),
+    "periods": _integer(2, 4, "a period count"),
+}
+_TOP = ("grid", "buttons", "adc", "knobs", "audio")
+
+
+def _table(data: Any, key: str) -> Mapping[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"must be a table ([{key}]), got {type(data).__name__}", key)
+    return data
+
+
+def _section(data: Any, key: str, checks: Mapping[str, Check], default: Any,
+             extra: Mapping[str, Any] | None = None) -> Any:
+    table = _table(data, key)
+    values = dict(extra or {})
+    for name, value in table.items():
+        if name not in checks:
+            raise ConfigError(f"unknown key (known: {', '.join(checks)})", f"{key}.{name}")
+        values[name] = checks[name](value, f"{key}.{name}")
+    return dataclasses.replace(default, **values)
+
+
+def _knob(data: Any, key: str, default: KnobConfig) -> KnobConfig:
+    table = _table(data, key)
+    kind = _kind(table.get("kind", default.kind), f"{key}.kind")
+    if kind == "encoder":
+        for pin in ("a", "b"):
+            if pin not in table:
+                raise ConfigError("an encoder needs pins a and b", f"{key}.{pin}")
+        if "channel" in table:
+            raise ConfigError("an encoder has no MCP3008 channel; remove it or set kind = \"pot\"", f"{key}.channel")
+        return _section(table, key, _KNOB, default, {"channel": None})
+    for pin in ("a", "b", "push"):
+        if pin in table:
+            raise ConfigError("a pot has no encoder pins; remove it or set kind = \"encoder\"", f"{key}.{pin}")
+    return _section(table, key, _KNOB, default)
+
+
+def _knobs(data: Any) -> tuple[Mapping[str, KnobConfig], float]:
+    table = _table(data, "knobs")
+    knobs = dict(_default_knobs())
+    poll_ms = Config.knob_poll_ms
+    for name, value in table.items():
+        if name == "poll_ms":
+            poll_ms = _number(1.0, 100.0, " ms")(value, "knobs.poll_ms")
+        elif name in knobs:
+            knobs[name] = _knob(value, f"knobs.{name}", knobs[name])
+        else:
+            raise ConfigError(f"unknown key (knobs: {', '.join(KNOBS)}; setting: poll_ms)", f"knobs.{name}")
+    return MappingProxyType(knobs), poll_ms
+
+
+def parse_config(data: Mapping[str, Any], source: str = "") -> Config:
+    """Validate decoded TOML into a :class:`Config`; errors name the key (and ``source``)."""
+    try:
+        for name in data:
+            if name not in _TOP:
+                raise ConfigError(f"unknown section (known: {', '.join(_TOP)})", name)
+        knobs, knob_poll_ms = _knobs(data.get("knobs", {}))
+        config = Config(
+            grid=_section(data.get("grid", {}), "grid", _GRID, GridConfig()),
+            buttons=_section(data.get("buttons", {}), "buttons", _BUTTONS, ButtonsConfig()),
+            adc=_section(data.get("adc", {}), "adc", _ADC, AdcConfig()),
+            knobs=knobs,
+            knob_poll_ms=knob_poll_ms,
+            audio=_section(data.get("audio", {}), "audio", _AUDIO, AudioConfig()),
+        )
+        _check_pins(config)
+        _check_channels(config)
+    except ConfigError as error:
+        raise error.in_source(source) if source else error
+    return config
+
+
+def _check_pins(config: Config) -> None:
+    """Each GPIO is used once, and not one the I2C bus or the ADC's SPI port needs."""
+    reserved: dict[int, str] = {}
+    if config.grid.i2c_bus == 1:
+        reserved.update(_I2C1_PINS)
+    if any(knob.kind == "pot" for knob in config.knobs.values()):
+        port, device = config.adc.spi_port, config.adc.spi_device
+        if device >= len(_SPI_SELECT[port]):
+            raise ConfigError(f"SPI port {port} has chip selects 0-{len(_SPI_SELECT[port]) - 1}", "adc.spi_device")
+        reserved.update({pin: f"{use}, the ADC's bus" for pin, use in _SPI_PINS[port].items()})
+        reserved[_SPI_SELECT[port][device]] = f"SPI{port} CE{device}, the ADC's chip select"
+    used: dict[int, str] = {}
+    pins = [("grid.int_pin", config.grid.int_pin)]
+    pins += [(f"buttons.{name}", getattr(config.buttons, name)) for name in BUTTONS]
+    for name, knob in config.knobs.items():
+        pins += [(f"knobs.{name}.{pin}", getattr(knob, pin)) for pin in ("a", "b", "push")]
+    for key, pin in pins:
+        if pin is None:
+            continue
+        if pin in reserved:
+            raise ConfigError(f"GPIO{pin} is {reserved[pin]}", key)
+        if pin in used:
+            raise ConfigError(f"GPIO{pin} is already used by {used[pin]}", key)
+        used[pin] = key
+
+
+def _check_channels(config: Config) -> None:
+    used: dict[int, str] = {}
+    for name, knob in config.knobs.items():
+        if knob.kind == "pot":
+            if knob.channel in used:
+                raise ConfigError(f"MCP3008 channel {knob.channel} is already used by {used[knob.channel]}",
+                                  f"knobs.{name}.channel")
+            used[knob.channel] = f"knobs.{name}"
