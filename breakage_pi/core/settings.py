@@ -118,13 +118,16 @@ class AudioConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole instrument's config; ``Config()`` is the documented default."""
+    """The whole instrument's config; ``Config()`` is the documented default.
+
+    ``knob_poll_ms`` is how often the pots are read and button holds checked.
+    """
 
     grid: GridConfig = field(default_factory=GridConfig)
     buttons: ButtonsConfig = field(default_factory=ButtonsConfig)
     adc: AdcConfig = field(default_factory=AdcConfig)
     knobs: Mapping[str, KnobConfig] = field(default_factory=_default_knobs)
-    knob_poll_ms: float = 5.0
+    knob_poll_ms: float = 10.0
     audio: AudioConfig = field(default_factory=AudioConfig)
 
 
