@@ -385,3 +385,15 @@ def test_the_int_pin_needs_a_pin_factory(monkeypatch):
     bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in ADDRESSES])
     with pytest.raises(HardwareError, match="grid INT pin GPIO17"):
         Grid(dataclasses.replace(GridConfig(), int_pin=INT_PIN), bus, print)
+
+
+def test_events_behind_a_silent_int_line_are_found_and_the_wire_blamed(rig, caplog):
+    rig.bus._int_listeners.clear()  # the INT wire is cut: the pin stays high
+    board, key = pad(rig.bus, 0, 0)
+    board.press(key)
+    rig.settle()
+    assert rig.pads() == []
+    rig.clock.now += rig.config.safety_scan_ms / 1000
+    rig.grid.step()
+    assert rig.pads() == [PadEvent(0, 0, True, rig.clock.now)]
+    assert "check the INT wire to GPIO17" in caplog.text

@@ -90,6 +90,8 @@ class Grid:
         self._next_frame_at = 0.0
         self._next_scan_at = 0.0
         self._int_quiet_until = 0.0
+        self._warned_int = False
+        self._int_edges = 0
         self._scan_period = (config.safety_scan_ms if config.int_pin is not None else config.poll_ms) / 1000
         self.stats = GridStats()
         self._int = self._open_int(config.int_pin, pin_factory)
@@ -102,8 +104,13 @@ class Grid:
         except GPIOZeroError as error:
             self._pool.shutdown()
             raise HardwareError(f"grid INT pin GPIO{pin}: {error}") from error
-        device.when_activated = self._wake.set
+        device.when_activated = self._int_fell
         return device
+
+    def _int_fell(self) -> None:
+        """gpiozero's edge callback (its own thread on a Pi): wake the grid thread."""
+        self._int_edges += 1
+        self._wake.set()
 
     # -- the public surface -------------------------------------------------
 
@@ -145,7 +152,13 @@ class Grid:
         now = self._clock()
         self._tend_connections(now)
         if self._scan_due(now):
+            signalled, edges = self._int_active(), self._int_edges
             found = self._scan()
+            if found and self._int is not None and not signalled and edges == self._int_edges \
+                    and not self._warned_int:
+                self._warned_int = True
+                log.warning("grid: key events with the INT line high: check the INT wire to GPIO%d, "
+                            "or set [grid] int_pin = false to poll", self._config.int_pin)
             now = self._clock()
             self._next_scan_at = now + self._scan_period
             stuck = not found and self._int_active()
