@@ -91,6 +91,7 @@ class Grid:
         self._next_scan_at = 0.0
         self._int_quiet_until = 0.0
         self._warned_int = False
+        self._warned_stuck = False
         self._int_edges = 0
         self._scan_period = (config.safety_scan_ms if config.int_pin is not None else config.poll_ms) / 1000
         self.stats = GridStats()
@@ -161,8 +162,12 @@ class Grid:
                             "or set [grid] int_pin = false to poll", self._config.int_pin)
             now = self._clock()
             self._next_scan_at = now + self._scan_period
-            stuck = not found and self._int_active()
+            stuck = not found and self._int_active() and edges == self._int_edges  # not a press mid-scan
             self._int_quiet_until = now + self._config.poll_ms / 1000 if stuck else 0.0
+            if stuck and not self._warned_stuck:
+                self._warned_stuck = True
+                log.warning("grid: the INT line stays low with no key events; scanning every %g ms while it does",
+                            self._config.poll_ms)
         self._write_leds(now)
         return self._idle_time(self._clock())
 
