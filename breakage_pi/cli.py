@@ -34,6 +34,37 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _play(args: argparse.Namespace) -> int:
+    from .audio.player import PlayState
+    from .audio.process import AudioProcess, EngineSettings
+    from .config import load_config
+    from .store import load_bank
+
+    bank = load_bank(args.bank)
+    slot = bank.slot(args.slot)
+    audio = load_config(args.config).audio
+    settings = EngineSettings(
+        device=args.device or audio.device, rate=audio.rate, period=args.period or audio.period,
+        periods=audio.periods, kit_dir=str(args.kit) if args.kit else None, pace=args.pace,
+        frames=None if args.seconds is None else round(args.seconds * audio.rate), wait_for_device=False)
+    state = PlayState(slot.pattern, bank.tempo if args.tempo is None else args.tempo, bank.swing)
+    print(f"playing slot {args.slot} ({slot.name or 'unnamed'}) on {settings.device}, "
+          f"period {settings.period} frames; Ctrl-C stops")
+    process = AudioProcess(settings, state).start()
+    try:
+        report = process.wait()
+    except KeyboardInterrupt:
+        report = process.stop()
+    if not report:
+        raise BreakageError("the audio process ended without a report (see the messages above)")
+    if report["error"]:
+        raise BreakageError(report["error"])
+    print(f"blocks {report['blocks']}, xruns {report['xruns']}, device lost {report['device_lost']} time(s), "
+          f"worst block {report['worst_block_ms']:.3f} ms, p99 {report['block_latency_p99_ms']:.3f} ms "
+          f"({report['realtime']})")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .audio.kit import load_kit
     from .audio.render import encode_wav, render_pattern
@@ -78,6 +109,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def demo_bank_path() -> Path:
     """The demo bank shipped inside the package."""
     return Path(str(resources.files("breakage_pi") / "data" / "demo_bank.json"))
@@ -96,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", type=Path, required=True, metavar="FILE.wav")
     add_net_option(render)
     render.set_defaults(handler=_render)
+
+    play = commands.add_parser("play", help="play a bank slot through ALSA in real time")
+    play.add_argument("bank", type=Path, metavar="BANK.json")
+    play.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    play.add_argument("--device", metavar="NAME", help="ALSA device, e.g. hw:CARD=Headphones,DEV=0 (default: config)")
+    play.add_argument("--period", type=_positive_int, metavar="FRAMES", help="frames per block (default: config, 64)")
+    play.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds of audio")
+    play.add_argument("--tempo", type=float, metavar="T", help="BPM (default: the bank's)")
+    play.add_argument("--kit", type=Path, metavar="DIR", help="folder of <channel>.wav (default: built-in kit)")
+    play.add_argument("--config", type=Path, metavar="FILE.toml", help="config file (default: /etc/breakage-pi.toml)")
+    play.add_argument("--pace", action="store_true", help="pace an unpaced device (file:, null) in real time")
+    play.set_defaults(handler=_play)
 
     demo = commands.add_parser("demo", help="render every slot of the demo bank with the default kit")
     demo.add_argument("--bars", type=_positive_int, default=2, metavar="B", help="bars per slot (default 2)")

@@ -45,3 +45,16 @@ def onsets(pcm: np.ndarray) -> np.ndarray:
     left = pcm[:, 0].astype(np.int64) != 0
     starts = left & ~np.concatenate([[False], left[:-1]])
     return np.flatnonzero(starts)
+
+
+class ScriptedControl:
+    """A control side that sends each command once the engine's player reaches its frame."""
+
+    def __init__(self, player, script):
+        self.player = player
+        self.script = sorted(script, key=lambda item: item[0])
+
+    def poll(self):
+        if self.script and self.script[0][0] <= self.player.frame:
+            return self.script.pop(0)[1]
+        return None

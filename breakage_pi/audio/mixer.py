@@ -145,6 +145,10 @@ class Mixer:
     def _note_end(self, frames_left: int) -> None:
         self._frames_to_next_end = min(self._frames_to_next_end, frames_left) if self.count > 1 else frames_left
 
+    def prepare(self, frames: int) -> None:
+        """Build the views for ``frames``-frame blocks ahead of time, off the real-time path."""
+        self._window_views(frames)
+
     def _window_views(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
         if frames not in self._windows:
             if not 0 < frames <= self.max_block:

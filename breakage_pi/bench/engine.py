@@ -1,0 +1,95 @@
+"""Bench section ``engine``: a real-time soak under training and edits, and ALSA latencies.
+
+The engine runs in its audio process into a null device paced in real time
+(64-frame blocks, 3 periods) while a real training run works in its own
+process and this process, as the control side, sends 50 pattern edits a
+second. A deadline miss is a block that reached the device after its buffer
+ran dry (an xrun). ``BREAKAGE_PI_SOAK_SECONDS`` sets the length (default 60).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+from ..audio.player import PlayState
+from ..audio.process import AudioProcess, EngineSettings
+from ..audio.sinks import AlsaSink, SinkLost
+from ..core.pattern import Pattern
+from ..ml.dataset import training_set
+from ..ml.process import TrainingProcess
+from ..ml.train import TrainConfig
+
+EDITS_PER_SECOND = 50
+GROOVE = Pattern([[230, 0, 0, 90, 0, 0, 180, 0, 210, 0, 120, 0, 0, 0, 0, 0],
+                  [0, 0, 0, 0, 210, 0, 0, 60, 0, 70, 0, 0, 220, 0, 0, 50],
+                  [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 150, 0],
+                  [140, 80, 120, 80] * 3 + [140, 80, 0, 80]])
+
+
+def soak(seconds: float, period: int = 64) -> dict[str, float]:
+    """Run the soak for ``seconds`` of audio; figures keyed ``engine.soak.*``."""
+    rng = np.random.default_rng(0)
+    patterns = [Pattern(rng.integers(0, 256, (4, 16), dtype=np.uint8)) for _ in range(64)]
+    data = training_set(patterns, ("in", "in", "out", "out"))
+    endless = TrainConfig(targets=(1e-9,), max_epochs=10**9, report_every=50)
+    settings = EngineSettings("none", period=period, periods=3, pace=True, frames=round(seconds * 48_000))
+    audio = AudioProcess(settings, PlayState(GROOVE, 128.0, 0.58)).start()
+    trainer = TrainingProcess(data, endless)
+    edits = epochs = 0
+    try:
+        next_edit = time.monotonic()
+        while audio.is_alive():
+            next_edit += 1 / EDITS_PER_SECOND
+            time.sleep(max(0.0, next_edit - time.monotonic()))
+            column = edits % 16
+            pattern = GROOVE.with_velocity(int(rng.integers(0, 2)), column, int(rng.integers(0, 256)))
+            if not audio.send(PlayState(pattern, 128.0, 0.58)):
+                break
+            edits += 1
+            progress = trainer.progress()
+            epochs = progress[-1][0] if progress else epochs
+            if audio.status().frame >= settings.frames:
+                break
+        report = audio.wait(30.0)
+    finally:
+        trainer.abort()
+        trainer.close()
+        audio.stop()
+    print(f"  soak: {seconds:g} s, {edits} edits, training reached epoch {epochs}, {report.get('realtime')}",
+          file=sys.stderr)
+    return {
+        "engine.soak.seconds": seconds,
+        "engine.soak.blocks": report["blocks"],
+        "engine.soak.deadline_misses": report["xruns"],
+        "engine.soak.block_latency_median_ms": report["block_latency_median_ms"],
+        "engine.soak.block_latency_p99_ms": report["block_latency_p99_ms"],
+        "engine.soak.block_latency_max_ms": report["worst_block_ms"],
+        "engine.soak.edits": edits,
+        "engine.soak.training_epochs": epochs,
+    }
+
+
+def alsa_latencies() -> dict[str, float]:
+    """The latency libasound grants on its ``null`` PCM for periods of 64/128/256 frames (3 periods)."""
+    figures: dict[str, float] = {}
+    for period in (64, 128, 256):
+        sink = AlsaSink("null", period=period, periods=3)
+        try:
+            sink.open()
+        except SinkLost as error:
+            print(f"  ALSA null device: {error}", file=sys.stderr)
+            continue
+        figures[f"engine.alsa.p{period}.granted_period"] = sink.period
+        figures[f"engine.alsa.p{period}.latency_ms"] = sink.latency * 1e3
+        sink.close()
+    return figures
+
+
+def run() -> dict[str, float]:
+    seconds = float(os.environ.get("BREAKAGE_PI_SOAK_SECONDS", "60"))
+    print(f"  soak of {seconds:g} s (set BREAKAGE_PI_SOAK_SECONDS to change)", file=sys.stderr)
+    return {**soak(seconds), **alsa_latencies()}
