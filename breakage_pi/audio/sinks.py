@@ -175,14 +175,16 @@ class PacedSink:
     def open(self) -> None:
         self.inner.open()
         self.period = self.inner.period
-        self._started, self._queued = self.clock(), 0
+        self._queued = 0
 
     def write(self, block: np.ndarray) -> bool:
         frames = len(block)
         capacity = self.periods * self.period
         now = self.clock()
+        if self._queued == 0:                # the device starts playing at the first write (ALSA's default)
+            self._started = now
         buffered = self._queued - (now - self._started) * self.rate
-        underrun = buffered < 0 and self._queued > 0
+        underrun = buffered < 0
         if underrun:
             self._started, self._queued, buffered = now, 0, 0.0
         room_needed = buffered + frames - capacity
