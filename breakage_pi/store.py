@@ -40,6 +40,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     except OSError as error:
         raise StoreError(f"{target}: cannot write: {error.strerror or error}") from error
     try:
+        os.fchmod(handle, _mode_for(target))
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)
             temp.flush()
@@ -51,6 +52,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             raise StoreError(f"{target}: cannot write: {error.strerror or error}") from error
         raise
     _fsync_directory(directory)
+
+
+def _mode_for(target: Path) -> int:
+    """Keep a replaced file's permissions; a new file is readable by all (0644), as users share them."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o644
 
 
 def _fsync_directory(directory: Path) -> None:

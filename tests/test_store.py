@@ -82,3 +82,12 @@ def test_corrupt_or_newer_file_is_not_overwritten(tmp_path):
         save_bank(newer, Bank())
     save_bank(corrupt, Bank(), force=True)
     assert load_bank(corrupt) == Bank()
+
+
+def test_new_files_are_shareable_and_replaced_files_keep_their_mode(tmp_path):
+    path = tmp_path / "bank.json"
+    save_bank(path, Bank())
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o600)
+    save_bank(path, Bank(slots=(Slot("private"),)))
+    assert path.stat().st_mode & 0o777 == 0o600
