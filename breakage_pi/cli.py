@@ -74,14 +74,23 @@ def _demo(args: argparse.Namespace) -> int:
     bank = load_bank(demo_bank_path())
     kit = load_kit()
     takes = []
+    net_marks = ["net" if role == "out" else "you" for role in bank.roles]
     for number, slot in enumerate(bank.slots, start=1):
-        print(f"slot {number}: {slot.name}")
+        trained = "in the training set" if slot.train else "not trained on"
+        print(f"slot {number}: {slot.name} ({trained})")
         print(format_pattern(slot.pattern, bank.channels, bank.roles))
         takes.append(render_pattern(kit, slot.pattern, args.bars, bank.tempo, bank.swing))
+        if args.net:
+            performed = apply_net(args.net, bank, slot.pattern)
+            print(f"  then the net writes the {' and '.join(bank.channels[c] for c in bank.output_channels)}:")
+            print(format_pattern(performed, bank.channels, net_marks))
+            takes.append(render_pattern(kit, performed, args.bars, bank.tempo, bank.swing))
+        print()
     pcm = np.concatenate(takes)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(args.out, encode_wav(pcm, kit.rate))
-    print(f"\nplayed {len(bank.slots)} slots x {args.bars} bars at {bank.tempo:g} BPM, swing {bank.swing:g}, "
+    how = f", each as written then with {args.net}" if args.net else ""
+    print(f"played {len(bank.slots)} slots x {args.bars} bars{how}, at {bank.tempo:g} BPM, swing {bank.swing:g}, "
           f"default kit: {len(pcm) / kit.rate:.1f} s")
     print(f"wrote {args.out.resolve()}")
     return 0
@@ -150,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="render every slot of the demo bank with the default kit")
     demo.add_argument("--bars", type=_positive_int, default=2, metavar="B", help="bars per slot (default 2)")
     demo.add_argument("--out", type=Path, default=Path("out/demo.wav"), metavar="FILE.wav")
+    add_net_option(demo)
     demo.set_defaults(handler=_demo)
 
     add_net_commands(commands)

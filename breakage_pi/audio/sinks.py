@@ -120,6 +120,7 @@ class WavSink:
 
     def open(self) -> None:
         handle, self._temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.fchmod(handle, 0o644)
         os.close(handle)
         self._file = soundfile.SoundFile(self._temp, "w", self.rate, 2, "PCM_16", format="WAV")
 
