@@ -5,6 +5,7 @@ import pytest
 from builders import bank_file, impulse_kit, onsets, read_wav, write_kit
 
 from breakage_pi.audio.kit import load_kit
+from breakage_pi.audio.player import PlayState, Player
 from breakage_pi.audio.render import render_pattern
 from breakage_pi.cli import main
 from breakage_pi.core import Pattern
@@ -79,3 +80,17 @@ def test_render_does_not_depend_on_block_size(block):
     pattern = Pattern([[200, 0, 90, 0] * 4, [0, 0, 0, 0, 220] + [0] * 11, [0] * 14 + [150, 0], [80, 120] * 8])
     reference = render_pattern(kit, pattern, 1, 133.0, 0.6, block=256)
     assert np.array_equal(render_pattern(kit, pattern, 1, 133.0, 0.6, block=block), reference)
+
+
+def test_no_drift_in_the_audio_after_ten_thousand_steps(tmp_path):
+    kit = load_kit(impulse_kit(tmp_path / "kit"))
+    tempo, swing, block = 293.0, 0.62, 256
+    player = Player(kit, PlayState(EVERY_STEP_KICK, tempo, swing), max_block=block)
+    per_pair = 48000 * 60 / tempo / 2
+    start = lambda k: round((k // 2) * per_pair + (k % 2) * swing * per_pair)  # noqa: E731
+    skip = start(10_000) // block * block
+    while player.frame < skip:
+        player.render(block)
+    tail = np.concatenate([player.render(block).copy() for _ in range(200)])
+    expected = [start(k) - skip for k in range(9_990, 10_030) if skip <= start(k) < skip + 200 * block]
+    assert len(expected) >= 20 and onsets(tail).tolist() == expected
