@@ -5,6 +5,8 @@ The engine runs in its audio process into a null device paced in real time
 process and this process, as the control side, sends 50 pattern edits a
 second. A deadline miss is a block that reached the device after its buffer
 ran dry (an xrun). ``BREAKAGE_PI_SOAK_SECONDS`` sets the length (default 60).
+The section also times bare timer wake-ups for 10 s, the machine's own noise
+floor, so a miss can be told from a stall of the (virtual) machine.
 """
 
 from __future__ import annotations
@@ -73,6 +75,26 @@ def soak(seconds: float, period: int = 64) -> dict[str, float]:
     }
 
 
+def machine_wakeups(seconds: float = 10.0, period: int = 64) -> dict[str, float]:
+    """How late this machine wakes a sleeping process at each period: the noise floor under the soak.
+
+    No engine code runs here; a wake-up later than the device buffer's slack
+    would be a deadline miss for any engine.
+    """
+    slack = 2 * period / 48_000
+    lateness = np.empty(int(seconds * 48_000 / period))
+    deadline = time.perf_counter()
+    for index in range(len(lateness)):
+        deadline += period / 48_000
+        time.sleep(max(0.0, deadline - time.perf_counter()))
+        lateness[index] = time.perf_counter() - deadline
+    return {
+        "engine.machine.wakeup_late_p999_ms": float(np.percentile(lateness, 99.9)) * 1e3,
+        "engine.machine.wakeup_late_max_ms": float(lateness.max()) * 1e3,
+        "engine.machine.wakeups_later_than_slack": int((lateness > slack).sum()),
+    }
+
+
 def alsa_latencies() -> dict[str, float]:
     """The latency libasound grants on its ``null`` PCM for periods of 64/128/256 frames (3 periods)."""
     figures: dict[str, float] = {}
@@ -92,4 +114,4 @@ def alsa_latencies() -> dict[str, float]:
 def run() -> dict[str, float]:
     seconds = float(os.environ.get("BREAKAGE_PI_SOAK_SECONDS", "60"))
     print(f"  soak of {seconds:g} s (set BREAKAGE_PI_SOAK_SECONDS to change)", file=sys.stderr)
-    return {**soak(seconds), **alsa_latencies()}
+    return {**soak(seconds), **machine_wakeups(), **alsa_latencies()}
