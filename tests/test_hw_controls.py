@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import time
 
 import pytest
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory
 
 from breakage_pi.config import Config, parse_config
 from breakage_pi.core.events import ButtonEvent, KnobEvent
@@ -24,16 +21,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-@pytest.fixture
-def factory():
-    saved = Device.pin_factory
-    Device.pin_factory = MockFactory()
-    yield Device.pin_factory
-    Device.pin_factory.reset()
-    Device.pin_factory = saved
-    gc.collect()  # finalise closed gpiozero shared SPI objects before the next test reuses their pins
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import gc
 from types import SimpleNamespace
 
 import adafruit_neotrellis.multitrellis
@@ -13,8 +12,7 @@ import pytest
 from adafruit_bus_device.i2c_device import I2CDevice
 from adafruit_neotrellis.multitrellis import MultiTrellis
 from adafruit_neotrellis.neotrellis import NeoTrellis
-from gpiozero import MCP3008, Device
-from gpiozero.pins.mock import MockFactory
+from gpiozero import MCP3008
 
 from breakage_pi.hw.sim import EmulatedI2C, EmulatedMCP3008, EmulatedNeoTrellis, seesaw_key
 
@@ -133,16 +131,6 @@ def test_writeto_then_readfrom_reads_the_hardware_id(bus):
     answer = bytearray(1)
     bus.writeto_then_readfrom(0x30, bytes([0x00, 0x01]), answer)
     assert answer == bytes([0x55])
-
-
-@pytest.fixture
-def factory():
-    saved = Device.pin_factory
-    Device.pin_factory = MockFactory()
-    yield Device.pin_factory
-    Device.pin_factory.reset()
-    Device.pin_factory = saved
-    gc.collect()  # finalise closed gpiozero shared SPI objects before the next test reuses their pins
 
 
 def test_real_mcp3008_reads_the_emulated_adc(factory):

@@ -49,6 +49,14 @@ def fast_library(monkeypatch):
     monkeypatch.setattr(adafruit_neotrellis.multitrellis, "sleep", lambda seconds: None)
 
 
+def wait_until(condition, then=lambda: time.sleep(0.001), seconds=10.0, why=""):
+    """Call ``then`` until ``condition()`` holds; fail after ``seconds`` of real time."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, why
+        then()
+
+
 class Rig:
     """Four emulated boards, INT wired to a mock pin, a Grid stepped by hand with a hand clock.
 
@@ -67,11 +75,8 @@ class Rig:
         self.grid = Grid(self.config, self.bus, sink or self.events.append, pin_factory=self.factory, **timing)
 
     def bring_up(self):
-        deadline = time.monotonic() + 10
-        while not all(self.grid.online):
-            assert time.monotonic() < deadline, "boards did not come up"
-            self.grid.step()
-            time.sleep(0.001)
+        wait_until(lambda: all(self.grid.online), then=lambda: (self.grid.step(), time.sleep(0.001)),
+                   why="boards did not come up")
         self.events.clear()
 
     def settle(self, steps=20):
@@ -275,10 +280,7 @@ def test_an_unplugged_board_is_reported_its_pads_released_and_it_recovers(rig):
 
     held_board.plug()
     rig.clock.now += rig.config.reconnect_s
-    deadline = time.monotonic() + 10
-    while not all(rig.grid.online):
-        assert time.monotonic() < deadline
-        rig.grid.step()
+    wait_until(lambda: all(rig.grid.online), then=rig.grid.step)
     assert rig.statuses()[-1] == DeviceStatus("grid board 1 (0x2F)", True, "connected", rig.clock.now)
     rig.settle()
     assert held_board.pixel(held_key) == tuple(frame[1, 5].tolist())  # its LEDs are redrawn
@@ -291,18 +293,14 @@ def test_a_board_missing_at_start_is_reported_and_joins_later():
     rig = Rig()
     try:
         rig.bus.board(0x31).unplug()
-        deadline = time.monotonic() + 10
-        while rig.grid.online != (True, True, True, False) or len(rig.statuses()) < 4:
-            assert time.monotonic() < deadline
-            rig.grid.step()
+        wait_until(lambda: rig.grid.online == (True, True, True, False) and len(rig.statuses()) >= 4,
+                   then=rig.grid.step)
         missing = [s for s in rig.statuses() if not s.online]
         assert [s.device for s in missing] == ["grid board 3 (0x31)"]
         assert "No I2C device" in missing[0].detail
         rig.bus.board(0x31).plug()
         rig.clock.now += rig.config.reconnect_s
-        while not all(rig.grid.online):
-            assert time.monotonic() < deadline
-            rig.grid.step()
+        wait_until(lambda: all(rig.grid.online), then=rig.grid.step)
     finally:
         rig.close()
 
@@ -318,10 +316,7 @@ def test_boards_reset_in_parallel(monkeypatch):
     rig = Rig()
     try:
         rig.grid.start()
-        deadline = time.monotonic() + 10
-        while not all(rig.grid.online):
-            assert time.monotonic() < deadline, rig.statuses()
-            time.sleep(0.005)
+        wait_until(lambda: all(rig.grid.online), why="boards did not come up in parallel")
         assert all(status.online for status in rig.statuses())
     finally:
         rig.close()
@@ -331,22 +326,15 @@ def test_the_grid_thread_delivers_presses_and_frames():
     rig = Rig(real_time=True)
     try:
         rig.grid.start()
-        deadline = time.monotonic() + 10
-        while not all(rig.grid.online):
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        wait_until(lambda: all(rig.grid.online))
         board, key = pad(rig.bus, 0, 15)
         board.press(key)
-        while not rig.pads():
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
+        wait_until(rig.pads)
         assert (rig.pads()[0].row, rig.pads()[0].column, rig.pads()[0].pressed) == (0, 15, True)
         frame = blank_frame()
         frame[0, 15] = (9, 8, 7)
         rig.grid.show(frame)
-        while board.pixel(key) != (9, 8, 7):
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
+        wait_until(lambda: board.pixel(key) == (9, 8, 7))
     finally:
         rig.close()
 
@@ -364,17 +352,12 @@ def test_the_grid_thread_survives_a_failing_sink():
     rig.events = events
     try:
         rig.grid.start()
-        deadline = time.monotonic() + 10
-        while not all(rig.grid.online):
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        wait_until(lambda: all(rig.grid.online))
         board, key = pad(rig.bus, 2, 2)
         board.press(key)
         board.release(key)
         board.press(key)
-        while len(rig.pads()) < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
+        wait_until(lambda: len(rig.pads()) >= 2)
         assert failures and [e.pressed for e in rig.pads()] == [False, True]
     finally:
         rig.close()
