@@ -30,6 +30,20 @@ def split_roles(roles: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]
     return inputs, outputs
 
 
+class SplitByRoles:
+    """The input and output channels of anything with ``roles`` (a training set, a net's metadata)."""
+
+    roles: tuple[str, ...]
+
+    @property
+    def input_channels(self) -> tuple[int, ...]:
+        return split_roles(self.roles)[0]
+
+    @property
+    def output_channels(self) -> tuple[int, ...]:
+        return split_roles(self.roles)[1]
+
+
 def input_vector(pattern: Pattern, channels: Sequence[int]) -> np.ndarray:
     """The (len(channels) * 16,) float64 input of a net: velocities / 255."""
     return pattern.velocities[list(channels)].reshape(-1) / MAX_VELOCITY
@@ -56,7 +70,7 @@ def with_outputs(pattern: Pattern, channels: Sequence[int], velocities: np.ndarr
 
 
 @dataclass(frozen=True)
-class TrainingSet:
+class TrainingSet(SplitByRoles):
     """The examples a net learns from: inputs (n, n_in) and targets (n, n_out), both 0-1 float64.
 
     ``digest`` is ``sha256:`` of the patterns, roles and channel names, so a net
@@ -68,14 +82,6 @@ class TrainingSet:
     channels: tuple[str, ...]
     roles: tuple[str, ...]
     digest: str
-
-    @property
-    def input_channels(self) -> tuple[int, ...]:
-        return split_roles(self.roles)[0]
-
-    @property
-    def output_channels(self) -> tuple[int, ...]:
-        return split_roles(self.roles)[1]
 
     def __len__(self) -> int:
         return len(self.inputs)

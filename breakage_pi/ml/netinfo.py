@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..core.bank import ROLES
 from ..core.pattern import CHANNELS
-from .dataset import split_roles
+from .dataset import SplitByRoles, split_roles
 from .errors import NetError, TrainingError
 
 NET_FORMAT = "breakage-pi/net"
@@ -24,7 +24,7 @@ REQUIRED_KEYS = ("format", "format_version", "channels", "roles", "error_target"
 
 
 @dataclass(frozen=True)
-class NetInfo:
+class NetInfo(SplitByRoles):
     """A net's metadata. Errors are MSE on 0-1 velocities; ``seed`` and ``examples`` are informative."""
 
     channels: tuple[str, ...]
@@ -35,14 +35,6 @@ class NetInfo:
     training_set_hash: str
     seed: int = 0
     examples: int = 0
-
-    @property
-    def input_channels(self) -> tuple[int, ...]:
-        return split_roles(self.roles)[0]
-
-    @property
-    def output_channels(self) -> tuple[int, ...]:
-        return split_roles(self.roles)[1]
 
     def to_props(self) -> dict[str, str]:
         """The ONNX ``metadata_props`` of a net file, format version :data:`NET_VERSION`."""
