@@ -4,7 +4,8 @@ The engine runs in its audio process into a null device paced in real time
 (64-frame blocks, 3 periods) while a real training run works in its own
 process and this process, as the control side, sends 50 pattern edits a
 second. A deadline miss is a block that reached the device after its buffer
-ran dry (an xrun). ``BREAKAGE_PI_SOAK_SECONDS`` sets the length (default 60).
+ran dry (an xrun). ``BREAKAGE_PI_SOAK_SECONDS`` sets the length (default 60),
+``BREAKAGE_PI_SOAK_PERIODS`` the device buffer in periods (default 3, as the config).
 The section also times bare timer wake-ups for 10 s, the machine's own noise
 floor, so a miss can be told from a stall of the (virtual) machine.
 """
@@ -32,13 +33,13 @@ GROOVE = Pattern([[230, 0, 0, 90, 0, 0, 180, 0, 210, 0, 120, 0, 0, 0, 0, 0],
                   [140, 80, 120, 80] * 3 + [140, 80, 0, 80]])
 
 
-def soak(seconds: float, period: int = 64) -> dict[str, float]:
+def soak(seconds: float, period: int = 64, periods: int = 3) -> dict[str, float]:
     """Run the soak for ``seconds`` of audio; figures keyed ``engine.soak.*``."""
     rng = np.random.default_rng(0)
     patterns = [Pattern(rng.integers(0, 256, (4, 16), dtype=np.uint8)) for _ in range(64)]
     data = training_set(patterns, ("in", "in", "out", "out"))
     endless = TrainConfig(targets=(1e-9,), max_epochs=10**9, report_every=50)
-    settings = EngineSettings("none", period=period, periods=3, pace=True, frames=round(seconds * 48_000))
+    settings = EngineSettings("none", period=period, periods=periods, pace=True, frames=round(seconds * 48_000))
     audio = AudioProcess(settings, PlayState(GROOVE, 128.0, 0.58)).start()
     trainer = TrainingProcess(data, endless)
     edits = epochs = 0
@@ -61,7 +62,7 @@ def soak(seconds: float, period: int = 64) -> dict[str, float]:
         trainer.abort()
         trainer.close()
         audio.stop()
-    print(f"  soak: {seconds:g} s, {edits} edits, training reached epoch {epochs}, {report.get('realtime')}",
+    print(f"  soak: {seconds:g} s, {period} x {periods} frames, {edits} edits, training reached epoch {epochs}, {report.get('realtime')}",
           file=sys.stderr)
     return {
         "engine.soak.seconds": seconds,
@@ -113,5 +114,7 @@ def alsa_latencies() -> dict[str, float]:
 
 def run() -> dict[str, float]:
     seconds = float(os.environ.get("BREAKAGE_PI_SOAK_SECONDS", "60"))
-    print(f"  soak of {seconds:g} s (set BREAKAGE_PI_SOAK_SECONDS to change)", file=sys.stderr)
-    return {**soak(seconds), **machine_wakeups(), **alsa_latencies()}
+    periods = int(os.environ.get("BREAKAGE_PI_SOAK_PERIODS", "3"))
+    print(f"  soak of {seconds:g} s at 64 x {periods} frames (set BREAKAGE_PI_SOAK_SECONDS, "
+          "BREAKAGE_PI_SOAK_PERIODS to change)", file=sys.stderr)
+    return {**soak(seconds, periods=periods), **machine_wakeups(), **alsa_latencies()}
