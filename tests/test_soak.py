@@ -1,4 +1,8 @@
-"""Long soaks, run by `make soak` (skipped by `make test`): the engine under training and edits."""
+"""Long soaks, run by `make soak` (skipped by `make test`): the engine under training and edits.
+
+Robustness is asserted; timing (deadline misses, block latency) is measured
+and printed, as in `breakage-pi bench engine`, never asserted.
+"""
 
 import pytest
 
@@ -10,5 +14,6 @@ from breakage_pi.bench.engine import soak
 def test_ten_minutes_at_64_frames_under_training_and_edits():
     figures = soak(600.0, period=64)
     print(figures)
-    assert figures["engine.soak.blocks"] == 600 * 48000 // 64
-    assert figures["engine.soak.deadline_misses"] == 0
+    assert figures["engine.soak.blocks"] == 600 * 48000 // 64       # the engine never stopped or skipped
+    assert figures["engine.soak.edits"] >= 600 * 45                  # the control side kept sending
+    assert figures["engine.soak.training_epochs"] > 100_000          # and training kept running beside it
