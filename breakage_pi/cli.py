@@ -19,18 +19,17 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _render(args: argparse.Namespace) -> int:
     from .audio.kit import load_kit
-    from .audio.render import encode_wav, render_pattern
-    from .store import atomic_write_bytes, load_bank
+    from .audio.render import render_to_wav
+    from .store import load_bank
 
     bank = load_bank(args.bank)
     slot = bank.slot(args.slot)
     tempo = bank.tempo if args.tempo is None else args.tempo
     kit = load_kit(args.kit, bank.channels if args.kit else DEFAULT_CHANNEL_NAMES)
     pattern = slot.pattern if args.net is None else apply_net(args.net, bank, slot.pattern)
-    pcm = render_pattern(kit, pattern, args.bars, tempo, bank.swing)
-    atomic_write_bytes(args.out, encode_wav(pcm, kit.rate))
+    frames = render_to_wav(kit, pattern, args.bars, tempo, bank.swing, args.out)
     print(f"rendered slot {args.slot} ({slot.name or 'unnamed'}), {args.bars} bar(s) at {tempo:g} BPM "
-          f"-> {args.out} ({len(pcm) / kit.rate:.2f} s)" + (f", outputs by {args.net}" if args.net else ""))
+          f"-> {args.out} ({frames / kit.rate:.2f} s)" + (f", outputs by {args.net}" if args.net else ""))
     return 0
 
 

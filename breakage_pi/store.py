@@ -16,14 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from .core.bank import BANK_VERSION, Bank, bank_from_data, bank_to_data
-from .core.errors import BreakageError, FormatError, VersionError
+from .core.errors import FormatError, StoreError, VersionError
 
 DEFAULT_DATA_DIR = Path("/var/lib/breakage-pi")
 _NUMBER_LIST = re.compile(r"\[[-\d.,\s]*\]")
-
-
-class StoreError(BreakageError, OSError):
-    """A file could not be read or written; the message names it."""
 
 
 def data_dir() -> Path:

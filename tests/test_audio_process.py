@@ -10,7 +10,7 @@ from breakage_pi.audio.player import PlayState
 from breakage_pi.audio.process import AudioProcess, EngineSettings
 from breakage_pi.audio.sinks import NullSink, PacedSink
 from breakage_pi.cli import main
-from breakage_pi.core import Pattern
+from breakage_pi.core import FormatError, Pattern
 
 KICKS = Pattern().with_channel(0, [200] * 16)
 
@@ -71,3 +71,20 @@ def test_paced_sink_blocks_like_a_device_and_reports_late_blocks():
     assert sink.write(block) is False and slept == [pytest.approx(64 / 48000)]      # then waits a period
     now[0] += 1.0                                                                  # the writer stalls
     assert sink.write(block) is True                                               # an xrun
+
+
+@pytest.mark.timeout(60)
+def test_play_reports_a_bad_kit_from_the_audio_process(tmp_path, capsys):
+    bank = bank_file(tmp_path / "bank.json", KICKS)
+    assert main(["play", str(bank), "--slot", "1", "--device", "null", "--kit", str(tmp_path / "nokit"),
+                 "--seconds", "0.1"]) == 2
+    assert "kit folder not found" in capsys.readouterr().err
+
+
+def test_a_bad_snapshot_is_refused_on_the_control_side():
+    with pytest.raises(FormatError, match="tempo: must be 30-300 BPM, got 20"):
+        PlayState(KICKS, 20.0)
+    with pytest.raises(FormatError, match="volume"):
+        PlayState(KICKS, volume=1.5)
+    with pytest.raises(FormatError, match="4 mutes"):
+        PlayState(KICKS, mutes=(True,))

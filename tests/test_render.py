@@ -94,3 +94,14 @@ def test_no_drift_in_the_audio_after_ten_thousand_steps(tmp_path):
     tail = np.concatenate([player.render(block).copy() for _ in range(200)])
     expected = [start(k) - skip for k in range(9_990, 10_030) if skip <= start(k) < skip + 200 * block]
     assert len(expected) >= 20 and onsets(tail).tolist() == expected
+
+
+def test_a_render_too_long_or_unwritable_is_refused_and_leaves_nothing(tmp_path, capsys):
+    impulse_kit(tmp_path / "kit")
+    bank = bank_file(tmp_path / "bank.json", EVERY_STEP_KICK)
+    args = ["render", str(bank), "--slot", "1", "--kit", str(tmp_path / "kit")]
+    assert main([*args, "--bars", "100000", "--out", str(tmp_path / "long.wav")]) == 2
+    assert main([*args, "--bars", "1", "--out", str(tmp_path / "nowhere" / "x.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "render at most 60 minutes" in err and "x.wav: cannot write" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bank.json", "kit"]

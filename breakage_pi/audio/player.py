@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.clock import StepClock
+from ..core.errors import FormatError
 from ..core.pattern import CHANNELS, STEPS, Pattern
 from .kit import Kit
 from .mixer import Mixer
@@ -34,6 +35,16 @@ class PlayState:
     mutes: tuple[bool, ...] = UNMUTED
     volume: float = 1.0
     playing: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse a bad snapshot here, on the control side, before it can reach the audio process."""
+        StepClock(self.tempo, self.swing)
+        if not isinstance(self.pattern, Pattern):
+            raise FormatError(f"expected a Pattern, got {type(self.pattern).__name__}", "pattern")
+        if len(self.mutes) != CHANNELS:
+            raise FormatError(f"expected {CHANNELS} mutes, got {len(self.mutes)}", "mutes")
+        if not 0.0 <= self.volume <= 1.0:
+            raise FormatError(f"must be 0-1, got {self.volume:g}", "volume")
 
 
 class Player:

@@ -20,7 +20,7 @@ import logging
 import multiprocessing
 import os
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ..core.errors import BreakageError
@@ -105,8 +105,9 @@ class AudioProcess:
         return self._process.is_alive()
 
     def wait(self, timeout: float | None = None) -> dict[str, Any]:
-        """Wait for the engine to finish by itself; returns its final report."""
-        if self._results.poll(timeout):
+        """Wait for the engine to finish by itself; returns its final report ({} if it died without one)."""
+        wait([self._results, self._process.sentinel], timeout)
+        if self._results.poll():
             self.report = self._results.recv()
         self._process.join(5.0 if timeout is None else timeout)
         return self.report
@@ -133,36 +134,38 @@ class AudioProcess:
 
 def engine_main(settings: EngineSettings, state: PlayState, commands: Connection, results: Connection,
                 shared: Any) -> None:
-    """The audio process's body: load, settle, go real-time, run, report."""
+    """The audio process's body: load, settle, go real-time, run, and always report."""
     from .kit import load_kit
     from .player import Player
 
     logging.basicConfig(level=logging.INFO, format="breakage-pi audio: %(message)s")
-    kit = load_kit(settings.kit_dir)
-    player = Player(kit, state, max_block=1024, max_voices=settings.max_voices)
+    report: dict[str, Any] = {"error": ""}
+    try:
+        player = Player(load_kit(settings.kit_dir), state, max_block=1024, max_voices=settings.max_voices)
+    except BreakageError as failure:
+        results.send({**report, "error": str(failure)})
+        return
 
     def poll() -> object:
         return commands.recv() if commands.poll() else None
 
     engine = Engine(player, lambda: make_sink(settings), poll, StatusBoard(shared))
-    realtime = _ask_for_realtime(settings.realtime_priority)
+    report["realtime"] = _ask_for_realtime(settings.realtime_priority)
     gc.collect()
     gc.freeze()
     gc.disable()
-    error = ""
     try:
         engine.run(settings.frames, settings.wait_for_device)
     except KeyboardInterrupt:
         pass
     except BreakageError as failure:
-        error = str(failure)
+        report["error"] = str(failure)
     finally:
         results.send({
-            "error": error,
-            "blocks": engine.blocks, "xruns": engine.xruns, "device_lost": engine.device_lost,
+            **report, "blocks": engine.blocks, "xruns": engine.xruns, "device_lost": engine.device_lost,
             "frames": player.frame, "worst_block_ms": engine.worst_block * 1e3,
             "block_latency_p99_ms": engine.latency_percentile(99) * 1e3,
-            "block_latency_median_ms": engine.latency_percentile(50) * 1e3, "realtime": realtime,
+            "block_latency_median_ms": engine.latency_percentile(50) * 1e3,
         })
 
 

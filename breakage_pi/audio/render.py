@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import io
+import os
+from typing import Iterator
 
 import numpy as np
 import soundfile
 
 from ..core.clock import StepClock
+from ..core.errors import FormatError, StoreError
 from ..core.pattern import STEPS, Pattern
 from .kit import Kit
 from .player import PlayState, Player
+from .sinks import WavSink
+
+MAX_SECONDS = 3600
+
 
 
 def render_pattern(kit: Kit, pattern: Pattern, bars: int, tempo: float, swing: float = 0.5,
@@ -20,15 +27,46 @@ def render_pattern(kit: Kit, pattern: Pattern, bars: int, tempo: float, swing: f
     The length is exactly the bars' duration (so the file loops); step 0
     starts at frame 0. The result does not depend on ``block``.
     """
-    if bars < 1:
-        raise ValueError(f"bars must be at least 1, got {bars}")
-    frames = StepClock(tempo, swing, kit.rate).step_start(bars * STEPS)
-    player = Player(kit, PlayState(pattern, tempo, swing), max_block=block)
-    out = np.empty((frames, 2), dtype=np.int16)
-    for start in range(0, frames, block):
-        size = min(block, frames - start)
-        out[start:start + size] = player.render(size)
+    out = np.empty((_length(kit, bars, tempo, swing), 2), dtype=np.int16)
+    for start, block_pcm in _blocks(kit, pattern, tempo, swing, len(out), block):
+        out[start:start + len(block_pcm)] = block_pcm
     return out
+
+
+def render_to_wav(kit: Kit, pattern: Pattern, bars: int, tempo: float, swing: float,
+                  path: str | os.PathLike[str], block: int = 256) -> int:
+    """Stream ``bars`` bars to a 16-bit WAV at ``path`` (atomically, in constant memory); returns the frames."""
+    frames = _length(kit, bars, tempo, swing)
+    sink = WavSink(path, kit.rate, block)
+    try:
+        sink.open()
+    except OSError as error:
+        raise StoreError(f"{path}: cannot write: {error.strerror or error}") from None
+    try:
+        for _, block_pcm in _blocks(kit, pattern, tempo, swing, frames, block):
+            sink.write(block_pcm)
+    except BaseException:
+        sink.discard()
+        raise
+    sink.close()
+    return frames
+
+
+def _length(kit: Kit, bars: int, tempo: float, swing: float) -> int:
+    if bars < 1:
+        raise FormatError(f"must be at least 1, got {bars}", "bars")
+    frames = StepClock(tempo, swing, kit.rate).step_start(bars * STEPS)
+    if frames > MAX_SECONDS * kit.rate:
+        raise FormatError(f"{bars} bars at {tempo:g} BPM last {frames / kit.rate / 60:.0f} minutes; "
+                          f"render at most {MAX_SECONDS // 60} minutes", "bars")
+    return frames
+
+
+def _blocks(kit: Kit, pattern: Pattern, tempo: float, swing: float, frames: int,
+            block: int) -> Iterator[tuple[int, np.ndarray]]:
+    player = Player(kit, PlayState(pattern, tempo, swing), max_block=block)
+    for start in range(0, frames, block):
+        yield start, player.render(min(block, frames - start))
 
 
 def encode_wav(pcm: np.ndarray, rate: int) -> bytes:

@@ -137,6 +137,13 @@ class WavSink:
                 os.fsync(written.fileno())
             os.replace(self._temp, self.path)
 
+    def discard(self) -> None:
+        """Drop what was written; the file at ``path`` is left as it was."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        Path(self._temp).unlink(missing_ok=True)
+
 
 class NullSink:
     """Discards audio at once (pair with :class:`PacedSink` to stand in for a device)."""

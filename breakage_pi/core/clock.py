@@ -41,9 +41,9 @@ class StepClock:
 
     def __post_init__(self) -> None:
         if not TEMPO_RANGE[0] <= self.tempo <= TEMPO_RANGE[1]:
-            raise FormatError(f"tempo must be {TEMPO_RANGE[0]:g}-{TEMPO_RANGE[1]:g} BPM, got {self.tempo}", "tempo")
+            raise FormatError(f"must be {TEMPO_RANGE[0]:g}-{TEMPO_RANGE[1]:g} BPM, got {self.tempo:g}", "tempo")
         if not SWING_RANGE[0] <= self.swing <= SWING_RANGE[1]:
-            raise FormatError(f"swing must be {SWING_RANGE[0]:g}-{SWING_RANGE[1]:g}, got {self.swing}", "swing")
+            raise FormatError(f"must be {SWING_RANGE[0]:g}-{SWING_RANGE[1]:g}, got {self.swing:g}", "swing")
 
     @property
     def samples_per_step(self) -> float:

@@ -33,3 +33,7 @@ class FormatError(BreakageError, ValueError):
 
 class VersionError(FormatError):
     """A file's format version is unknown or newer than this program understands."""
+
+
+class StoreError(BreakageError, OSError):
+    """A file could not be read or written; the message names it."""
