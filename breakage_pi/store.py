@@ -18,13 +18,7 @@ from typing import Any
 from .core.bank import BANK_VERSION, Bank, bank_from_data, bank_to_data
 from .core.errors import FormatError, StoreError, VersionError
 
-DEFAULT_DATA_DIR = Path("/var/lib/breakage-pi")
 _NUMBER_LIST = re.compile(r"\[[-\d.,\s]*\]")
-
-
-def data_dir() -> Path:
-    """The user's data directory: ``$BREAKAGE_PI_DATA`` or ``/var/lib/breakage-pi``."""
-    return Path(os.environ.get("BREAKAGE_PI_DATA", DEFAULT_DATA_DIR))
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -118,5 +112,4 @@ def save_bank(path: str | os.PathLike[str], bank: Bank, *, force: bool = False) 
     write_json(target, bank_to_data(bank))
 
 
-__all__ = ["BANK_VERSION", "DEFAULT_DATA_DIR", "StoreError", "atomic_write_bytes", "data_dir",
-           "load_bank", "read_json", "save_bank", "write_json"]
+__all__ = ["BANK_VERSION", "StoreError", "atomic_write_bytes", "load_bank", "read_json", "save_bank", "write_json"]

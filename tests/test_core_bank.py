@@ -66,3 +66,16 @@ def test_bad_data_names_the_field(data, field, words):
 def test_future_version_is_a_version_error():
     with pytest.raises(VersionError):
         bank_from_data(_data(version=9))
+
+
+def test_with_slot_replaces_or_appends_and_keeps_the_original():
+    bank = Bank(slots=(Slot("a"),))
+    grown = bank.with_slot(2, Slot("b", True))
+    replaced = grown.with_slot(1, Slot("z"))
+    assert [s.name for s in bank.slots] == ["a"] and [s.name for s in grown.slots] == ["a", "b"]
+    assert [s.name for s in replaced.slots] == ["z", "b"]
+    with pytest.raises(FormatError, match="slot must be 1-3"):
+        grown.with_slot(4, Slot())
+    full = Bank(slots=tuple(Slot(str(i)) for i in range(16)))
+    with pytest.raises(FormatError, match="slot must be 1-16"):
+        full.with_slot(17, Slot())

@@ -71,10 +71,6 @@ class Player:
         self._float = np.zeros((max_block, 2), dtype=np.float32)
         self._pcm = np.zeros((max_block, 2), dtype=np.int16)
 
-    @property
-    def state(self) -> PlayState:
-        return self._pending or self._state
-
     def set_state(self, state: PlayState) -> None:
         """Hand over a new snapshot; it applies at the start of the next block."""
         self._pending = state

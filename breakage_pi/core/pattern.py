@@ -63,9 +63,6 @@ class Pattern:
         """Plain nested lists, as stored in bank files."""
         return self._velocities.tolist()
 
-    def is_empty(self) -> bool:
-        return not self._velocities.any()
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Pattern) and np.array_equal(self._velocities, other._velocities)
 
