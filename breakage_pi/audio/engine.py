@@ -49,6 +49,7 @@ class Engine:
         self.worst_block = 0.0
         self.block_latency = np.zeros(LATENCY_HISTORY)      # seconds from wake-up to block handed over
         self.stopped = False
+        self._losses_in_a_row = 0
         self._sink: Sink | None = None
         self._last_xrun_log = -1.0
 
@@ -92,6 +93,8 @@ class Engine:
                 self._count_xrun(woke)
         except SinkLost as error:
             self._lose_device(error)
+        else:
+            self._losses_in_a_row = 0
 
     def _drain(self) -> None:
         latest = None
@@ -111,7 +114,9 @@ class Engine:
 
     def _lose_device(self, error: Exception) -> None:
         self.device_lost += 1
-        log.error("%s; reopening", error)
+        self._losses_in_a_row += 1
+        if self._losses_in_a_row == 1 or self._losses_in_a_row % 20 == 0:
+            log.error("%s; reopening (lost %d time(s) in a row)", error, self._losses_in_a_row)
         if self._sink is not None:
             try:
                 self._sink.close()
@@ -127,19 +132,24 @@ class Engine:
         self.player.mixer.prepare(sink.period)
 
     def _reopen(self) -> bool:
-        """Open the sink, backing off while it is absent; commands keep being applied meanwhile."""
+        """Open the sink, backing off while it is absent; commands keep being applied meanwhile.
+
+        A device that opens but fails every write (a half-gone USB DAC) is
+        backed off from too, so the engine never spins at real-time priority.
+        """
         attempt = 0
         while not self.stopped:
+            failures = self._losses_in_a_row + attempt
+            if failures:
+                self.sleep(REOPEN_DELAYS[min(failures - 1, len(REOPEN_DELAYS) - 1)])
+                self._drain()
             try:
                 sink = self.open_sink()
                 sink.open()
             except SinkLost as error:
-                delay = REOPEN_DELAYS[min(attempt, len(REOPEN_DELAYS) - 1)]
-                if attempt == 0 or attempt % 20 == 0:
+                if attempt % 20 == 0:
                     log.error("%s; retrying", error)
                 attempt += 1
-                self.sleep(delay)
-                self._drain()
                 continue
             self._sink = sink
             self.player.mixer.prepare(sink.period)

@@ -1,0 +1,82 @@
+"""The ALSA sink against real libasound (file plugin) and a stand-in PCM for what a card does."""
+
+import errno
+
+import numpy as np
+import pytest
+from builders import read_wav
+
+from breakage_pi.audio.engine import Engine
+from breakage_pi.audio.kit import load_kit
+from breakage_pi.audio.player import PlayState, Player
+from breakage_pi.audio.render import render_pattern
+from breakage_pi.audio.sinks import AlsaSink, SinkLost, SinkRefused, _refusal
+from breakage_pi.core import Pattern
+
+GOOD = {"format_name": "S16_LE", "channels": 2, "rate": 48000, "period_size": 64, "buffer_size": 192}
+
+
+@pytest.mark.parametrize("change,words", [
+    ({"format_name": "FLOAT_LE"}, "opened as FLOAT_LE"),
+    ({"channels": 1}, "1 channels"),
+    ({"rate": 44100}, "runs at 44100 Hz"),
+    ({"period_size": 4096}, "period of 4096"),
+])
+def test_a_device_opened_in_another_format_is_refused(change, words):
+    assert _refusal(GOOD, 48000, 1024) == ""
+    assert words in _refusal({**GOOD, **change}, 48000, 1024)
+
+
+def test_the_granted_period_and_latency_are_reported(tmp_path):
+    sink = AlsaSink(f"file:FILE={tmp_path / 'x.wav'},FORMAT=wav", period=128, periods=2)
+    sink.open()
+    assert sink.period == 128 and sink.latency == pytest.approx(256 / 48000)
+    sink.close()
+
+
+class UnderrunPCM:
+    """Answers the first write with -EPIPE, as pyalsaaudio does after an underrun (PCM already re-prepared)."""
+
+    def __init__(self):
+        self.writes = []
+
+    def write(self, block):
+        self.writes.append(len(block))
+        return -errno.EPIPE if len(self.writes) == 1 else len(block)
+
+
+def test_an_underrun_is_reported_and_the_block_written_again():
+    sink = AlsaSink("hw:CARD=Test,DEV=0")
+    sink._pcm = UnderrunPCM()
+    block = np.zeros((64, 2), np.int16)
+    assert sink.write(block) is True and sink.write(block) is False
+    assert sink._pcm.writes == [64, 64, 64]
+
+
+def test_a_device_that_appears_later_is_opened_and_played(tmp_path):
+    """Real libasound: the file plugin opens, but every write fails until its folder exists, like a
+    half-connected DAC; the engine must back off (never spin) and play once it works."""
+    folder = tmp_path / "usb"
+    attempts = []
+
+    def plug_in_after_three_tries(seconds):
+        attempts.append(seconds)
+        if len(attempts) == 3:
+            folder.mkdir()
+
+    kicks = Pattern().with_channel(0, [200] * 16)
+    player = Player(load_kit(), PlayState(kicks), max_block=64)
+    engine = Engine(player, lambda: AlsaSink(f"file:FILE={folder / 'out.wav'},FORMAT=wav"), lambda: None,
+                    sleep=plug_in_after_three_tries)
+    engine.run(48000)
+    pcm, _ = read_wav(folder / "out.wav")
+    assert len(attempts) == 3 and engine.device_lost == 3        # backed off after each failure
+    lost = 48000 - len(pcm)
+    assert 0 < lost <= 3 * 4 * 64 and lost % 64 == 0   # each loss: the 3 buffered periods and the failed one
+    timeline = render_pattern(load_kit(), kicks, 1, 120.0, block=64)[:48000]
+    assert np.array_equal(pcm, timeline[lost:])                     # then it played on, in time
+    with pytest.raises(SinkLost):
+        Engine(Player(load_kit(), PlayState(kicks), max_block=64),
+               lambda: AlsaSink(f"file:FILE={tmp_path / 'absent' / 'x.wav'},FORMAT=wav"), lambda: None).run(
+                   64, wait_for_device=False)
+    assert issubclass(SinkRefused, ValueError)
