@@ -128,8 +128,13 @@ class Engine:
     def _open_once(self) -> None:
         sink = self.open_sink()
         sink.open()
+        self._adopt(sink)
+
+    def _adopt(self, sink: Sink) -> None:
+        """Play into ``sink`` from the next block, at the period it was granted."""
         self._sink = sink
         self.player.mixer.prepare(sink.period)
+        self._publish()
 
     def _reopen(self) -> bool:
         """Open the sink, backing off while it is absent; commands keep being applied meanwhile.
@@ -151,11 +156,9 @@ class Engine:
                     log.error("%s; retrying", error)
                 attempt += 1
                 continue
-            self._sink = sink
-            self.player.mixer.prepare(sink.period)
+            self._adopt(sink)
             if attempt or self.device_lost:
                 log.warning("audio device open again after %d attempt(s)", attempt + 1)
-            self._publish()
             return True
         return False
 
