@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.bank import Bank
-from .core.pattern import Pattern
 from .core.textgrid import format_pattern
 from .store import StoreError
 
 if TYPE_CHECKING:
     from .ml.dataset import TrainingSet
+    from .ml.session import NetSession
     from .ml.train import TrainConfig, TrainingResult
 
 SUMMARY_NAME = "summary.txt"
@@ -58,14 +58,14 @@ def add_net_option(parser: argparse.ArgumentParser) -> None:
                         help="write the slot's output channels with this net before playing")
 
 
-def apply_net(path: Path, bank: Bank, pattern: Pattern) -> Pattern:
-    """``pattern`` with its output channels written by the net in ``path`` (run by onnxruntime)."""
+def open_net(path: Path, bank: Bank) -> NetSession:
+    """The net in ``path`` ready to play ``bank``'s slots (``.apply(pattern)``), loaded once; notes a role mismatch."""
     from .ml.netfile import read_net
     from .ml.session import NetSession
 
     net_file = read_net(path)
     _note_role_mismatch(net_file.info.channels, net_file.info.roles, bank, path)
-    return NetSession(net_file).apply(pattern)
+    return NetSession(net_file)
 
 
 def _train(args: argparse.Namespace) -> int:
