@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .cli_nets import add_commands as add_net_commands, add_net_option, apply_net
+from .cli_nets import add_commands as add_net_commands, add_net_option, open_net
 from .core.errors import BreakageError
 from .core.pattern import DEFAULT_CHANNEL_NAMES
 
@@ -26,7 +26,7 @@ def _render(args: argparse.Namespace) -> int:
     slot = bank.slot(args.slot)
     tempo = bank.tempo if args.tempo is None else args.tempo
     kit = load_kit(args.kit, bank.channels if args.kit else DEFAULT_CHANNEL_NAMES)
-    pattern = slot.pattern if args.net is None else apply_net(args.net, bank, slot.pattern)
+    pattern = slot.pattern if args.net is None else open_net(args.net, bank).apply(slot.pattern)
     frames = render_to_wav(kit, pattern, args.bars, tempo, bank.swing, args.out)
     print(f"rendered slot {args.slot} ({slot.name or 'unnamed'}), {args.bars} bar(s) at {tempo:g} BPM "
           f"-> {args.out} ({frames / kit.rate:.2f} s)" + (f", outputs by {args.net}" if args.net else ""))
@@ -73,14 +73,15 @@ def _demo(args: argparse.Namespace) -> int:
     bank = load_bank(demo_bank_path())
     kit = load_kit()
     takes = []
+    net = open_net(args.net, bank) if args.net else None
     net_marks = ["net" if role == "out" else "you" for role in bank.roles]
     for number, slot in enumerate(bank.slots, start=1):
         trained = "in the training set" if slot.train else "not trained on"
         print(f"slot {number}: {slot.name} ({trained})")
         print(format_pattern(slot.pattern, bank.channels, bank.roles))
         takes.append(render_pattern(kit, slot.pattern, args.bars, bank.tempo, bank.swing))
-        if args.net:
-            performed = apply_net(args.net, bank, slot.pattern)
+        if net is not None:
+            performed = net.apply(slot.pattern)
             print(f"  then the net writes the {' and '.join(bank.channels[c] for c in bank.output_channels)}:")
             print(format_pattern(performed, bank.channels, net_marks))
             takes.append(render_pattern(kit, performed, args.bars, bank.tempo, bank.swing))
@@ -124,6 +125,14 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _add_slot_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every command that sounds one bank slot takes: the bank, the slot, a tempo and a kit."""
+    parser.add_argument("bank", type=Path, metavar="BANK.json")
+    parser.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    parser.add_argument("--tempo", type=float, metavar="T", help="BPM (default: the bank's)")
+    parser.add_argument("--kit", type=Path, metavar="DIR", help="folder of <channel>.wav (default: built-in kit)")
+
+
 def demo_bank_path() -> Path:
     """The demo bank shipped inside the package."""
     return Path(str(resources.files("breakage_pi") / "data" / "demo_bank.json"))
@@ -134,23 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser("render", help="render a bank slot to a WAV file")
-    render.add_argument("bank", type=Path, metavar="BANK.json")
-    render.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    _add_slot_arguments(render)
     render.add_argument("--bars", type=_positive_int, required=True, metavar="B")
-    render.add_argument("--tempo", type=float, metavar="T", help="BPM (default: the bank's)")
-    render.add_argument("--kit", type=Path, metavar="DIR", help="folder of <channel>.wav (default: built-in kit)")
     render.add_argument("--out", type=Path, required=True, metavar="FILE.wav")
     add_net_option(render)
     render.set_defaults(handler=_render)
 
     play = commands.add_parser("play", help="play a bank slot through ALSA in real time")
-    play.add_argument("bank", type=Path, metavar="BANK.json")
-    play.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    _add_slot_arguments(play)
     play.add_argument("--device", metavar="NAME", help="ALSA device, e.g. hw:CARD=Headphones,DEV=0 (default: config)")
     play.add_argument("--period", type=_positive_int, metavar="FRAMES", help="frames per block (default: config, 64)")
     play.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds of audio")
-    play.add_argument("--tempo", type=float, metavar="T", help="BPM (default: the bank's)")
-    play.add_argument("--kit", type=Path, metavar="DIR", help="folder of <channel>.wav (default: built-in kit)")
     play.add_argument("--config", type=Path, metavar="FILE.toml", help="config file (default: /etc/breakage-pi.toml)")
     play.add_argument("--pace", action="store_true", help="pace an unpaced device (file:, null) in real time")
     play.set_defaults(handler=_play)
