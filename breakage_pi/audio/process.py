@@ -26,6 +26,7 @@ from typing import Any
 from ..core.errors import BreakageError
 from .engine import STOP, Engine
 from .player import PlayState
+from .sinks import AlsaSink, NullSink, PacedSink, Sink, WavSink
 from .status import FIELDS, EngineStatus, StatusBoard
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,9 @@ class EngineSettings:
     wait_for_device: bool = True
 
 
-def make_sink(settings: EngineSettings):
+def make_sink(settings: EngineSettings) -> Sink:
     """The sink ``settings.device`` names, paced if asked."""
-    from .sinks import AlsaSink, NullSink, PacedSink, WavSink
-
+    sink: Sink
     if settings.device.startswith("wav:"):
         sink = WavSink(settings.device[4:], settings.rate, settings.period)
     elif settings.device == "none":

@@ -19,7 +19,6 @@ from .sinks import WavSink
 MAX_SECONDS = 3600
 
 
-
 def render_pattern(kit: Kit, pattern: Pattern, bars: int, tempo: float, swing: float = 0.5,
                    block: int = 256) -> np.ndarray:
     """``bars`` bars of ``pattern`` as (frames, 2) int16, rendered in blocks of ``block`` frames.
