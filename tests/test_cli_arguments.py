@@ -1,0 +1,16 @@
+import pytest
+
+from breakage_pi.cli import main
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["render", "b.json", "--slot", "1", "--bars", "x", "--out", "o.wav"], "expected a whole number, got 'x'"),
+    (["render", "b.json", "--slot", "1", "--bars", "0", "--out", "o.wav"], "must be at least 1"),
+    (["play", "b.json", "--slot", "1", "--seconds", "inf"], "finite number more than 0, got inf"),
+    (["play", "b.json", "--slot", "1", "--seconds", "nan"], "finite number more than 0, got nan"),
+    (["play", "b.json", "--slot", "1", "--period", "-64"], "must be at least 1"),
+])
+def test_bad_arguments_are_refused_with_a_usage_error(argv, words, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2 and words in capsys.readouterr().err
