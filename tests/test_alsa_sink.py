@@ -8,7 +8,8 @@ from builders import read_wav
 
 from breakage_pi.audio.engine import Engine
 from breakage_pi.audio.kit import load_kit
-from breakage_pi.audio.player import PlayState, Player
+from breakage_pi.audio.player import Player
+from breakage_pi.core.playstate import PlayState
 from breakage_pi.audio.render import render_pattern
 from breakage_pi.audio.sinks import AlsaSink, _refusal
 from breakage_pi.core import Pattern

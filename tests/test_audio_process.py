@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from builders import bank_file, impulse_kit, onsets, read_wav
 
-from breakage_pi.audio.player import PlayState
+from breakage_pi.core.playstate import PlayState
 from breakage_pi.audio.process import AudioProcess, EngineSettings
 from breakage_pi.audio.sinks import NullSink, PacedSink
 from breakage_pi.cli import main

@@ -6,7 +6,8 @@ from builders import ScriptedControl, impulse_kit, onsets, read_wav, write_kit
 
 from breakage_pi.audio.engine import STOP, Engine
 from breakage_pi.audio.kit import load_kit
-from breakage_pi.audio.player import PlayState, Player
+from breakage_pi.audio.player import Player
+from breakage_pi.core.playstate import PlayState
 from breakage_pi.audio.sinks import AlsaSink, SinkLost
 from breakage_pi.audio.status import StatusBoard
 from breakage_pi.core import Pattern

@@ -5,7 +5,8 @@ import pytest
 from builders import bank_file, impulse_kit, onsets, read_wav, write_kit
 
 from breakage_pi.audio.kit import load_kit
-from breakage_pi.audio.player import PlayState, Player
+from breakage_pi.audio.player import Player
+from breakage_pi.core.playstate import PlayState
 from breakage_pi.audio.render import render_pattern
 from breakage_pi.cli import main
 from breakage_pi.core import Pattern

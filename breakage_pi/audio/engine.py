@@ -16,7 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from .player import PlayState, Player
+from ..core.playstate import PlayState
+from .player import Player
 from .sinks import Sink, SinkLost
 from .status import StatusBoard
 

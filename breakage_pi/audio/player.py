@@ -12,40 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.clock import StepClock
-from ..core.errors import FormatError
+from ..core.playstate import PlayState
 from ..core.pattern import CHANNELS, STEPS, Pattern
 from .kit import Kit
 from .mixer import Mixer
-
-UNMUTED = (False,) * CHANNELS
-
-
-@dataclass(frozen=True)
-class PlayState:
-    """Everything the audio side needs to know, as one immutable snapshot.
-
-    The control side builds a new one for every change and hands it over
-    whole; the player applies it at the start of its next block.
-    ``volume`` is the master gain 0-1 (linear).
-    """
-
-    pattern: Pattern
-    tempo: float = 120.0
-    swing: float = 0.5
-    mutes: tuple[bool, ...] = UNMUTED
-    volume: float = 1.0
-    playing: bool = True
-
-    def __post_init__(self) -> None:
-        """Refuse a bad snapshot here, on the control side, before it can reach the audio process."""
-        StepClock(self.tempo, self.swing)
-        if not isinstance(self.pattern, Pattern):
-            raise FormatError(f"expected a Pattern, got {type(self.pattern).__name__}", "pattern")
-        if len(self.mutes) != CHANNELS:
-            raise FormatError(f"expected {CHANNELS} mutes, got {len(self.mutes)}", "mutes")
-        if not 0.0 <= self.volume <= 1.0:
-            raise FormatError(f"must be 0-1, got {self.volume:g}", "volume")
-
 
 class Player:
     """Renders a :class:`PlayState` as interleaved stereo int16, block by block.

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..core.errors import BreakageError
 from .engine import STOP, Engine
-from .player import PlayState
+from ..core.playstate import PlayState
 from .sinks import AlsaSink, NullSink, PacedSink, Sink, WavSink
 from .status import FIELDS, EngineStatus, StatusBoard
 

@@ -13,7 +13,8 @@ from ..core.clock import StepClock
 from ..core.errors import FormatError, StoreError
 from ..core.pattern import STEPS, Pattern
 from .kit import Kit
-from .player import PlayState, Player
+from ..core.playstate import PlayState
+from .player import Player
 from .sinks import WavSink
 
 MAX_SECONDS = 3600

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ..audio.player import PlayState
+from ..core.playstate import PlayState
 from ..audio.process import AudioProcess, EngineSettings
 from ..audio.sinks import AlsaSink, SinkLost
 from ..core.pattern import Pattern

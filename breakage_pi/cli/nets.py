@@ -12,14 +12,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .core.bank import Bank
-from .core.textgrid import format_pattern
-from .store import StoreError
+from ..core.bank import Bank
+from ..core.textgrid import format_pattern
+from ..store import StoreError
+from .args import whole_number
 
 if TYPE_CHECKING:
-    from .ml.dataset import TrainingSet
-    from .ml.session import NetSession
-    from .ml.train import TrainConfig, TrainingResult
+    from ..ml.dataset import TrainingSet
+    from ..ml.session import NetSession
+    from ..ml.train import TrainConfig, TrainingResult
 
 SUMMARY_NAME = "summary.txt"
 SUMMARY_TITLE = "Breakage Pi nets"
@@ -32,15 +33,15 @@ def net_file_name(target: float) -> str:
 
 def add_commands(commands: Any) -> None:
     """Register ``train`` and ``predict`` on the ``breakage-pi`` subcommand parser."""
-    from .ml.train import DEFAULT_TARGETS, TrainConfig
+    from ..ml.train import DEFAULT_TARGETS, TrainConfig
 
     train = commands.add_parser("train", help="train nets on a bank's training slots, one per error target")
     train.add_argument("bank", type=Path, metavar="BANK.json")
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the .onnx nets and summary")
     train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
                        help="error targets, MSE on 0-1 velocities (default: 0.05,0.02,0.005 = loose,medium,tight)")
-    train.add_argument("--seed", type=_whole_number, default=0, metavar="N", help="random seed (default 0)")
-    train.add_argument("--max-epochs", type=_whole_number, default=TrainConfig().max_epochs, metavar="N",
+    train.add_argument("--seed", type=whole_number, default=0, metavar="N", help="random seed (default 0)")
+    train.add_argument("--max-epochs", type=whole_number, default=TrainConfig().max_epochs, metavar="N",
                        help=f"stop after N epochs whatever the error (default {TrainConfig().max_epochs})")
     train.add_argument("--force", action="store_true", help="overwrite files in DIR that are not nets")
     train.set_defaults(handler=_train)
@@ -60,8 +61,8 @@ def add_net_option(parser: argparse.ArgumentParser) -> None:
 
 def open_net(path: Path, bank: Bank) -> NetSession:
     """The net in ``path`` ready to play ``bank``'s slots (``.apply(pattern)``), loaded once; notes a role mismatch."""
-    from .ml.netfile import read_net
-    from .ml.session import NetSession
+    from ..ml.netfile import read_net
+    from ..ml.session import NetSession
 
     net_file = read_net(path)
     _note_role_mismatch(net_file.info.channels, net_file.info.roles, bank, path)
@@ -69,12 +70,12 @@ def open_net(path: Path, bank: Bank) -> NetSession:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .ml.dataset import bank_training_set
-    from .ml.net import result_nets
-    from .ml.onnx_export import net_to_bytes
-    from .ml.summary import format_summary
-    from .ml.train import TrainConfig, target_label
-    from .store import atomic_write_bytes, load_bank
+    from ..ml.dataset import bank_training_set
+    from ..ml.net import result_nets
+    from ..ml.onnx_export import net_to_bytes
+    from ..ml.summary import format_summary
+    from ..ml.train import TrainConfig, target_label
+    from ..store import atomic_write_bytes, load_bank
 
     bank = load_bank(args.bank)
     data = bank_training_set(bank)
@@ -103,7 +104,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _run_training(data: TrainingSet, config: TrainConfig) -> TrainingResult:
     """Train in a child process (as the instrument does), showing progress; Ctrl-C aborts it."""
-    from .ml.process import TrainingProcess
+    from ..ml.process import TrainingProcess
 
     job = TrainingProcess(data, config)
     try:
@@ -160,8 +161,8 @@ class _TrainingDisplay:
 
 def _prepare_out(out: Path, names: list[str], force: bool) -> None:
     """Create ``out`` and refuse to replace files there that are not nets (or summaries) unless ``force``."""
-    from .ml.errors import NetError
-    from .ml.netfile import read_net
+    from ..ml.errors import NetError
+    from ..ml.netfile import read_net
 
     if out.exists() and not out.is_dir():
         raise StoreError(f"{out}: not a directory")
@@ -184,9 +185,9 @@ def _prepare_out(out: Path, names: list[str], force: bool) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .ml.netfile import read_net
-    from .ml.session import NetSession
-    from .store import load_bank
+    from ..ml.netfile import read_net
+    from ..ml.session import NetSession
+    from ..store import load_bank
 
     net_file = read_net(args.net)
     bank = load_bank(args.bank)
@@ -225,13 +226,3 @@ def _targets(text: str) -> list[float]:
     if not values:
         raise argparse.ArgumentTypeError("expected at least one error target")
     return values
-
-
-def _whole_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value

@@ -1,0 +1,36 @@
+"""The ``breakage-pi`` command line: thin wiring over the packages, a module per command group."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from ..core.errors import BreakageError
+from . import nets, sound, system
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="breakage-pi", description="A Raspberry Pi groovebox that learns how you play.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in (sound, nets, system):
+        group.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except BreakageError as error:
+        print(f"breakage-pi: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
