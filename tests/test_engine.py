@@ -144,3 +144,17 @@ def test_stop_command_ends_the_run_and_status_tells(tmp_path):
 def test_a_missing_alsa_device_is_reported_as_lost():
     with pytest.raises(SinkLost, match="hw:CARD=NoSuchCard"):
         AlsaSink("hw:CARD=NoSuchCard,DEV=0").open()
+
+
+def test_a_queued_pattern_starts_exactly_at_the_next_bar_line(tmp_path):
+    kit = load_kit(impulse_kit(tmp_path / "kit"))
+    snares = Pattern().with_channel(0, [0, 200] + [0] * 14)       # one hit, on step 1 of each bar
+    bar = 16 * 6000
+    queued = PlayState(KICKS, 120.0, queued=snares, queue_token=1)
+    # queued mid-bar 0; later snapshots (an edit) still carry the token: the switch happens once
+    script = [(5 * 6000 + 7, queued), (bar + 20_000, PlayState(KICKS, 120.0, queued=snares, queue_token=1))]
+    pcm, engine = capture(tmp_path, kit, PlayState(KICKS, 120.0), 3 * bar, script=script)
+    found = onsets(pcm).tolist()
+    assert found[:16] == [6000 * k for k in range(16)]             # bar 0 as it was
+    assert found[16:] == [bar + 6000, 2 * bar + 6000]               # the new pattern from the bar line on
+    assert engine.player.switched == 1

@@ -170,7 +170,7 @@ class Engine:
                             xruns=self.xruns, worst_block_ns=int(self.worst_block * 1e9),
                             device_lost=self.device_lost,
                             latency_frames=0 if sink is None else round(sink.latency * self.player.rate),
-                            period=0 if sink is None else sink.period, **extra)
+                            period=0 if sink is None else sink.period, switched=self.player.switched, **extra)
 
     def latency_percentile(self, percent: float) -> float:
         """Percentile of the recorded block latencies, in seconds."""

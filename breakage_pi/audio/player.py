@@ -22,7 +22,10 @@ class Player:
 
     ``frame`` counts frames rendered: it is the clock. Step 0 starts at the
     first frame after play starts. Tempo and swing changes take effect at the
-    next step boundary; stop fades ringing voices out over a few ms.
+    next step boundary; stop fades ringing voices out over a few ms. A
+    snapshot's ``queued`` pattern takes over at the next bar line (a step
+    that is a multiple of 16), once per ``queue_token``; ``switched`` is the
+    token of the last switch.
 
     >>> from breakage_pi.audio.kit import load_kit
     >>> player = Player(load_kit(), PlayState(Pattern().with_velocity(0, 0, 255)))
@@ -37,6 +40,7 @@ class Player:
         self._pending: PlayState | None = None
         self._clock: StepClock | None = self._new_clock(state) if state.playing else None
         self._volume = state.volume
+        self.switched = 0
         self._ramp = np.arange(1, max_block + 1, dtype=np.float32)
         self._float = np.zeros((max_block, 2), dtype=np.float32)
         self._pcm = np.zeros((max_block, 2), dtype=np.int16)
@@ -59,9 +63,11 @@ class Player:
             self._pending = None
         state, start = self._state, self.frame
         if self._clock is not None:
-            velocities = state.pattern.velocities
             for step, at in self._clock.steps_in(start, start + frames):
                 column = step % STEPS
+                if column == 0 and step > 0 and state.queued is not None and state.queue_token != self.switched:
+                    self.switched = state.queue_token
+                velocities = self._pattern(state).velocities
                 for channel in range(CHANNELS):
                     velocity = int(velocities[channel, column])
                     if velocity and not state.mutes[channel]:
@@ -80,6 +86,12 @@ class Player:
         pcm[...] = scaled
         self.frame += frames
         return pcm
+
+    def _pattern(self, state: PlayState) -> Pattern:
+        """What plays now: the queued pattern once its bar line has passed, else the pattern."""
+        if state.queued is not None and state.queue_token == self.switched:
+            return state.queued
+        return state.pattern
 
     def _new_clock(self, state: PlayState) -> StepClock:
         return StepClock(state.tempo, state.swing, self.rate, origin_step=0, origin_sample=self.frame)

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 FIELDS = ("sequence", "frame", "step", "blocks", "xruns", "worst_block_ns", "device_lost",
-          "latency_frames", "period", "running")
+          "latency_frames", "period", "switched", "running")
 
 
 @dataclass(frozen=True)
 class EngineStatus:
-    """One consistent reading. ``step`` is the pattern column playing (-1 when stopped)."""
+    """One consistent reading. ``step`` is the pattern column playing (-1 when stopped);
+    ``switched`` is the queue token of the last bar-line pattern switch (see :class:`PlayState`)."""
 
     frame: int
     step: int
@@ -29,6 +30,7 @@ class EngineStatus:
     device_lost: int
     latency_frames: int
     period: int
+    switched: int
     running: bool
 
     @property

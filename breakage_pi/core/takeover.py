@@ -42,9 +42,15 @@ class SoftTakeover:
         previous, self._last = self._last, position
         if self._target is None:
             return position
-        target = self._target
-        crossed = previous is not None and (previous - target) * (position - target) <= 0
-        if crossed or abs(position - target) <= self.catch:
+        if picks_up(self._target, previous, position, self.catch):
             self._target = None
             return position
         return None
+
+
+def picks_up(target: float, previous: float | None, position: float, catch: float = 0.02) -> bool:
+    """Whether a knob moving from ``previous`` to ``position`` (0-1) picks up a value at ``target``:
+    it crossed it, or came within ``catch`` of it. The pure rule :class:`SoftTakeover` and the
+    instrument's state machine share."""
+    crossed = previous is not None and (previous - target) * (position - target) <= 0
+    return crossed or abs(position - target) <= catch

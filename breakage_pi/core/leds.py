@@ -1,0 +1,156 @@
+"""The LED language: the instrument's state as a (4, 16, 3) RGB frame, pure.
+
+- Each channel has its own hue; a step's brightness follows its velocity.
+- Rows the net writes (PERFORM) are drawn in a cooler hue of their own, on a
+  faint bed whose colour names the net (loose green, medium blue, tight
+  violet), so the player always sees what is theirs and what is the machine's.
+- Chance steps shimmer; muted rows are dim; the playhead is a bright column;
+  held pads are white.
+- SHIFT page: slots (dim = has hits, bright = playing, blinking = queued,
+  amber = in the chain), training marks (green), roles (your hue / the net's
+  hue), mutes (red), kits, nets, chance, mode, copy, save (amber while
+  unsaved), TRAIN.
+- Training: row 0 fills with progress, rows 1-3 show each net's error as a
+  bar shrinking to its target.
+
+Colours are full-scale here; the grid's ``brightness`` setting scales them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .events import FRAME_SHAPE
+from .pages import (CHANCE_COLUMN, COPY_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS, NET_COLUMNS, PERFORM_COLUMN,
+                    ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, ROW_SYSTEM, SAVE_COLUMN, TRAIN_COLUMN)
+from .pattern import MAX_VELOCITY
+
+if TYPE_CHECKING:
+    from .instrument import Instrument
+
+CHANNEL_HUES = np.array([(255, 30, 0), (255, 150, 0), (0, 255, 40), (0, 200, 255)], dtype=np.float32)
+"""Your rows: kick red, snare amber, open hat green, closed hat cyan."""
+NET_HUES = np.array([(255, 0, 140), (190, 0, 255), (70, 70, 255), (150, 90, 255)], dtype=np.float32)
+"""The net's rows: kick magenta, snare purple, open hat indigo, closed hat lavender."""
+NET_BEDS = np.array([(0, 8, 3), (0, 3, 10), (6, 0, 10)], dtype=np.float32)
+"""The faint background of the net's rows, by net: loose, medium, tight."""
+NET_COLOURS = np.array([(0, 220, 80), (0, 90, 255), (170, 0, 255)], dtype=np.float32)
+"""The nets on the SHIFT page: loose green, medium blue, tight violet."""
+BEAT = (4, 4, 4)
+PLAYHEAD = (28, 28, 28)
+WHITE = (255, 255, 255)
+BLINK_HZ = 4.0
+MIN_LEVEL = 16 / 255
+"""The faintest lit step (velocity 1), so a quiet hit is still visible."""
+
+
+def level(velocity: np.ndarray | int) -> np.ndarray:
+    """Brightness 0-1 of a velocity: 0 for a rest, rising linearly from :data:`MIN_LEVEL` to 1."""
+    velocity = np.asarray(velocity, dtype=np.float32)
+    return np.where(velocity > 0, MIN_LEVEL + (1 - MIN_LEVEL) * velocity / MAX_VELOCITY, 0.0)
+
+
+def blink_on(now: float, rate: float = BLINK_HZ) -> bool:
+    """The blink phase at ``now`` (s): on for the first half of each period."""
+    return int(now * rate * 2) % 2 == 0
+
+
+def render_frame(state: Instrument) -> np.ndarray:
+    """The frame the grid should show for ``state``."""
+    if state.training is not None:
+        frame = _training(state)
+    elif state.shift:
+        frame = _menu(state)
+    else:
+        frame = _steps(state)
+    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+
+
+def _steps(state: Instrument) -> np.ndarray:
+    pattern, chancy = state.played(state.slot)
+    velocities = pattern.velocities
+    outputs = list(state.output_rows)
+    hues = CHANNEL_HUES.copy()
+    hues[outputs] = NET_HUES[outputs]
+    frame = hues[:, None, :] * level(velocities)[:, :, None]
+    if chancy.any() and not blink_on(state.now):
+        frame[chancy] /= 3
+    empty = velocities == 0
+    beats = np.zeros(empty.shape, dtype=bool)
+    beats[:, ::4] = True
+    frame[empty & beats] = BEAT
+    if outputs:
+        bed = NET_BEDS[min(state.net, len(NET_BEDS) - 1)]
+        rows = np.zeros(empty.shape, dtype=bool)
+        rows[outputs] = True
+        frame[empty & rows] = bed
+    for channel, muted in enumerate(state.mutes):
+        if muted:
+            frame[channel] /= 4
+    if state.playing and 0 <= state.playhead < velocities.shape[1]:
+        column = frame[:, state.playhead]
+        lit = velocities[:, state.playhead] > 0
+        column[lit] = (column[lit] + WHITE) / 2
+        column[~lit] = PLAYHEAD
+    for row, column in state.held:
+        frame[row, column] = np.multiply(WHITE, max(float(level(velocities[row, column])), 0.3))
+    for row in state.flashes:
+        frame[row] = (120, 120, 120)
+    return frame
+
+
+def _menu(state: Instrument) -> np.ndarray:
+    frame = np.zeros(FRAME_SHAPE, dtype=np.float32)
+    blink = blink_on(state.now)
+    for index, slot in enumerate(state.bank.slots):
+        has_hits = bool(slot.pattern.velocities.any())
+        if index == state.slot:
+            frame[ROW_SLOTS, index] = (220, 220, 220)
+        elif index == state.queued:
+            frame[ROW_SLOTS, index] = (220, 220, 220) if blink else (0, 0, 0)
+        elif index in state.chain:
+            frame[ROW_SLOTS, index] = (90, 50, 0)
+        elif has_hits:
+            frame[ROW_SLOTS, index] = (20, 20, 20)
+        if slot.train:
+            frame[ROW_MARKS, index] = (0, 170, 0)
+        elif has_hits:
+            frame[ROW_MARKS, index] = (6, 2, 0)
+    for channel, column in enumerate(ROLE_COLUMNS):
+        own = state.bank.roles[channel] == "in"
+        frame[ROW_CHANNELS, column] = CHANNEL_HUES[channel] if own else NET_HUES[channel]
+    for channel, column in enumerate(MUTE_COLUMNS):
+        frame[ROW_CHANNELS, column] = (200, 0, 0) if state.mutes[channel] else CHANNEL_HUES[channel] / 8
+    for index, column in enumerate(KIT_COLUMNS):
+        if index < len(state.kits):
+            frame[ROW_CHANNELS, column] = (0, 200, 200) if state.kits[index] == state.kit else (0, 24, 24)
+    for index, column in enumerate(NET_COLUMNS):
+        if index < len(state.nets):
+            colour = NET_COLOURS[min(index, len(NET_COLOURS) - 1)]
+            frame[ROW_SYSTEM, column] = colour if index == state.net else colour / 8
+    frame[ROW_SYSTEM, CHANCE_COLUMN] = (200, 160, 0) if state.chance else (10, 8, 0)
+    frame[ROW_SYSTEM, EDIT_COLUMN] = (255, 120, 0) if state.mode == "edit" else (12, 6, 0)
+    frame[ROW_SYSTEM, PERFORM_COLUMN] = (170, 0, 255) if state.mode == "perform" else (8, 0, 12)
+    frame[ROW_SYSTEM, COPY_COLUMN] = (0, 0, 60)
+    frame[ROW_SYSTEM, SAVE_COLUMN] = (120, 60, 0) if state.dirty_at is not None else (0, 40, 0)
+    held = state.train_pressed_at is not None
+    frame[ROW_SYSTEM, TRAIN_COLUMN] = (255, 0, 0) if held else (50, 0, 0) if state.bank.training_slots else (0, 0, 0)
+    return frame
+
+
+def _training(state: Instrument) -> np.ndarray:
+    training = state.training
+    assert training is not None
+    frame = np.zeros(FRAME_SHAPE, dtype=np.float32)
+    filled = int(round(training.progress * frame.shape[1]))
+    frame[0, :filled] = (255, 255, 255)
+    frame[0, filled:] = (10, 10, 10)
+    for index in range(3):
+        colour = NET_COLOURS[index]
+        length = int(np.ceil(training.remaining(index) * frame.shape[1]))
+        frame[1 + index, :length] = colour
+        if length == 0:
+            frame[1 + index, :] = colour / 10
+    return frame

@@ -1,0 +1,110 @@
+"""Scripted sessions: a timed list of panel actions, parsed from text (pure; the file is the CLI's).
+
+One event a line, ``#`` starts a comment, times ``T`` in milliseconds of
+audio time from the engine's first rendered sample:
+
+- ``T press ROW COL`` / ``T release ROW COL``: a pad (rows 0-3, columns 0-15)
+- ``T button NAME down`` / ``T button NAME up``: NAME is play, shift or mode
+- ``T knob NAME VALUE``: NAME is velocity, tempo, swing, volume or net; VALUE 0.0-1.0
+
+>>> parse_script("0 button play down  # go\\n20 button play up")[0]
+ScriptEvent(time_ms=0.0, kind='button', name='play', row=0, column=0, down=True, value=0.0)
+>>> parse_script("5 knob tempo 2", "s.txt")
+Traceback (most recent call last):
+...
+breakage_pi.core.script.ScriptError: s.txt:1: knob value must be 0.0-1.0, got '2'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import FormatError
+from .events import BUTTONS, GRID_COLUMNS, GRID_ROWS, KNOBS
+
+
+class ScriptError(FormatError):
+    """A malformed script line; the message gives the file and line number."""
+
+
+@dataclass(frozen=True)
+class ScriptEvent:
+    """One timed action: a pad (``row``, ``column``, ``down``), a button (``name``, ``down``) or a knob
+    (``name``, ``value``)."""
+
+    time_ms: float
+    kind: str
+    name: str = ""
+    row: int = 0
+    column: int = 0
+    down: bool = False
+    value: float = 0.0
+
+
+def parse_script(text: str, source: str = "<script>") -> list[ScriptEvent]:
+    """The events of a script, in time order (a stable sort: same-time lines keep their order)."""
+    events = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].split()
+        if not line:
+            continue
+        try:
+            events.append(_parse_line(line))
+        except ValueError as error:
+            raise ScriptError(f"{source}:{number}: {error}") from None
+    return sorted(events, key=lambda event: event.time_ms)
+
+
+def _parse_line(words: list[str]) -> ScriptEvent:
+    usage = ("expected 'T press ROW COL', 'T release ROW COL', 'T button NAME down|up' or "
+             "'T knob NAME VALUE'")
+    if len(words) < 2:
+        raise ValueError(f"{usage}, got {' '.join(words)!r}")
+    time_ms = _time(words[0])
+    kind, args = words[1], words[2:]
+    if kind in ("press", "release"):
+        if len(args) != 2:
+            raise ValueError(f"expected 'T {kind} ROW COL', got {' '.join(words)!r}")
+        row = _index(args[0], GRID_ROWS, "row")
+        column = _index(args[1], GRID_COLUMNS, "column")
+        return ScriptEvent(time_ms, "pad", row=row, column=column, down=kind == "press")
+    if kind == "button":
+        if len(args) != 2 or args[1] not in ("down", "up"):
+            raise ValueError(f"expected 'T button NAME down|up', got {' '.join(words)!r}")
+        if args[0] not in BUTTONS:
+            raise ValueError(f"unknown button {args[0]!r} (buttons: {', '.join(BUTTONS)})")
+        return ScriptEvent(time_ms, "button", name=args[0], down=args[1] == "down")
+    if kind == "knob":
+        if len(args) != 2:
+            raise ValueError(f"expected 'T knob NAME VALUE', got {' '.join(words)!r}")
+        if args[0] not in KNOBS:
+            raise ValueError(f"unknown knob {args[0]!r} (knobs: {', '.join(KNOBS)})")
+        return ScriptEvent(time_ms, "knob", name=args[0], value=_value(args[1]))
+    raise ValueError(f"unknown event {kind!r}: {usage}")
+
+
+def _time(word: str) -> float:
+    try:
+        value = float(word)
+    except ValueError:
+        raise ValueError(f"time must be milliseconds (a number >= 0), got {word!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"time must be milliseconds (a number >= 0), got {word!r}")
+    return value
+
+
+def _index(word: str, limit: int, name: str) -> int:
+    if not word.isdigit() or not 0 <= int(word) < limit:
+        raise ValueError(f"{name} must be 0-{limit - 1}, got {word!r}")
+    return int(word)
+
+
+def _value(word: str) -> float:
+    try:
+        value = float(word)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"knob value must be 0.0-1.0, got {word!r}")
+    return value

@@ -1,0 +1,343 @@
+"""The instrument's state machine, one interaction at a time: (state, event) -> (state, effects)."""
+
+import numpy as np
+import pytest
+
+from breakage_pi.core import Bank, Pattern, Slot
+from breakage_pi.core.events import ButtonEvent, KnobEvent, PadEvent
+from breakage_pi.core.instrument import (EDIT, PERFORM, AbortTraining, Instrument, Leds, Log, NetResult, NetsLoaded,
+                                         Play, RunNet, Save, SelectKit, StartTraining, Tick, TrainingFinished,
+                                         TrainingProgress, TrainingStarted, pick_up_all, step)
+from breakage_pi.core.leds import CHANNEL_HUES, NET_HUES, render_frame
+
+KICKS = Pattern().with_channel(0, [200, 0, 0, 0] * 4)
+GROOVE = KICKS.with_channel(1, [0, 0, 0, 0, 180, 0, 0, 0] * 2).with_channel(3, [90, 0] * 8)
+
+
+def bank(*patterns, **changes):
+    slots = tuple(Slot(f"s{i}", True, p) for i, p in enumerate(patterns or (Pattern(),)))
+    return Bank(slots=slots, **changes)
+
+
+def run(state, *events):
+    """Feed ``events`` in order; returns the final state and every effect."""
+    effects = []
+    for event in events:
+        state, produced = step(state, event)
+        effects.extend(produced)
+    return state, effects
+
+
+def of(effects, kind):
+    return [effect for effect in effects if isinstance(effect, kind)]
+
+
+def tap(row, column, at=0.0):
+    return PadEvent(row, column, True, at), PadEvent(row, column, False, at + 0.05)
+
+
+def press(name, at=0.0):
+    return ButtonEvent(name, "pressed", at), ButtonEvent(name, "released", at + 0.05)
+
+
+def shift_down(at=0.0):
+    return ButtonEvent("shift", "pressed", at)
+
+
+def shift_up(at=0.0):
+    return ButtonEvent("shift", "released", at)
+
+
+def knob(name, value, at=0.0):
+    return KnobEvent(name, at, value=value)
+
+
+def with_nets(state, roles=("in", "in", "out", "out")):
+    state, _ = step(state, NetsLoaded(("loose", "medium", "tight"), roles))
+    return state
+
+
+def answer(effects, outputs):
+    """NetResults for every RunNet in ``effects``: the pattern with rows 2, 3 set to ``outputs``."""
+    results = []
+    for request in of(effects, RunNet):
+        grid = request.pattern.velocities.copy()
+        grid[2:] = outputs
+        results.append(NetResult(request, Pattern(grid)))
+    return results
+
+
+# -- EDIT ------------------------------------------------------------------------------------------
+
+def test_tapping_an_empty_pad_adds_a_hit_at_the_default_velocity_and_plays_it():
+    state, effects = run(Instrument(bank()), *tap(1, 4))
+    assert state.pattern.velocity(1, 4) == 200
+    assert of(effects, Play)[0].state.pattern.velocity(1, 4) == 200
+
+
+def test_tapping_a_lit_pad_clears_it_on_release():
+    state, _ = run(Instrument(bank(KICKS)), PadEvent(0, 0, True, 0.0))
+    assert state.pattern.velocity(0, 0) == 200           # still there while held
+    state, effects = run(state, PadEvent(0, 0, False, 0.1))
+    assert state.pattern.velocity(0, 0) == 0
+    assert of(effects, Play)[-1].state.pattern.velocity(0, 0) == 0
+
+
+def test_hold_a_pad_and_turn_velocity_sets_that_step_live_and_keeps_it():
+    state = Instrument(bank(KICKS))
+    state, _ = run(state, knob("velocity", 0.2))                       # the pot's first reading
+    state, effects = run(state, PadEvent(0, 0, True, 1.0), knob("velocity", 0.5, 1.1))
+    assert state.pattern.velocity(0, 0) == 200            # 0.5 has not passed 200/255 yet: soft take-over
+    state, effects = run(state, knob("velocity", 0.8, 1.2), knob("velocity", 0.4, 1.3))
+    assert state.pattern.velocity(0, 0) == round(0.4 * 255)
+    assert [p.state.pattern.velocity(0, 0) for p in of(effects, Play)] == [204, 102]
+    frames = of(effects, Leds)
+    assert frames and frames[-1].frame[0, 0].max() < 255     # held: drawn white at its level
+    state, _ = run(state, PadEvent(0, 0, False, 1.4))
+    assert state.pattern.velocity(0, 0) == 102            # edited while held: release keeps it
+
+
+def test_velocity_zero_turns_the_held_step_off():
+    state = Instrument(bank(KICKS))
+    state, _ = run(state, knob("velocity", 0.78), PadEvent(0, 0, True, 1.0), knob("velocity", 0.0, 1.1))
+    assert state.pattern.velocity(0, 0) == 0
+
+
+def test_velocity_alone_sets_the_default_for_new_hits():
+    state = Instrument(bank())
+    state, _ = run(state, knob("velocity", 0.7), knob("velocity", 0.9), knob("velocity", 0.25))
+    assert state.default_velocity == round(0.25 * 255)
+    state, _ = run(state, *tap(2, 2, 1.0))
+    assert state.pattern.velocity(2, 2) == round(0.25 * 255)
+
+
+def test_with_shift_velocity_sets_the_gate():
+    state = pick_up_all(Instrument(bank()))
+    state, _ = run(state, knob("velocity", 0.0), shift_down(), knob("velocity", 0.3), shift_up())
+    assert state.gate == round(0.3 * 255) and state.default_velocity == 200
+
+
+# -- soft take-over --------------------------------------------------------------------------------
+
+def test_restored_pots_pick_their_values_up_only_when_passing_them():
+    state = pick_up_all(Instrument(bank(tempo=120.0)))
+    state, _ = run(state, knob("tempo", 0.9), knob("tempo", 0.8))
+    assert state.bank.tempo == 120.0                     # 120 BPM is at 0.333: not passed yet
+    state, _ = run(state, knob("tempo", 0.3))
+    assert state.bank.tempo == pytest.approx(30 + 0.3 * 270)
+
+
+def test_tempo_swing_volume_do_what_they_say():
+    state = Instrument(bank())
+    state, _ = run(state, knob("tempo", 0.0), knob("tempo", 1.0), knob("swing", 0.0), knob("swing", 1.0),
+                   knob("volume", 0.8), knob("volume", 0.5))
+    play = state.play_state()
+    assert (play.tempo, play.swing, play.volume) == (300.0, 0.75, 0.5)
+
+
+# -- PLAY, MODE ------------------------------------------------------------------------------------
+
+def test_play_starts_and_stops():
+    state, effects = run(Instrument(bank(KICKS)), *press("play"))
+    assert state.playing and of(effects, Play)[-1].state.playing
+    state, effects = run(state, *press("play", 1.0))
+    assert not state.playing and not of(effects, Play)[-1].state.playing
+
+
+def test_mode_toggles_edit_and_perform():
+    state, _ = run(Instrument(bank()), *press("mode"))
+    assert state.mode == PERFORM
+    state, _ = run(state, *press("mode", 1.0))
+    assert state.mode == EDIT
+
+
+# -- the SHIFT page: slots ---------------------------------------------------------------------------
+
+def test_a_slot_tapped_while_playing_is_queued_for_the_next_bar_line():
+    state = Instrument(bank(KICKS, GROOVE))
+    state, _ = run(state, *press("play"), shift_down(0.1), *tap(0, 1, 0.2), shift_up(0.3))
+    assert state.slot == 0 and state.queued == 1
+    play = state.play_state()
+    assert play.pattern == KICKS and play.queued == GROOVE and play.queue_token == state.queue_token
+    state, _ = run(state, Tick(0.5, step=9, switched=0))
+    assert state.queued == 1                                # the engine has not switched yet
+    state, effects = run(state, Tick(1.0, step=0, switched=state.queue_token))
+    assert state.slot == 1 and state.queued is None
+    assert of(effects, Play)[-1].state.pattern == GROOVE
+
+
+def test_a_slot_tapped_while_stopped_is_selected_at_once():
+    state, _ = run(Instrument(bank(KICKS, GROOVE)), shift_down(), *tap(0, 1, 0.1))
+    assert state.slot == 1 and state.queued is None
+
+
+def test_a_slot_past_the_end_of_the_bank_is_created_empty():
+    state, _ = run(Instrument(bank(KICKS)), shift_down(), *tap(0, 5, 0.1))
+    assert len(state.bank.slots) == 6 and state.slot == 5 and state.pattern == Pattern()
+
+
+def test_hold_a_slot_and_tap_another_chains_the_range():
+    state = Instrument(bank(KICKS, GROOVE, KICKS, GROOVE))
+    state, _ = run(state, *press("play"), shift_down(0.1), PadEvent(0, 1, True, 0.2), *tap(0, 3, 0.3),
+                   PadEvent(0, 1, False, 0.4), shift_up(0.5))
+    assert state.chain == (1, 2, 3) and state.queued == 1
+    for expected_slot, expected_next in ((1, 2), (2, 3), (3, 1)):
+        state, _ = run(state, Tick(state.now + 2, step=0, switched=state.queue_token))
+        assert (state.slot, state.queued) == (expected_slot, expected_next)
+
+
+def test_training_marks_roles_and_mutes_from_the_shift_page():
+    state = Instrument(bank(KICKS, GROOVE))
+    state, _ = run(state, shift_down(), *tap(1, 1, 0.1), *tap(2, 1, 0.2), *tap(2, 4, 0.3))
+    assert not state.bank.slots[1].train
+    assert state.bank.roles == ("in", "out", "out", "out")
+    assert state.play_state().mutes == (True, False, False, False)
+    state, effects = run(state, *tap(2, 0, 0.4))              # the last input: refused
+    assert state.bank.roles == ("in", "out", "out", "out") and of(effects, Log)
+
+
+def test_kit_pads_select_a_kit():
+    state = Instrument(bank(), kits=("acoustic", "909"))
+    state, effects = run(state, shift_down(), *tap(2, 9, 0.1))
+    assert state.kit == "909" and of(effects, SelectKit) == [SelectKit("909")]
+    state, effects = run(state, *tap(2, 15, 0.2))           # no kit there
+    assert state.kit == "909" and not of(effects, SelectKit)
+
+
+def test_copy_the_playing_slot_to_the_next_empty_one():
+    state = Instrument(bank(KICKS, GROOVE, Pattern()))
+    state, _ = run(state, shift_down(), *tap(3, 13, 0.1))
+    assert state.bank.slots[2].pattern == KICKS
+
+
+def test_save_now_and_debounced_saves():
+    state, effects = run(Instrument(bank()), *tap(0, 0))
+    assert not of(effects, Save)
+    state, effects = run(state, Tick(1.0))
+    assert not of(effects, Save)
+    state, effects = run(state, Tick(2.1))
+    assert of(effects, Save) and state.dirty_at is None
+    state, effects = run(state, shift_down(3.0), *tap(3, 14, 3.1))
+    assert of(effects, Save)
+
+
+# -- nets, PERFORM ---------------------------------------------------------------------------------
+
+def test_perform_asks_the_net_and_plays_its_gated_outputs():
+    state = with_nets(Instrument(bank(GROOVE)))
+    state, effects = run(state, *press("mode"))
+    requests = of(effects, RunNet)
+    assert len(requests) == 1 and requests[0].net == 1
+    assert not requests[0].pattern.velocities[2:].any()     # the request depends on the inputs only
+    outputs = np.array([[10, 30] * 8, [200, 23] * 8], dtype=np.uint8)
+    state, effects = run(state, *answer(effects, outputs))
+    played = of(effects, Play)[-1].state.pattern.velocities
+    assert played[2].tolist() == [0, 30] * 8 and played[3].tolist() == [200, 0] * 8   # gate 24
+    assert (played[:2] == GROOVE.velocities[:2]).all()
+
+
+def test_perform_recomputes_on_every_input_change_and_output_rows_only_flash():
+    state = with_nets(Instrument(bank(GROOVE)))
+    state, effects = run(state, *press("mode"))
+    state, _ = run(state, *answer(effects, np.full((2, 16), 100, dtype=np.uint8)))
+    state, effects = run(state, PadEvent(0, 2, True, 1.0))
+    assert len(of(effects, RunNet)) == 1 and of(effects, RunNet)[0].pattern.velocity(0, 2) == 200
+    state, effects = run(state, PadEvent(0, 2, False, 1.1), PadEvent(3, 5, True, 1.2))
+    assert not of(effects, RunNet) and 3 in state.flashes and state.pattern.velocity(3, 5) == 0
+    state, _ = run(state, PadEvent(3, 5, False, 1.25), Tick(1.5))
+    assert not state.flashes
+
+
+def test_the_net_knob_moves_between_loose_medium_tight_in_detents():
+    state = with_nets(Instrument(bank(GROOVE)))
+    state, _ = run(state, *press("mode"))
+    state, effects = run(state, knob("net", 0.5), knob("net", 0.05))
+    assert state.net == 0 and of(effects, RunNet)[-1].net == 0
+    state, _ = run(state, knob("net", 0.95))
+    assert state.net_label == "tight"
+
+
+def test_net_knob_with_shift_turns_chance_on_and_off_at_the_ends():
+    state = with_nets(Instrument(bank(GROOVE)))
+    state, _ = run(state, shift_down(), knob("net", 0.5), knob("net", 1.0))
+    assert state.chance
+    state, _ = run(state, knob("net", 0.0))
+    assert not state.chance
+
+
+def test_chance_steps_play_by_bar_and_look_different():
+    state = with_nets(Instrument(bank(GROOVE), chance=True))
+    state, effects = run(state, *press("mode"))
+    state, _ = run(state, *answer(effects, np.full((2, 16), 24, dtype=np.uint8)))    # right on the gate
+    pattern, chancy = state.played(0)
+    assert chancy[2:].all() and not chancy[:2].any()
+    bars = {tuple(state.__class__.played(s, 0)[0].velocities[2]) for s in
+            (state, *(replace_bar(state, bar) for bar in range(1, 6)))}
+    assert len(bars) > 1                                    # re-drawn per bar
+
+
+def replace_bar(state, bar):
+    from dataclasses import replace
+    return replace(state, bar=bar)
+
+
+# -- training --------------------------------------------------------------------------------------
+
+def test_train_is_a_long_press_and_any_pad_aborts():
+    state = Instrument(bank(GROOVE))
+    state, effects = run(state, shift_down(), PadEvent(3, 15, True, 1.0), Tick(1.5))
+    assert not of(effects, StartTraining)
+    state, effects = run(state, Tick(2.0))
+    assert of(effects, StartTraining)[0].bank is state.bank and state.training is not None
+    state, effects = run(state, TrainingStarted((0.05, 0.02, 0.005)), TrainingProgress(0, 0.2),
+                         TrainingProgress(50, 0.02))
+    assert 0 < state.training.progress < 1
+    frame = of(effects, Leds)[-1].frame
+    assert frame[0].any() and frame[3].any()                # progress bar, the tight net still far
+    state, effects = run(state, PadEvent(1, 1, True, 2.5))
+    assert of(effects, AbortTraining) and state.training is None
+
+
+def test_a_short_press_of_train_does_nothing():
+    state, effects = run(Instrument(bank(GROOVE)), shift_down(), *tap(3, 15, 1.0), Tick(3.0))
+    assert not of(effects, StartTraining)
+
+
+def test_finished_training_replaces_the_nets_and_asks_them_again():
+    state = with_nets(Instrument(bank(GROOVE), mode=PERFORM))
+    state, effects = run(state, shift_down(), PadEvent(3, 15, True, 1.0), Tick(2.0), PadEvent(3, 15, False, 2.1),
+                         shift_up(2.2))
+    assert state.training is not None
+    state, effects = run(state, TrainingFinished(True, "trained", ("loose", "tight"), ("in", "out", "in", "out")))
+    assert state.nets == ("loose", "tight") and state.net == 1 and state.training is None
+    assert of(effects, RunNet) and state.output_rows == (1, 3)
+
+
+# -- LEDs ------------------------------------------------------------------------------------------
+
+def test_leds_hue_per_channel_brightness_by_velocity_and_the_nets_rows_distinct():
+    quiet_loud = Pattern().with_channel(0, [50, 250] + [0] * 14).with_channel(3, [250] + [0] * 15)
+    frame = render_frame(Instrument(bank(quiet_loud)))
+    assert frame[0, 1].sum() > frame[0, 0].sum() > 0
+    hue = frame[0, 1].astype(float) / frame[0, 1].max()
+    assert np.allclose(hue, CHANNEL_HUES[0] / CHANNEL_HUES[0].max(), atol=0.02)
+    state = with_nets(Instrument(bank(quiet_loud), mode=PERFORM))
+    state, effects = run(state, Tick(0.0))
+    state, _ = run(state, *answer(effects, np.array([[0] * 16, [250] + [0] * 15], dtype=np.uint8)))
+    net_pixel = render_frame(state)[3, 0].astype(float)
+    assert np.allclose(net_pixel / net_pixel.max(), NET_HUES[3] / NET_HUES[3].max(), atol=0.02)
+    assert render_frame(state)[3, 5].any()                  # the net's bed on its empty steps
+
+
+def test_leds_playhead_and_blinking_queued_slot():
+    state = Instrument(bank(KICKS, GROOVE))
+    state, _ = run(state, *press("play"), Tick(0.1, step=6))
+    assert (render_frame(state)[:, 6] > 0).all()
+    state, _ = run(state, shift_down(0.2), *tap(0, 1, 0.2))
+    lit = {bool(render_frame(replace_now(state, t))[0, 1].any()) for t in (1.0, 1.125, 1.25, 1.375)}
+    assert lit == {True, False}
+
+
+def replace_now(state, now):
+    from dataclasses import replace
+    return replace(state, now=now)

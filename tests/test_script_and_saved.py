@@ -1,0 +1,74 @@
+"""The scripted-session format and the state.json codec (pure)."""
+
+import pytest
+
+from breakage_pi.core import Bank, Slot
+from breakage_pi.core.errors import FormatError, VersionError
+from breakage_pi.core.instrument import PERFORM, Instrument, NetsLoaded, step
+from breakage_pi.core.saved import restore, saved_to_data
+from breakage_pi.core.script import ScriptError, ScriptEvent, parse_script
+
+
+def test_every_form_of_the_script_parses():
+    events = parse_script("""
+        # a comment line
+        0 button play down
+        10 button play up   # trailing comment
+        250.5 press 3 15
+        300 release 0 0
+        400 knob velocity 0.75
+        400 knob net 1
+    """)
+    assert events == [
+        ScriptEvent(0.0, "button", name="play", down=True), ScriptEvent(10.0, "button", name="play"),
+        ScriptEvent(250.5, "pad", row=3, column=15, down=True), ScriptEvent(300.0, "pad"),
+        ScriptEvent(400.0, "knob", name="velocity", value=0.75), ScriptEvent(400.0, "knob", name="net", value=1.0)]
+
+
+def test_script_lines_are_sorted_by_time_stably():
+    events = parse_script("20 press 0 1\n5 press 0 2\n20 release 0 1")
+    assert [(e.time_ms, e.column, e.down) for e in events] == [(5, 2, True), (20, 1, True), (20, 1, False)]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("x press 0 0", "time must be milliseconds"),
+    ("-5 press 0 0", "time must be milliseconds"),
+    ("5 press 4 0", "row must be 0-3"),
+    ("5 press 0 16", "column must be 0-15"),
+    ("5 press 0", "expected 'T press ROW COL'"),
+    ("5 button stop down", "unknown button 'stop'"),
+    ("5 button play pressed", "expected 'T button NAME down|up'"),
+    ("5 knob gain 0.5", "unknown knob 'gain'"),
+    ("5 knob tempo 1.5", "knob value must be 0.0-1.0"),
+    ("5 knob tempo nan", "knob value must be 0.0-1.0"),
+    ("5 jump", "unknown event 'jump'"),
+])
+def test_a_malformed_line_names_the_file_and_line(line, message):
+    with pytest.raises(ScriptError) as caught:
+        parse_script(f"# header\n0 button play down\n{line}\n", "take.txt")
+    assert str(caught.value).startswith("take.txt:3: ") and message in str(caught.value)
+
+
+def test_saved_state_round_trips():
+    bank = Bank(slots=(Slot(), Slot(), Slot()))
+    state, _ = step(Instrument(bank, kits=("909",)), NetsLoaded(("loose", "medium", "tight"), ("in",) * 2 + ("out",) * 2))
+    from dataclasses import replace
+    state = replace(state, slot=2, mode=PERFORM, net=2, gate=40, chance=True, volume=0.5, default_velocity=99,
+                    mutes=(True, False, False, True), kit="909")
+    data = saved_to_data(state)
+    assert data["slot"] == 3 and data["net"] == "tight"
+    fresh, _ = step(Instrument(bank, kits=("909",)), NetsLoaded(("loose", "medium", "tight"), ("in",) * 2 + ("out",) * 2))
+    back = restore(fresh, data)
+    assert saved_to_data(back) == data
+
+
+@pytest.mark.parametrize("change, error, field", [
+    ({"slot": 9}, FormatError, "slot"), ({"mode": "jam"}, FormatError, "mode"), ({"gate": 300}, FormatError, "gate"),
+    ({"mutes": [True]}, FormatError, "mutes"), ({"knobs": {"gain": 0.1}}, FormatError, "knobs.gain"),
+    ({"version": 2}, VersionError, "version"), ({"format": "other"}, FormatError, "format"),
+])
+def test_bad_saved_state_names_the_field(change, error, field):
+    data = {**saved_to_data(Instrument(Bank())), **change}
+    with pytest.raises(error) as caught:
+        restore(Instrument(Bank()), data)
+    assert caught.value.field == field
