@@ -20,11 +20,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from .core.settings import (AdcConfig, AudioConfig, ButtonsConfig, Config, ConfigError, GridConfig, KnobConfig,
-                            parse_config)
+from .core.settings import (AdcConfig, AudioConfig, ButtonsConfig, Config, ConfigError, GridConfig,
+                            InstrumentConfig, KnobConfig, parse_config)
 
 __all__ = ["AdcConfig", "AudioConfig", "ButtonsConfig", "Config", "ConfigError", "DEFAULT_CONFIG_PATH",
-           "GridConfig", "KnobConfig", "config_path", "format_config", "load_config", "parse_config"]
+           "GridConfig", "InstrumentConfig", "KnobConfig", "config_path", "format_config", "load_config", "parse_config"]
 
 DEFAULT_CONFIG_PATH = Path("/etc/breakage-pi.toml")
 
@@ -77,6 +77,7 @@ def format_config(config: Config) -> str:
             values.pop(unused)
         table(f"knobs.{name}", values)
     table("audio", dataclasses.asdict(config.audio))
+    table("instrument", dataclasses.asdict(config.instrument))
     return "\n".join(lines)
 
 
@@ -85,6 +86,8 @@ def _toml(key: str, value: Any) -> str:
         return "false"
     if key == "addresses":
         return "[" + ", ".join(f"0x{address:02X}" for address in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(value)

@@ -26,11 +26,6 @@ SUMMARY_NAME = "summary.txt"
 SUMMARY_TITLE = "Breakage Pi nets"
 
 
-def net_file_name(target: float) -> str:
-    """The file a run writes for an error target, e.g. ``net-0.005.onnx``."""
-    return f"net-{target:g}.onnx"
-
-
 def add_commands(commands: Any) -> None:
     """Register ``train`` and ``predict`` on the ``breakage-pi`` subcommand parser."""
     from ..ml.train import DEFAULT_TARGETS, TrainConfig
@@ -72,6 +67,7 @@ def open_net(path: Path, bank: Bank) -> NetSession:
 def _train(args: argparse.Namespace) -> int:
     from ..ml.dataset import bank_training_set
     from ..ml.net import result_nets
+    from ..ml.netfile import net_file_name
     from ..ml.onnx_export import net_to_bytes
     from ..ml.summary import format_summary
     from ..ml.train import TrainConfig, target_label

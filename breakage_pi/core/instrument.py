@@ -354,7 +354,7 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
     elif isinstance(event, TrainingFinished):
         state = _training_finished(state, event, effects)
     elif isinstance(event, DeviceStatus):
-        effects.append(Log(f"{event.device}: {'online' if event.online else 'offline'} ({event.detail})"))
+        pass  # the hardware layer has logged it; nothing on the grid changes
     return _consequences(old, state, event, effects)
 
 

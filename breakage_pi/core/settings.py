@@ -117,6 +117,14 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class InstrumentConfig:
+    """The daemon: where the player's files live, and whether the transport starts playing."""
+
+    data_dir: str = "/var/lib/breakage-pi"
+    autoplay: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole instrument's config; ``Config()`` is the documented default.
 
@@ -129,6 +137,7 @@ class Config:
     knobs: Mapping[str, KnobConfig] = field(default_factory=_default_knobs)
     knob_poll_ms: float = 10.0
     audio: AudioConfig = field(default_factory=AudioConfig)
+    instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
 
 
 Check = Callable[[Any, str], Any]
@@ -228,7 +237,20 @@ _AUDIO: dict[str, Check] = {
     "period": _integer(16, 4096, "a period in frames,"),
     "periods": _integer(2, 4, "a period count"),
 }
-_TOP = ("grid", "buttons", "adc", "knobs", "audio")
+def _boolean(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"must be true or false, got {value!r}", key)
+    return value
+
+
+def _folder(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"must be a folder path, got {value!r}", key)
+    return value
+
+
+_INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean}
+_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument")
 
 
 def _table(data: Any, key: str) -> Mapping[str, Any]:
@@ -292,6 +314,7 @@ def parse_config(data: Mapping[str, Any], source: str = "") -> Config:
             knobs=knobs,
             knob_poll_ms=knob_poll_ms,
             audio=_section(data.get("audio", {}), "audio", _AUDIO, AudioConfig()),
+            instrument=_section(data.get("instrument", {}), "instrument", _INSTRUMENT, InstrumentConfig()),
         )
         _check_pins(config)
         _check_channels(config)

@@ -34,3 +34,22 @@ def format_pattern(pattern: Pattern, names: Sequence[str], marks: Sequence[str] 
         mark = f"  {marks[channel]}" if channel < len(marks) else ""
         lines.append(f"{name:<{width}}{beats}{mark}")
     return "\n".join(lines)
+
+
+def format_frame(frame: Sequence[Sequence[Sequence[int]]], boost: float = 2.0) -> str:
+    """An LED frame (4, 16, 3) as lines of 24-bit ANSI colour blocks (``·`` for an unlit pad).
+
+    ``boost`` brightens the colours for a screen (the grid's LEDs are scaled
+    down by its ``brightness``). Beats are separated as in :func:`format_pattern`.
+    """
+    lines = []
+    for row in frame:
+        cells = []
+        for red, green, blue in row:
+            if not (red or green or blue):
+                cells.append(" " + REST)
+                continue
+            r, g, b = (min(255, round(int(value) * boost)) for value in (red, green, blue))
+            cells.append(f"\x1b[38;2;{r};{g};{b}m██\x1b[0m")
+        lines.append(" ".join("".join(cells[i:i + 4]) for i in range(0, len(cells), 4)))
+    return "\n".join(lines)

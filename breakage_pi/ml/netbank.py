@@ -6,11 +6,16 @@ knob in PERFORM only changes which ready session the next prediction uses.
 
 from __future__ import annotations
 
-from typing import Sequence
+import os
+from typing import Callable, Sequence
 
+from .dataset import TrainingSet
 from .errors import NetError
-from .netfile import NetFile
+from .net import result_nets
+from .netfile import NetFile, net_file_name, read_net
+from .onnx_export import net_to_bytes
 from .session import NetSession
+from .train import TrainingResult, target_label
 
 
 class NetBank:
@@ -32,6 +37,16 @@ class NetBank:
         self._sessions = tuple(NetSession(net_file) for net_file in ordered)
 
     @property
+    def labels(self) -> tuple[str, ...]:
+        """What each net means to a player, loose to tight: ``("loose", "medium", "tight")``."""
+        return tuple(target_label(index, len(self)) for index in range(len(self)))
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The channel roles the nets were trained with (shared by all)."""
+        return self._sessions[0].info.roles
+
+    @property
     def targets(self) -> tuple[float, ...]:
         return tuple(session.info.error_target for session in self._sessions)
 
@@ -40,3 +55,31 @@ class NetBank:
 
     def __getitem__(self, index: int) -> NetSession:
         return self._sessions[index]
+
+
+def load_net_bank(paths: Sequence[str | os.PathLike[str]],
+                  refuse: Callable[[NetError, bool], None]) -> NetBank | None:
+    """The nets in ``paths`` that can be read, ordered by their metadata; None if none can be played.
+
+    ``refuse(error, corrupt)`` hears about each file left out: ``corrupt`` if it
+    cannot be read as a net (the daemon moves it aside), else its roles differ
+    from the first net's."""
+    files = []
+    for path in paths:
+        try:
+            files.append(read_net(path))
+        except NetError as error:
+            refuse(error, True)
+    if files:
+        roles = files[0].info.roles
+        for net_file in files[1:]:
+            if net_file.info.roles != roles:
+                refuse(NetError(f"trained with roles {list(net_file.info.roles)}, unlike the others "
+                                f"{list(roles)}", net_file.source), False)
+        files = [net_file for net_file in files if net_file.info.roles == roles]
+    return NetBank(files) if files else None
+
+
+def trained_net_files(result: TrainingResult, data: TrainingSet) -> list[tuple[str, bytes]]:
+    """The ``(file name, ONNX bytes)`` of every net a training run reached, loose to tight."""
+    return [(net_file_name(net.info.error_target), net_to_bytes(net)) for net in result_nets(result, data)]

@@ -37,6 +37,11 @@ class NetFile:
     source: str = ""
 
 
+def net_file_name(target: float) -> str:
+    """The file a training run writes for an error target, e.g. ``net-0.005.onnx`` (CLI and daemon alike)."""
+    return f"net-{target:g}.onnx"
+
+
 def parse_net(data: bytes, source: str = "") -> NetFile:
     """Check ``data`` is an ONNX model following the net contract; errors name ``source``."""
     if not data:

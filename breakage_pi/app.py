@@ -1,0 +1,536 @@
+"""The instrument daemon: hardware -> state machine -> engine, nets, training and store. Wiring only.
+
+What a press means is :mod:`breakage_pi.core.instrument`'s; this module
+carries its effects out. One control loop consumes every input: hardware
+events (posted by the grid and controls threads to a queue), the engine's
+status board, the training process's reports and any extra pollable
+source (:meth:`Controller.add_source`, e.g. sync or MIDI); :attr:`Controller.alive`
+is called once per iteration (a watchdog's hook). Inference runs in this
+process; the engine runs in its own (:class:`~breakage_pi.audio.process.AudioProcess`),
+training in another (:class:`~breakage_pi.ml.process.TrainingProcess`); saving
+happens on a worker thread, never on the audio path.
+
+Two ways to run the loop:
+
+- **live** (:func:`run_live`): the engine keeps real time in its process;
+  the loop wakes on hardware events or every few milliseconds.
+- **lockstep** (:func:`run_lockstep`, headless scripted sessions): the
+  engine runs in this process and, before each block, the loop is stepped at
+  that block's audio time — script actions through the emulated bus and
+  pins, one grid pass, the knobs, the state machine, inference — so the same
+  script gives the same audio byte for byte, paced or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .core.bank import Bank
+from .core.errors import BreakageError, FormatError
+from .core.events import InputEvent
+from .core.instrument import (AbortTraining, Instrument, Leds, Log, NetResult, NetsLoaded, Play, RunNet, Save,
+                              SelectKit, StartTraining, Tick, TrainingFinished, TrainingProgress, TrainingStarted,
+                              pick_up_all, step)
+from .core.playstate import PlayState
+from .core.saved import restore, saved_to_data
+from .core.script import ScriptEvent
+from .core.settings import Config
+from .datadir import DataDir, move_aside
+
+log = logging.getLogger("breakage_pi")
+
+LOOP_WAKE_S = 0.005
+"""The live loop's heartbeat when no event arrives: playhead, blinking, training reports."""
+LOCKSTEP_TRAIN_S = 1.0
+"""In lockstep, new nets take over exactly this long (audio time) after TRAIN, waiting if need be."""
+LOCKSTEP_SETTLE_S, LOCKSTEP_IDLE_POLL_S = 0.5, 0.25
+"""In lockstep the knobs are read every ``knob_poll_ms`` for this long after a scripted action (the
+pots' smoothing settles), and every ``LOCKSTEP_IDLE_POLL_S`` otherwise (reading the emulated ADC over
+mock SPI costs ~1 ms, and nothing but the script moves the pots)."""
+
+
+class AppError(BreakageError, RuntimeError):
+    """The daemon cannot run (the audio process died, the hardware failed to come up)."""
+
+
+# -- nets and training, as the control loop sees them -------------------------------------------
+
+class Nets:
+    """The nets in ``nets/``, sessions ready, answering the state machine's :class:`RunNet`."""
+
+    def __init__(self, data: DataDir) -> None:
+        from .ml.netbank import load_net_bank
+
+        def refuse(error: BreakageError, corrupt: bool) -> None:
+            if corrupt and Path(getattr(error, "source", "") or "").exists():
+                aside = move_aside(Path(error.source))
+                log.error("%s; moved aside to %s", error, aside.name)
+            else:
+                log.error("%s; not played", error)
+
+        self._refuse = refuse
+        self._data = data
+        self.bank = load_net_bank(data.net_files(), refuse)
+
+    def reload(self) -> NetsLoaded:
+        """Load ``nets/`` again (after training replaced them)."""
+        from .ml.netbank import load_net_bank
+
+        self.bank = load_net_bank(self._data.net_files(), self._refuse)
+        return self.loaded()
+
+    def loaded(self) -> NetsLoaded:
+        if self.bank is None:
+            log.warning("no nets to play: PERFORM plays the pattern as written until you train (SHIFT, hold TRAIN)")
+            return NetsLoaded((), ())
+        log.info("nets: %s", ", ".join(f"{label} (target {target:g})"
+                                       for label, target in zip(self.bank.labels, self.bank.targets)))
+        return NetsLoaded(self.bank.labels, self.bank.roles)
+
+    def answer(self, request: RunNet) -> NetResult:
+        assert self.bank is not None, "the state machine asks for nets only when some are loaded"
+        return NetResult(request, self.bank[request.net].apply(request.pattern))
+
+
+class Trainer:
+    """One training run at a time in its own process; its reports come back as events.
+
+    With ``lockstep_s`` set, the result is handed over exactly that long after
+    the start (audio time), waiting for it if need be, so scripted sessions
+    stay deterministic.
+    """
+
+    def __init__(self, data: DataDir, nets: Nets, lockstep_s: float | None = None) -> None:
+        self._data, self._nets, self._lockstep_s = data, nets, lockstep_s
+        self._job: Any = None
+        self._set: Any = None
+        self._started = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def start(self, bank: Bank, now: float) -> list[TrainingStarted]:
+        from .ml.dataset import bank_training_set
+        from .ml.process import TrainingProcess
+        from .ml.train import TrainConfig
+
+        self.close()
+        config = TrainConfig()
+        self._set = bank_training_set(bank)
+        self._job = TrainingProcess(self._set, config)
+        self._started = now
+        return [TrainingStarted(config.targets, now)]
+
+    def abort(self) -> None:
+        self.close()
+
+    def poll(self, now: float) -> list[TrainingProgress | TrainingFinished]:
+        if self._job is None:
+            return []
+        if self._lockstep_s is not None:
+            if now < self._started + self._lockstep_s:
+                return []
+            self._job.result()                  # due now: wait for it (the audio clock waits too)
+        events: list[TrainingProgress | TrainingFinished] = [
+            TrainingProgress(epoch, error, now) for epoch, error in self._job.progress()]
+        if self._job.finished:
+            events.append(self._finish(now))
+        return events
+
+    def _finish(self, now: float) -> TrainingFinished:
+        from .ml.netbank import trained_net_files
+
+        job, self._job = self._job, None
+        try:
+            result = job.result()
+        except BreakageError as error:
+            return TrainingFinished(False, f"training failed: {error}; keeping the old nets", time=now)
+        finally:
+            job.close()
+        if result.stopped != "targets":
+            return TrainingFinished(False, f"training stopped ({result.stopped}) at error {result.error:.4g}; "
+                                           "keeping the old nets", time=now)
+        self._data.replace_nets(trained_net_files(result, self._set))
+        loaded = self._nets.reload()
+        return TrainingFinished(True, f"trained {len(loaded.labels)} nets in {result.epochs} epochs "
+                                      f"(error {result.error:.4g}); now playing them",
+                                loaded.labels, loaded.roles, now)
+
+    def close(self) -> None:
+        if self._job is not None:
+            self._job.close()
+            self._job = None
+
+
+class Saver:
+    """Writes the bank and settings on a worker thread (latest wins); :meth:`flush` writes now."""
+
+    def __init__(self, data: DataDir) -> None:
+        self._data = data
+        self._pending: tuple[Bank, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="saver", daemon=True)
+        self._thread.start()
+
+    def save(self, bank: Bank, settings: dict[str, Any]) -> None:
+        with self._lock:
+            self._pending = (bank, settings)
+        self._wake.set()
+
+    def flush(self, bank: Bank, settings: dict[str, Any]) -> None:
+        """Stop the worker and write ``bank`` and ``settings`` now (on SIGTERM and at the end)."""
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+        self._write(bank, settings)
+
+    def _run(self) -> None:
+        while not self._closing:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                pending, self._pending = self._pending, None
+            if pending is not None and not self._closing:
+                self._write(*pending)
+
+    def _write(self, bank: Bank, settings: dict[str, Any]) -> None:
+        try:
+            self._data.save(bank, settings)
+        except BreakageError as error:
+            log.error("saving failed: %s", error)
+        else:
+            log.info("saved %s", self._data.bank.parent)
+
+
+# -- the control loop --------------------------------------------------------------------------
+
+class Controller:
+    """The state machine and everything its effects touch; one :meth:`iterate` per loop pass."""
+
+    def __init__(self, state: Instrument, nets: Nets, trainer: Trainer, saver: Saver,
+                 send: Callable[[PlayState], Any], show: Callable[[np.ndarray], Any]) -> None:
+        self.state = state
+        self.nets, self.trainer, self.saver = nets, trainer, saver
+        self._send, self._show = send, show
+        self._inbox: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
+        self._sources: list[Callable[[float], Iterable[Any]]] = []
+        self._play: PlayState | None = None
+        self._frame: np.ndarray | None = None
+        self._now = 0.0
+        self.alive: Callable[[], None] = lambda: None
+        """Called once per loop pass: the place for a watchdog's keep-alive."""
+
+    def post(self, event: InputEvent) -> None:
+        """The hardware's event sink (thread-safe)."""
+        self._inbox.put(event)
+
+    def add_source(self, source: Callable[[float], Iterable[Any]]) -> None:
+        """Poll ``source(now)`` every pass; the events it returns go to the state machine."""
+        self._sources.append(source)
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until a hardware event arrives or ``timeout`` seconds pass (live loop)."""
+        try:
+            event = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return
+        self._inbox.put(event)
+
+    def iterate(self, now: float, step_column: int, switched: int) -> None:
+        """One pass at time ``now``: inputs, the engine's playhead, training, sources; then hand over."""
+        self._now = now
+        while True:
+            try:
+                event = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            self.handle(event)
+        self.handle(Tick(now, step_column, switched))
+        for report in self.trainer.poll(now):
+            self.handle(report)
+        for source in self._sources:
+            for event in source(now):
+                self.handle(event)
+        self.alive()
+        self.flush()
+
+    def flush(self) -> None:
+        if self._play is not None:
+            play, self._play = self._play, None
+            self._send(play)
+        if self._frame is not None:
+            frame, self._frame = self._frame, None
+            self._show(frame)
+
+    def handle(self, event: Any) -> None:
+        pending = deque([event])
+        while pending:
+            self.state, effects = step(self.state, pending.popleft())
+            for effect in effects:
+                pending.extend(self._carry_out(effect))
+
+    def _carry_out(self, effect: Any) -> Sequence[Any]:
+        if isinstance(effect, Play):
+            self._play = effect.state
+        elif isinstance(effect, Leds):
+            self._frame = effect.frame
+        elif isinstance(effect, RunNet):
+            return [self.nets.answer(effect)]
+        elif isinstance(effect, StartTraining):
+            return self.trainer.start(effect.bank, self._now)
+        elif isinstance(effect, AbortTraining):
+            self.trainer.abort()
+        elif isinstance(effect, Save):
+            log.info("saving: %s", effect.reason)
+            self.saver.save(self.state.bank, saved_to_data(self.state))
+        elif isinstance(effect, SelectKit):
+            log.info("kit %s plays from the next start", effect.name or "built-in")
+        elif isinstance(effect, Log):
+            log.info("%s", effect.message)
+        return ()
+
+    def shutdown(self) -> None:
+        """Save everything now and stop training (SIGTERM, --seconds, the end)."""
+        self.trainer.close()
+        self.saver.flush(self.state.bank, saved_to_data(self.state))
+
+
+# -- starting up -------------------------------------------------------------------------------
+
+@dataclass
+class RunOptions:
+    """How to run: the config, the data directory and, for the simulator, what replaces what."""
+
+    config: Config
+    data_dir: Path
+    sim: bool = False
+    headless: bool = False
+    script: Sequence[ScriptEvent] = ()
+    seconds: float | None = None
+    device: str | None = None
+    pace: bool = False
+    frame_every_ms: float | None = None
+    on_frame: Callable[[float, np.ndarray], None] | None = None
+    ui: Callable[[Any, Controller], Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlayState], Any],
+                    show: Callable[[np.ndarray], Any]) -> tuple[Controller, DataDir]:
+    """Prepare the data directory, load the bank, nets and settings, and build the controller."""
+    data = DataDir(options.data_dir)
+    data.prepare()
+    bank = data.load_bank()
+    nets = Nets(data)
+    state = Instrument(bank, kits=data.kit_names(), playing=options.config.instrument.autoplay)
+    state, _ = step(state, nets.loaded())
+    saved = data.load_state()
+    if saved is not None:
+        try:
+            state = restore(state, saved)
+        except FormatError as error:
+            data.quarantine_state(str(error.in_source(str(data.state))))
+    state = pick_up_all(state)
+    log.info("bank %s: %d slot(s), slot %d, mode %s, net %s, %g BPM", data.bank, len(bank.slots), state.slot + 1,
+             state.mode, state.net_label, bank.tempo)
+    controller = Controller(state, nets, Trainer(data, nets, LOCKSTEP_TRAIN_S if lockstep else None), Saver(data),
+                            send, show)
+    return controller, data
+
+
+class _Stop:
+    """SIGTERM/SIGINT set this; the loops look at it once per pass."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, self._handler)
+
+    def _handler(self, signum: int, _frame: object) -> None:
+        log.info("%s: saving and stopping", signal.Signals(signum).name)
+        self.requested = True
+
+
+def _kit(state: Instrument, data: DataDir) -> tuple[str | None, tuple[str, ...]]:
+    """The kit folder to play (None: built-in) and the channel names to load from it."""
+    if state.kit is None:
+        from .core.pattern import DEFAULT_CHANNEL_NAMES
+
+        return None, DEFAULT_CHANNEL_NAMES
+    return str(data.kits / state.kit), state.bank.channels
+
+
+def _engine_settings(options: RunOptions, frames: int | None, kit_dir: str | None) -> Any:
+    from .audio.process import EngineSettings
+
+    audio = options.config.audio
+    return EngineSettings(device=options.device or audio.device, rate=audio.rate, period=audio.period,
+                          periods=audio.periods, kit_dir=kit_dir, pace=options.pace, frames=frames,
+                          wait_for_device=True)
+
+
+def _frames(options: RunOptions) -> int | None:
+    return None if options.seconds is None else round(options.seconds * options.config.audio.rate)
+
+
+def _sim_hardware(options: RunOptions, sink: Callable[[InputEvent], None], clock: Callable[[], float],
+                  frequency: int | None) -> tuple[Any, Any]:
+    """The emulated rig and the real hardware classes over it."""
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    from .hw import Hardware
+    from .hw.sim import SimRig
+
+    Device.pin_factory = MockFactory()
+    rig = SimRig(options.config, frequency=frequency)
+    return rig, Hardware(options.config, sink, bus=rig.bus, clock=clock)
+
+
+def run_live(options: RunOptions) -> int:
+    """The daemon on stage (or the interactive simulator): real time, the engine in its own process."""
+    from .audio.process import AudioProcess
+
+    stop = _Stop()
+    stop.install()
+    audio_box: list[Any] = []
+    hardware_box: list[Any] = []
+    controller, data = open_instrument(options, False, lambda play: audio_box[0].send(play),
+                                       lambda frame: hardware_box[0].show(frame) if hardware_box else None)
+    settings = _engine_settings(options, _frames(options), _kit(controller.state, data)[0])
+    audio = AudioProcess(settings, controller.state.play_state()).start()
+    audio_box.append(audio)
+    rig = None
+    try:
+        if options.sim:
+            rig, hardware = _sim_hardware(options, controller.post, time.monotonic, options.config.grid.frequency)
+        else:
+            from .hw import Hardware
+
+            hardware = Hardware(options.config, controller.post)
+        hardware_box.append(hardware)
+        hardware.start()
+        log.info("instrument running on %s%s", settings.device, " (simulated panel)" if options.sim else "")
+        if options.ui is not None:
+            ui = options.ui(rig, controller)
+            controller.add_source(lambda now: ui.poll(now) or ())
+        frames = _frames(options)
+        while not stop.requested:
+            status = audio.status()
+            controller.iterate(time.monotonic(), status.step, status.switched)
+            if frames is not None and status.frame >= frames or not audio.is_alive():
+                break
+            controller.wait(LOOP_WAKE_S)
+        if not audio.is_alive() and not stop.requested and (frames is None or audio.status().frame < frames):
+            report = audio.wait(1.0)
+            raise AppError(f"the audio process ended: {report.get('error') or 'no report'}")
+    finally:
+        controller.shutdown()
+        report = audio.stop()
+        if hardware_box:
+            hardware_box[0].close()
+        if report:
+            log.info("audio: %d blocks, %d xruns, worst block %.2f ms", report.get("blocks", 0),
+                     report.get("xruns", 0), report.get("worst_block_ms", 0.0))
+    return 0
+
+
+def run_lockstep(options: RunOptions) -> dict[str, Any]:
+    """A headless simulated session, the control loop stepped before every audio block (deterministic).
+
+    Returns the engine's figures (blocks, xruns, frames).
+    """
+    from .audio.engine import STOP, Engine
+    from .audio.kit import load_kit
+    from .audio.player import Player
+    from .audio.process import make_sink
+
+    stop = _Stop()
+    stop.install()
+    config = options.config
+    rate = config.audio.rate
+    clock_frames = [0]
+
+    def audio_time() -> float:
+        return clock_frames[0] / rate
+
+    hardware_box: list[Any] = []
+    handed: list[PlayState] = []
+    controller, data = open_instrument(options, True, handed.append, lambda frame: hardware_box[0].show(frame))
+    rig, hardware = _sim_hardware(options, controller.post, audio_time, None)
+    hardware_box.append(hardware)
+    _bring_up(hardware.grid)
+    script = deque(options.script)
+    player = Player(load_kit(*_kit(controller.state, data)), controller.state.play_state(), max_block=1024)
+    knob_period = config.knob_poll_ms / 1000
+    next_knob_poll = [0.0]
+    busy_until = [0.0]
+    next_frame_at = [0.0]
+    last_block = [-1]
+
+    def poll() -> object:
+        frame = player.frame
+        if frame == last_block[0]:
+            return None
+        last_block[0] = frame
+        if stop.requested:
+            return STOP
+        clock_frames[0] = frame
+        now = frame / rate
+        turned = False
+        while script and script[0].time_ms * rate <= frame * 1000:
+            event = script.popleft()
+            rig.apply(event)
+            turned |= event.kind == "knob"
+            busy_until[0] = now + LOCKSTEP_SETTLE_S
+        hardware.grid.step()
+        if turned or now >= next_knob_poll[0]:
+            hardware.controls.poll()
+            next_knob_poll[0] = now + (knob_period if now < busy_until[0] else LOCKSTEP_IDLE_POLL_S)
+        status = engine.status.read()
+        controller.iterate(now, status.step, status.switched)
+        if options.on_frame is not None and options.frame_every_ms and now >= next_frame_at[0]:
+            next_frame_at[0] = now + options.frame_every_ms / 1000
+            options.on_frame(now, rig.pixels())
+        latest = handed[-1] if handed else None
+        handed.clear()
+        return latest
+
+    settings = _engine_settings(options, None, None)
+    engine = Engine(player, lambda: make_sink(settings), poll)
+    frames = _frames(options)
+    if frames is None and options.script:          # a script with no --seconds: until 1 s after its last action
+        frames = math.ceil((options.script[-1].time_ms / 1000 + 1.0) * rate)
+    try:
+        engine.run(frames, wait_for_device=False)
+    finally:
+        controller.shutdown()
+        hardware.close()
+    return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": player.frame}
+
+
+def _bring_up(grid: Any, timeout: float = 10.0) -> None:
+    """Step the grid until every board has come up (the library resets each for 0.5 s, in parallel)."""
+    deadline = time.monotonic() + timeout
+    while not all(grid.online):
+        if time.monotonic() > deadline:
+            raise AppError("the emulated grid did not come up")
+        grid.step()
+        time.sleep(0.01)

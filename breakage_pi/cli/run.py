@@ -1,0 +1,75 @@
+"""``breakage-pi run``: the instrument daemon, its simulator and scripted sessions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import StoreError
+from .args import positive_float
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``run`` on the ``breakage-pi`` subcommand parser."""
+    run = commands.add_parser("run", help="run the instrument (on the Pi, or simulated with --sim)")
+    run.add_argument("--config", type=Path, metavar="FILE", help="config file (default: /etc/breakage-pi.toml)")
+    run.add_argument("--data", type=Path, metavar="DIR",
+                     help="data directory: bank.json, nets/, kits/, state.json (default: the config's, "
+                          "/var/lib/breakage-pi)")
+    run.add_argument("--sim", action="store_true", help="simulate the grid, buttons and knobs (a terminal UI)")
+    run.add_argument("--headless", action="store_true", help="with --sim: no terminal UI (scripted sessions)")
+    run.add_argument("--script", type=Path, metavar="FILE", help="with --sim --headless: timed panel actions")
+    run.add_argument("--seconds", type=positive_float, metavar="S", help="stop after S seconds of audio (saving)")
+    run.add_argument("--device", metavar="DEV", help="ALSA device (default: the config's), "
+                                                     "e.g. 'file:FILE=out.wav,FORMAT=wav'")
+    run.add_argument("--pace", action="store_true", help="pace an unpaced device (file:, null) in real time")
+    run.add_argument("--print-grid", type=positive_float, metavar="MS",
+                     help="headless: print the grid's LEDs every MS ms of audio time")
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..app import RunOptions, run_live, run_lockstep
+    from ..config import load_config
+    from ..core.script import parse_script
+
+    if args.headless and not args.sim:
+        raise SystemExit(_usage("--headless needs --sim (on the Pi the panel is real)"))
+    if args.script is not None and not args.headless:
+        raise SystemExit(_usage("--script needs --sim --headless"))
+    if args.print_grid is not None and not args.headless:
+        raise SystemExit(_usage("--print-grid needs --sim --headless"))
+    config = load_config(args.config)
+    script = ()
+    if args.script is not None:
+        try:
+            text = args.script.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise StoreError(f"{args.script}: cannot read: {getattr(error, 'strerror', None) or error}") from None
+        script = tuple(parse_script(text, str(args.script)))
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
+    options = RunOptions(config=config, data_dir=args.data or Path(config.instrument.data_dir), sim=args.sim,
+                         headless=args.headless, script=script, seconds=args.seconds, device=args.device,
+                         pace=args.pace, frame_every_ms=args.print_grid)
+    if args.headless:
+        if args.print_grid is not None:
+            from ..core.textgrid import format_frame
+
+            options.on_frame = lambda now, frame: print(f"{now * 1000:8.0f} ms\n{format_frame(frame)}", flush=True)
+        figures = run_lockstep(options)
+        print(f"breakage-pi: {figures['frames'] / config.audio.rate:.2f} s of audio, {figures['blocks']} blocks, "
+              f"{figures['xruns']} xruns", file=sys.stderr)
+        return 0
+    if args.sim:
+        from ..sim_ui import terminal_ui
+
+        options.ui = terminal_ui
+    return run_live(options)
+
+
+def _usage(message: str) -> int:
+    print(f"breakage-pi run: error: {message}", file=sys.stderr)
+    return 2
