@@ -358,10 +358,16 @@ class _Stop:
     def __init__(self) -> None:
         self.requested = False
 
-    def install(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, self._handler)
+    def install(self) -> Callable[[], None]:
+        """Take SIGTERM and SIGINT (from the main thread); returns what puts the old handlers back."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {signum: signal.signal(signum, self._handler) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+        def restore() -> None:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return restore
 
     def _handler(self, signum: int, _frame: object) -> None:
         log.info("%s: saving and stopping", signal.Signals(signum).name)
@@ -399,7 +405,8 @@ def _sim_hardware(options: RunOptions, sink: Callable[[InputEvent], None], clock
     from .hw import Hardware
     from .hw.sim import SimRig
 
-    Device.pin_factory = MockFactory()
+    if not isinstance(Device.pin_factory, MockFactory):
+        Device.pin_factory = MockFactory()
     rig = SimRig(options.config, frequency=frequency)
     return rig, Hardware(options.config, sink, bus=rig.bus, clock=clock)
 
@@ -409,7 +416,7 @@ def run_live(options: RunOptions) -> int:
     from .audio.process import AudioProcess
 
     stop = _Stop()
-    stop.install()
+    restore_signals = stop.install()
     audio_box: list[Any] = []
     hardware_box: list[Any] = []
     controller, data = open_instrument(options, False, lambda play: audio_box[0].send(play),
@@ -446,6 +453,7 @@ def run_live(options: RunOptions) -> int:
         report = audio.stop()
         if hardware_box:
             hardware_box[0].close()
+        restore_signals()
         if report:
             log.info("audio: %d blocks, %d xruns, worst block %.2f ms", report.get("blocks", 0),
                      report.get("xruns", 0), report.get("worst_block_ms", 0.0))
@@ -463,7 +471,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     from .audio.process import make_sink
 
     stop = _Stop()
-    stop.install()
+    restore_signals = stop.install()
     config = options.config
     rate = config.audio.rate
     clock_frames = [0]
@@ -523,6 +531,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     finally:
         controller.shutdown()
         hardware.close()
+        restore_signals()
     return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": player.frame}
 
 

@@ -409,7 +409,12 @@ def _pad(state: Instrument, event: PadEvent, effects: list[Effect]) -> Instrumen
     state = replace(state, held=state.held + (pad,))
     if velocity:
         return replace(state, clearing=state.clearing | {pad})
+    effects.append(Log(f"{_step_name(state, pad)}: {state.default_velocity}"))
     return _set_velocity(state, pad, state.default_velocity)
+
+
+def _step_name(state: Instrument, pad: tuple[int, int]) -> str:
+    return f"slot {state.slot + 1} {state.bank.channels[pad[0]]} step {pad[1] + 1}"
 
 
 def _pad_released(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> Instrument:
@@ -421,7 +426,10 @@ def _pad_released(state: Instrument, pad: tuple[int, int], effects: list[Effect]
         return state
     clear = pad in state.clearing
     state = replace(state, held=tuple(p for p in state.held if p != pad), clearing=state.clearing - {pad})
-    return _set_velocity(state, pad, 0) if clear else state
+    if not clear:
+        return state
+    effects.append(Log(f"{_step_name(state, pad)}: off"))
+    return _set_velocity(state, pad, 0)
 
 
 def _set_velocity(state: Instrument, pad: tuple[int, int], velocity: int) -> Instrument:
