@@ -52,7 +52,7 @@ log = logging.getLogger("breakage_pi")
 
 LOOP_WAKE_S = 0.005
 """The live loop's heartbeat when no event arrives: playhead, blinking, training reports."""
-LOCKSTEP_TRAIN_S = 1.0
+LOCKSTEP_TRAIN_S = 2.0
 """In lockstep, new nets take over exactly this long (audio time) after TRAIN, waiting if need be."""
 LOCKSTEP_SETTLE_S, LOCKSTEP_IDLE_POLL_S = 0.5, 0.25
 """In lockstep the knobs are read every ``knob_poll_ms`` for this long after a scripted action (the
@@ -79,15 +79,11 @@ class Nets:
             else:
                 log.error("%s; not played", error)
 
-        self._refuse = refuse
-        self._data = data
         self.bank = load_net_bank(data.net_files(), refuse)
 
-    def reload(self) -> NetsLoaded:
-        """Load ``nets/`` again (after training replaced them)."""
-        from .ml.netbank import load_net_bank
-
-        self.bank = load_net_bank(self._data.net_files(), self._refuse)
+    def adopt(self, bank: Any) -> NetsLoaded:
+        """Play ``bank`` (a :class:`~breakage_pi.ml.netbank.NetBank`) from now on."""
+        self.bank = bank
         return self.loaded()
 
     def loaded(self) -> NetsLoaded:
@@ -103,23 +99,34 @@ class Nets:
         return NetResult(request, self.bank[request.net].apply(request.pattern))
 
 
+@dataclass
+class _Outcome:
+    """A finished run made ready off the control loop: the new nets' files and sessions, or why not."""
+
+    detail: str
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    bank: Any = None
+
+
 class Trainer:
     """One training run at a time in its own process; its reports come back as events.
 
-    With ``lockstep_s`` set, the result is handed over exactly that long after
-    the start (audio time), waiting for it if need be, so scripted sessions
-    stay deterministic.
+    When the run ends, a worker thread turns the result into net files and
+    ready sessions (tens of milliseconds the control loop must not stall
+    for); the new nets then replace the old in one step, and their files are
+    written by the saver. With ``lockstep_s`` set, that hand-over happens
+    exactly ``lockstep_s`` after the start (audio time), waiting if need be,
+    so scripted sessions stay deterministic.
     """
 
-    def __init__(self, data: DataDir, nets: Nets, lockstep_s: float | None = None) -> None:
-        self._data, self._nets, self._lockstep_s = data, nets, lockstep_s
+    def __init__(self, nets: Nets, saver: Saver, lockstep_s: float | None = None) -> None:
+        self._nets, self._saver, self._lockstep_s = nets, saver, lockstep_s
         self._job: Any = None
-        self._set: Any = None
+        self._worker: threading.Thread | None = None
+        self._outcome: _Outcome | None = None
         self._started = 0.0
-
-    @property
-    def running(self) -> bool:
-        return self._job is not None
+        self.waits = 0
+        """How often the lockstep hand-over found the run unfinished and the audio clock had to wait."""
 
     def start(self, bank: Bank, now: float) -> list[TrainingStarted]:
         from .ml.dataset import bank_training_set
@@ -128,9 +135,10 @@ class Trainer:
 
         self.close()
         config = TrainConfig()
-        self._set = bank_training_set(bank)
-        self._job = TrainingProcess(self._set, config)
-        self._started = now
+        training_set = bank_training_set(bank)
+        self._job = TrainingProcess(training_set, config)
+        self._worker, self._outcome, self._started = None, None, now
+        self._set = training_set
         return [TrainingStarted(config.targets, now)]
 
     def abort(self) -> None:
@@ -139,47 +147,70 @@ class Trainer:
     def poll(self, now: float) -> list[TrainingProgress | TrainingFinished]:
         if self._job is None:
             return []
-        if self._lockstep_s is not None:
-            if now < self._started + self._lockstep_s:
-                return []
-            self._job.result()                  # due now: wait for it (the audio clock waits too)
-        events: list[TrainingProgress | TrainingFinished] = [
-            TrainingProgress(epoch, error, now) for epoch, error in self._job.progress()]
-        if self._job.finished:
-            events.append(self._finish(now))
+        events: list[TrainingProgress | TrainingFinished] = []
+        due = self._lockstep_s is None or now >= self._started + self._lockstep_s
+        if self._worker is None:
+            if due and self._lockstep_s is not None and not self._job.finished:
+                self.waits += 1
+                self._job.result()                  # due now: wait for it (the audio clock waits too)
+            events += [TrainingProgress(epoch, error, now) for epoch, error in self._job.progress()]
+            if self._job.finished:
+                self._worker = threading.Thread(target=self._prepare, args=(self._job, self._set),
+                                                name="nets-ready", daemon=True)
+                self._worker.start()
+        if self._worker is not None and due:
+            if self._lockstep_s is not None and self._worker.is_alive():
+                self.waits += 1
+                self._worker.join()
+            if self._outcome is not None:
+                events.append(self._hand_over(now))
         return events
 
-    def _finish(self, now: float) -> TrainingFinished:
-        from .ml.netbank import trained_net_files
+    def _prepare(self, job: Any, training_set: Any) -> None:
+        from .ml.netbank import NetBank, trained_net_files
+        from .ml.netfile import parse_net
 
-        job, self._job = self._job, None
         try:
             result = job.result()
         except BreakageError as error:
-            return TrainingFinished(False, f"training failed: {error}; keeping the old nets", time=now)
-        finally:
-            job.close()
+            self._outcome = _Outcome(f"training failed: {error}; keeping the old nets")
+            return
         if result.stopped != "targets":
-            return TrainingFinished(False, f"training stopped ({result.stopped}) at error {result.error:.4g}; "
-                                           "keeping the old nets", time=now)
-        self._data.replace_nets(trained_net_files(result, self._set))
-        loaded = self._nets.reload()
-        return TrainingFinished(True, f"trained {len(loaded.labels)} nets in {result.epochs} epochs "
-                                      f"(error {result.error:.4g}); now playing them",
-                                loaded.labels, loaded.roles, now)
+            self._outcome = _Outcome(f"training stopped ({result.stopped}) at error {result.error:.4g}; "
+                                     "keeping the old nets")
+            return
+        files = trained_net_files(result, training_set)
+        bank = NetBank([parse_net(data, name) for name, data in files])
+        self._outcome = _Outcome(f"trained {len(files)} nets in {result.epochs} epochs (error {result.error:.4g}); "
+                                 "now playing them", files, bank)
+
+    def _hand_over(self, now: float) -> TrainingFinished:
+        outcome, self._outcome = self._outcome, None
+        assert outcome is not None
+        self.close()
+        if outcome.bank is None:
+            return TrainingFinished(False, outcome.detail, time=now)
+        self._saver.replace_nets(outcome.files)
+        loaded = self._nets.adopt(outcome.bank)
+        return TrainingFinished(True, outcome.detail, loaded.labels, loaded.roles, now)
 
     def close(self) -> None:
+        """Stop the run (an abort keeps the old nets); a result being made ready is dropped."""
         if self._job is not None:
             self._job.close()
             self._job = None
+        self._worker = None
+        self._outcome = None
 
 
 class Saver:
-    """Writes the bank and settings on a worker thread (latest wins); :meth:`flush` writes now."""
+    """Writes on a worker thread, never on the audio path: new nets, then the bank and settings (latest
+    wins). :meth:`flush` writes what is pending now."""
 
     def __init__(self, data: DataDir) -> None:
         self._data = data
         self._pending: tuple[Bank, dict[str, Any]] | None = None
+        self._nets: list[tuple[str, bytes]] | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = False
@@ -191,29 +222,39 @@ class Saver:
             self._pending = (bank, settings)
         self._wake.set()
 
+    def replace_nets(self, files: list[tuple[str, bytes]]) -> None:
+        with self._lock:
+            self._nets = files
+        self._wake.set()
+
     def flush(self, bank: Bank, settings: dict[str, Any]) -> None:
         """Stop the worker and write ``bank`` and ``settings`` now (on SIGTERM and at the end)."""
         self._closing = True
         self._wake.set()
         self._thread.join()
-        self._write(bank, settings)
+        self.save(bank, settings)
+        self._write_pending()
 
     def _run(self) -> None:
         while not self._closing:
             self._wake.wait()
             self._wake.clear()
-            with self._lock:
-                pending, self._pending = self._pending, None
-            if pending is not None and not self._closing:
-                self._write(*pending)
+            if not self._closing:
+                self._write_pending()
 
-    def _write(self, bank: Bank, settings: dict[str, Any]) -> None:
+    def _write_pending(self) -> None:
+        with self._lock:
+            nets, self._nets = self._nets, None
+            pending, self._pending = self._pending, None
         try:
-            self._data.save(bank, settings)
+            if nets is not None:
+                self._data.replace_nets(nets)
+                log.info("saved %d new nets in %s", len(nets), self._data.nets)
+            if pending is not None:
+                self._data.save(*pending)
+                log.info("saved %s", self._data.root)
         except BreakageError as error:
             log.error("saving failed: %s", error)
-        else:
-            log.info("saved %s", self._data.bank.parent)
 
 
 # -- the control loop --------------------------------------------------------------------------
@@ -347,7 +388,8 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     state = pick_up_all(state)
     log.info("bank %s: %d slot(s), slot %d, mode %s, net %s, %g BPM", data.bank, len(bank.slots), state.slot + 1,
              state.mode, state.net_label, bank.tempo)
-    controller = Controller(state, nets, Trainer(data, nets, LOCKSTEP_TRAIN_S if lockstep else None), Saver(data),
+    saver = Saver(data)
+    controller = Controller(state, nets, Trainer(nets, saver, LOCKSTEP_TRAIN_S if lockstep else None), saver,
                             send, show)
     return controller, data
 
@@ -463,7 +505,8 @@ def run_live(options: RunOptions) -> int:
 def run_lockstep(options: RunOptions) -> dict[str, Any]:
     """A headless simulated session, the control loop stepped before every audio block (deterministic).
 
-    Returns the engine's figures (blocks, xruns, frames).
+    Returns the engine's figures (blocks, xruns, frames) and how often the audio clock waited for a
+    training run (``training_waits``).
     """
     from .audio.engine import STOP, Engine
     from .audio.kit import load_kit
@@ -532,7 +575,8 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
         controller.shutdown()
         hardware.close()
         restore_signals()
-    return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": player.frame}
+    return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": player.frame,
+            "training_waits": controller.trainer.waits}
 
 
 def _bring_up(grid: Any, timeout: float = 10.0) -> None:

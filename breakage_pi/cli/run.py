@@ -61,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
             options.on_frame = lambda now, frame: print(f"{now * 1000:8.0f} ms\n{format_frame(frame)}", flush=True)
         figures = run_lockstep(options)
         print(f"breakage-pi: {figures['frames'] / config.audio.rate:.2f} s of audio, {figures['blocks']} blocks, "
-              f"{figures['xruns']} xruns", file=sys.stderr)
+              f"{figures['xruns']} xruns, waited for training {figures['training_waits']} time(s)", file=sys.stderr)
         return 0
     if args.sim:
         from ..sim_ui import terminal_ui
