@@ -3,6 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := libasound2-dev libsndfile1 python3-venv python3-dev gcc
+TEST_APT_PACKAGES := tmux
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -20,19 +21,34 @@ setup: $(STAMP)
 	fi
 	@touch $@
 
+# what only the tests need (the simulator is tested in a real terminal under tmux)
+.testdeps: .sysdeps
+	@missing=""; for p in $(TEST_APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing test packages:$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
 $(STAMP): pyproject.toml .sysdeps
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
+# a short scripted performance on the simulated panel: edit, train from the grid, perform, switch nets
 demo: setup
-	$(VENV)/bin/breakage-pi demo --net models/net-0.02.onnx
+	@mkdir -p out && rm -rf out/demo-data
+	$(VENV)/bin/breakage-pi run --sim --headless --script breakage_pi/data/demo_performance.txt --seconds 14 \
+	  --data out/demo-data --device file:FILE=out/demo.wav,FORMAT=wav --print-grid 1000
+	@echo "wrote $(CURDIR)/out/demo.wav (the performance) and out/demo-data/ (its bank, nets and settings)"
 
-test: setup
+test: setup .testdeps
 	$(PY) -m pytest -q
 
-soak: setup
+soak: setup .testdeps
 	$(PY) -m pytest -q -m soak
 
 bench: setup
@@ -47,4 +63,4 @@ models: setup
 	$(VENV)/bin/breakage-pi train models/demo_bank.json --out models --seed 0
 
 clean:
-	rm -rf $(VENV) .sysdeps build *.egg-info
+	rm -rf $(VENV) .sysdeps .testdeps build *.egg-info

@@ -533,6 +533,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     knob_period = config.knob_poll_ms / 1000
     next_knob_poll = [0.0]
     busy_until = [0.0]
+    button_settle = config.buttons.debounce_ms / 1000 + knob_period
     next_frame_at = [0.0]
     last_block = [-1]
 
@@ -550,7 +551,9 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
             event = script.popleft()
             rig.apply(event)
             turned |= event.kind == "knob"
-            busy_until[0] = now + LOCKSTEP_SETTLE_S
+            if event.kind != "pad":       # pots settling, or a button's debounce window and hold
+                settle = LOCKSTEP_SETTLE_S if event.kind == "knob" else button_settle
+                busy_until[0] = max(busy_until[0], now + settle)
         hardware.grid.step()
         if turned or now >= next_knob_poll[0]:
             hardware.controls.poll()

@@ -64,6 +64,8 @@ SAVE_DELAY_S = 2.0
 FLASH_S = 0.15
 PICKUP_CATCH = 0.02
 """A pot this close (fraction of travel) to the value it must pick up takes it at once."""
+FRAME_INTERVAL_S = 1 / 60
+"""On ticks alone the LEDs are redrawn at most this often (blinking, shimmer); any change redraws at once."""
 ENCODER_STEP = 1 / 64
 """One encoder detent moves a value by this fraction of its range."""
 
@@ -280,7 +282,9 @@ class Instrument:
     bar: int = 0
     now: float = 0.0
     dirty_at: float | None = None
+    sent: PlayState | None = None
     frame: np.ndarray | None = None
+    frame_at: float = -1.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -360,19 +364,38 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
 
 def _consequences(old: Instrument, state: Instrument, event: Event,
                   effects: list[Effect]) -> tuple[Instrument, tuple[Effect, ...]]:
-    """What every transition implies: pick-ups, net requests, saving, the engine's snapshot, the LEDs."""
-    state = _retarget_knobs(old, state, event.name if isinstance(event, KnobEvent) else None)
-    state = _request_nets(state, effects)
-    if old.bank is not state.bank or _persisted(old) != _persisted(state):
-        state = replace(state, dirty_at=state.now)
-    play = state.play_state()
-    if play != old.play_state():
-        effects.append(Play(play))
-    frame = render_frame(state)
-    if state.frame is None or not np.array_equal(frame, state.frame):
-        state = replace(state, frame=frame)
-        effects.append(Leds(frame))
+    """What every transition implies: pick-ups, net requests, saving, the engine's snapshot, the LEDs.
+
+    A :class:`Tick` that changed nothing but the time (the common case: the
+    loop ticks every block) costs little: the snapshot is rebuilt only when
+    the playhead, bar or state moved, and the LEDs at most every
+    :data:`FRAME_INTERVAL_S` for blinking.
+    """
+    quiet = isinstance(event, Tick) and not effects and _settled(old, state)
+    if not quiet:
+        state = _retarget_knobs(old, state, event.name if isinstance(event, KnobEvent) else None)
+        state = _request_nets(state, effects)
+        if old.bank is not state.bank or _persisted(old) != _persisted(state):
+            state = replace(state, dirty_at=state.now)
+    if not quiet or state.bar != old.bar:
+        play = state.play_state()
+        if play != state.sent:
+            state = replace(state, sent=play)
+            effects.append(Play(play))
+    if not quiet or state.playhead != old.playhead or state.now - state.frame_at >= FRAME_INTERVAL_S:
+        frame = render_frame(state)
+        state = replace(state, frame_at=state.now)
+        if state.frame is None or not np.array_equal(frame, state.frame):
+            state = replace(state, frame=frame)
+            effects.append(Leds(frame))
     return state, tuple(effects)
+
+
+def _settled(old: Instrument, state: Instrument) -> bool:
+    """Whether a tick left everything but the time, playhead and bar as it was."""
+    return (old.bank is state.bank and old.slot == state.slot and old.queued == state.queued
+            and old.training is state.training and old.train_pressed_at == state.train_pressed_at
+            and old.flashes is state.flashes and old.dirty_at == state.dirty_at)
 
 
 def _persisted(state: Instrument) -> tuple[object, ...]:
