@@ -366,8 +366,8 @@ class RunOptions:
     pace: bool = False
     frame_every_ms: float | None = None
     on_frame: Callable[[float, np.ndarray], None] | None = None
-    ui: Callable[[Any, Controller], Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    ui: Callable[[Any, Callable[[], str], Callable[[], None]], Any] | None = None
+    """Builds the simulator's UI from (rig, describe, quit): an object with ``poll(now)`` and ``close()``."""
 
 
 def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlayState], Any],
@@ -415,6 +415,11 @@ class _Stop:
         log.info("%s: saving and stopping", signal.Signals(signum).name)
         self.requested = True
 
+    def request(self) -> None:
+        """Stop as on SIGTERM (the simulator's quit key)."""
+        log.info("quit: saving and stopping")
+        self.requested = True
+
 
 def _kit(state: Instrument, data: DataDir) -> tuple[str | None, tuple[str, ...]]:
     """The kit folder to play (None: built-in) and the channel names to load from it."""
@@ -438,9 +443,10 @@ def _frames(options: RunOptions) -> int | None:
     return None if options.seconds is None else round(options.seconds * options.config.audio.rate)
 
 
-def _sim_hardware(options: RunOptions, sink: Callable[[InputEvent], None], clock: Callable[[], float],
-                  frequency: int | None) -> tuple[Any, Any]:
-    """The emulated rig and the real hardware classes over it."""
+def _sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputEvent], None],
+                  clock: Callable[[], float], frequency: int | None) -> tuple[Any, Any]:
+    """The emulated rig and the real hardware classes over it; the emulated pots are where
+    ``state.json`` says they were left."""
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
 
@@ -450,6 +456,9 @@ def _sim_hardware(options: RunOptions, sink: Callable[[InputEvent], None], clock
     if not isinstance(Device.pin_factory, MockFactory):
         Device.pin_factory = MockFactory()
     rig = SimRig(options.config, frequency=frequency)
+    for name, knob in state.knobs.items():
+        if knob.position is not None and rig.knob_position(name) is not None:
+            rig.knob(name, knob.position)
     return rig, Hardware(options.config, sink, bus=rig.bus, clock=clock)
 
 
@@ -467,19 +476,22 @@ def run_live(options: RunOptions) -> int:
     audio = AudioProcess(settings, controller.state.play_state()).start()
     audio_box.append(audio)
     rig = None
+    ui_box: list[Any] = []
     try:
         if options.sim:
-            rig, hardware = _sim_hardware(options, controller.post, time.monotonic, options.config.grid.frequency)
+            rig, hardware = _sim_hardware(options, controller.state, controller.post, time.monotonic, options.config.grid.frequency)
         else:
             from .hw import Hardware
 
             hardware = Hardware(options.config, controller.post)
         hardware_box.append(hardware)
+        _show_now(hardware, controller.state)
         hardware.start()
         log.info("instrument running on %s%s", settings.device, " (simulated panel)" if options.sim else "")
         if options.ui is not None:
-            ui = options.ui(rig, controller)
-            controller.add_source(lambda now: ui.poll(now) or ())
+            ui = options.ui(rig, lambda: controller.state.summary(), stop.request)
+            ui_box.append(ui)
+            controller.add_source(ui.poll)
         frames = _frames(options)
         while not stop.requested:
             status = audio.status()
@@ -491,6 +503,8 @@ def run_live(options: RunOptions) -> int:
             report = audio.wait(1.0)
             raise AppError(f"the audio process ended: {report.get('error') or 'no report'}")
     finally:
+        if ui_box:
+            ui_box[0].close()
         controller.shutdown()
         report = audio.stop()
         if hardware_box:
@@ -525,8 +539,9 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     hardware_box: list[Any] = []
     handed: list[PlayState] = []
     controller, data = open_instrument(options, True, handed.append, lambda frame: hardware_box[0].show(frame))
-    rig, hardware = _sim_hardware(options, controller.post, audio_time, None)
+    rig, hardware = _sim_hardware(options, controller.state, controller.post, audio_time, None)
     hardware_box.append(hardware)
+    _show_now(hardware, controller.state)
     _bring_up(hardware.grid)
     script = deque(options.script)
     player = Player(load_kit(*_kit(controller.state, data)), controller.state.play_state(), max_block=1024)
@@ -580,6 +595,12 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
         restore_signals()
     return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": player.frame,
             "training_waits": controller.trainer.waits}
+
+
+def _show_now(hardware: Any, state: Instrument) -> None:
+    """Give a new grid the frame the state machine already drew (it only sends changes)."""
+    if state.frame is not None:
+        hardware.show(state.frame)
 
 
 def _bring_up(grid: Any, timeout: float = 10.0) -> None:

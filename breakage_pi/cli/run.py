@@ -63,11 +63,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"breakage-pi: {figures['frames'] / config.audio.rate:.2f} s of audio, {figures['blocks']} blocks, "
               f"{figures['xruns']} xruns, waited for training {figures['training_waits']} time(s)", file=sys.stderr)
         return 0
-    if args.sim:
-        from ..sim_ui import terminal_ui
+    if not args.sim:
+        return run_live(options)
+    from ..hw.sim.terminal import StderrPane, TerminalPanel
 
-        options.ui = terminal_ui
-    return run_live(options)
+    pane = StderrPane()                 # before the audio process starts: it inherits stderr
+    options.ui = lambda rig, describe, quit: TerminalPanel(rig, describe, pane.lines, quit)
+    try:
+        return run_live(options)
+    finally:
+        pane.close()
+        print("\n".join(list(pane.lines)[-10:]), file=sys.stderr)
 
 
 def _usage(message: str) -> int:

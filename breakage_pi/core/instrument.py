@@ -322,6 +322,16 @@ class Instrument:
         chancy[list(rows)] = chancy_rows
         return Pattern(grid), chancy
 
+    def summary(self) -> str:
+        """One line for a screen: mode, slot, net, transport, tempo and the rest."""
+        queued = f" -> {self.queued + 1}" if self.queued is not None else ""
+        chain = f" chain {'-'.join(str(s + 1) for s in self.chain)}" if self.chain else ""
+        training = "  TRAINING" if self.training is not None else ""
+        return (f"{self.mode.upper()}  slot {self.slot + 1}{queued}{chain}  net {self.net_label}"
+                f"{' chance' if self.chance else ''}  {'PLAYING' if self.playing else 'stopped'}  "
+                f"{self.bank.tempo:g} BPM  swing {self.bank.swing:g}  volume {self.volume:.2f}  "
+                f"velocity {self.default_velocity}  gate {self.gate}{training}")
+
     def play_state(self) -> PlayState:
         """The snapshot the engine should be playing."""
         queued = self.played(self.queued)[0] if self.queued is not None and self.playing else None
