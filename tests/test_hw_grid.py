@@ -411,3 +411,87 @@ def test_events_behind_a_silent_int_line_are_found_and_the_wire_blamed(rig, capl
     rig.grid.step()
     assert rig.pads() == [PadEvent(0, 0, True, rig.now)]
     assert "check the INT wire to GPIO17" in caplog.text
+
+
+def test_a_scan_between_addressing_and_reading_the_queue_is_recovered_within_a_poll(rig, caplog):
+    board, key = pad(rig.bus, 1, 6)
+    board.press(key)
+    rig.clock.advance(board.next_scan_at - rig.now)  # INT falls at this scan
+    rig.clock.advance(SCAN_PERIOD_S - 0.001)  # the grid comes late: the next scan lands in its FIFO wait
+    rig.grid.step()
+    assert rig.pads()[-1].pressed and rig.bus.int_asserted and board.queued == 0
+    started = rig.now
+    while rig.bus.int_asserted:
+        rig.grid.step()
+        assert rig.now - started < rig.config.poll_ms / 1000
+    assert "stuck" not in caplog.text and "stays low" not in caplog.text
+    edges = rig.grid._int_edges
+    rig.pressed(1, 6, False)  # the next press makes a falling edge again and arrives at once
+    assert rig.grid._int_edges == edges + 1 and rig.pads()[-1] == PadEvent(1, 6, False, rig.now)
+
+
+def test_a_127_event_burst_is_read_in_full(rig):
+    board = rig.bus.board(ADDRESSES[0])
+    expected = []
+    for round_ in range(8):  # 8 scans x 16 keys, one edge each: 128 edges, the queue keeps 127
+        pressed = round_ % 2 == 0
+        for key in range(16):
+            (board.press if pressed else board.release)(key)
+            expected.append((key // 4, key % 4, pressed))
+        rig.clock.advance(SCAN_PERIOD_S)
+    assert board.queued == 127 and board.dropped == 1
+    rig.grid.step()
+    assert [(e.row, e.column, e.pressed) for e in rig.pads()] == expected[:127]
+
+
+def test_led_traffic_at_30_fps_beside_fast_pressing_never_takes_a_board_offline(clock):
+    rig = Rig(clock, frequency=100_000)
+    try:
+        rig.bring_up()
+        rng = np.random.default_rng(9)
+        end = rig.now + 3.0
+        next_frame = rig.now
+        next_press = {index: rig.now + index * 0.025 for index in range(4)}  # each board: 10 edges a second
+        held = {index: None for index in range(4)}
+        expected = []
+        while rig.now < end:
+            if rig.now >= next_frame:
+                rig.grid.show(random_frame(int(rng.integers(1 << 30))))
+                next_frame += 1 / 30
+            for index, due in next_press.items():
+                if rig.now >= due:
+                    board = rig.bus.board(ADDRESSES[index])
+                    if held[index] is None:
+                        held[index] = int(rng.integers(16))
+                        board.press(held[index])
+                    else:
+                        board.release(held[index])
+                        held[index] = None
+                    next_press[index] = due + 0.1
+            wait = rig.grid.step()
+            rig.clock.advance(max(1e-5, min(wait, next_frame - rig.now, min(next_press.values()) - rig.now)))
+        rig.clock.advance(0.05)
+        rig.settle()
+        assert rig.bus.refusals > 0 and rig.grid.stats.glitches >= rig.bus.refusals  # the chips did refuse
+        assert rig.grid.stats.offline == 0 and rig.statuses() == []
+        assert len(rig.pads()) == 4 * 30 and rig.grid.stats.board_writes >= 4 * 85
+    finally:
+        rig.close()
+
+
+def test_an_unexpected_driver_exception_is_a_counted_fault_of_that_board(rig, monkeypatch, caplog):
+    trellis = rig.grid._boards[2].trellis
+
+    def broken_show():
+        raise TypeError("an old seesaw library")
+
+    monkeypatch.setattr(trellis.pixels, "show", broken_show)
+    rig.grid.show(random_frame(7))
+    for _ in range(rig.config.offline_after):
+        rig.settle(5)
+        rig.clock.advance(1 / rig.config.max_fps)
+    assert rig.grid.stats.driver_faults >= rig.config.offline_after
+    assert "an old seesaw library" in caplog.text
+    assert rig.grid.online == (True, True, False, True)  # that board, not the grid thread
+    rig.pressed(0, 0)
+    assert rig.pads()[-1] == PadEvent(0, 0, True, rig.now)
