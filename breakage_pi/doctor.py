@@ -28,6 +28,7 @@ OK, PROBLEM, WARNING, UNCHECKED = "ok", "PROBLEM", "warning", "unchecked"
 SERVICE = "breakage-pi.service"
 SERVICE_USER = "breakage-pi"
 SERVICE_GROUPS = ("audio", "gpio", "i2c", "spi")
+RUNNING_STATES = ("active", "activating", "reloading")   # from `systemctl is-active`
 AUDIO_PRIORITY = 70                   # the SCHED_FIFO priority the audio process asks for
 MIN_FREE_BYTES = 50 * 2**20           # below this a save may fail: a problem
 LOW_FREE_BYTES = 500 * 2**20          # below this: a warning
@@ -81,9 +82,9 @@ def diagnose(machine: Machine, config_file: Path | None = None) -> list[Finding]
     findings = [_model(machine)]
     config, finding = _config(config_file)
     findings.append(finding)
-    running = _service(machine)
-    findings.append(running)
-    busy = running.status == OK and running.detail.startswith("running")
+    state = (machine.service_state or _systemctl_is_active)()
+    busy = state in RUNNING_STATES
+    findings.append(_service(state))
     findings += check_grid(config, machine, busy)
     findings.append(check_adc(config, machine))
     findings.append(check_audio(config, machine, busy))
@@ -112,9 +113,8 @@ def _config(config_file: Path | None) -> tuple[Config, Finding]:
     return config, Finding("config", OK, f"{where} is valid" if exists else f"no {where}: every default applies")
 
 
-def _service(machine: Machine) -> Finding:
-    state = (machine.service_state or _systemctl_is_active)()
-    if state in ("active", "activating", "reloading"):
+def _service(state: str) -> Finding:
+    if state in RUNNING_STATES:
         return Finding("service", OK, f"running ({state}): it owns the grid and the audio device, so those are "
                        "not probed", "to probe them: sudo systemctl stop breakage-pi, run the doctor, "
                        "sudo systemctl start breakage-pi")
@@ -137,9 +137,10 @@ def check_grid(config: Config, machine: Machine, busy: bool = False) -> list[Fin
 
     grid = config.grid
     device = f"/dev/i2c-{grid.i2c_bus}"
+    if machine.open_bus is None and not machine.model:
+        # A PC's SMBus may hold a fan controller at 0x2E: never write to it.
+        return [Finding("I2C", UNCHECKED, "not a Pi: the grid's bus is not probed here")]
     if machine.open_bus is None and not machine.path(device).exists():
-        if not machine.model:
-            return [Finding("I2C", UNCHECKED, f"no {device} here (not a Pi): the grid cannot be checked")]
         return [Finding("I2C", PROBLEM, f"{device} is missing: I2C is off",
                         f"sudo raspi-config nonint do_i2c 0, or {FIX_INSTALL}")]
     findings = [Finding("I2C", OK, f"{device} present")]
