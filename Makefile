@@ -3,8 +3,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := libasound2-dev libsndfile1 python3-venv python3-dev gcc
-# only for tests: systemd-analyze verifies the units in systemd/
-TEST_APT_PACKAGES := systemd
+# only for tests: systemd-analyze verifies the units in systemd/, shellcheck lints firmware/*.sh
+TEST_APT_PACKAGES := systemd shellcheck
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

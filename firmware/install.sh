@@ -64,11 +64,12 @@ merge_config_txt() { # merge_config_txt FILE [remove]
 
 # cmdline.txt is one line: add the given words that are missing, remembering which were added.
 add_cmdline_words() { # add_cmdline_words FILE WORD...
-    local file=$1 line word; shift
+    local file=$1 line word present; shift
     [ -f "$file" ] || { mkdir -p "$(dirname "$file")"; echo "" > "$file"; }
     line=$(head -n 1 "$file")
     for word in "$@"; do
-        if ! printf '%s\n' $line | grep -qxF -- "$word"; then
+        read -ra present <<< "$line"
+        if ! printf '%s\n' "${present[@]}" | grep -qxF -- "$word"; then
             line="${line:+$line }$word"
             add_line "$ROOT$STATE/cmdline-added" "$word"
         fi
@@ -77,9 +78,10 @@ add_cmdline_words() { # add_cmdline_words FILE WORD...
 }
 
 remove_cmdline_words() { # remove_cmdline_words FILE (the words this installer added)
-    local file=$1 kept=() word
+    local file=$1 kept=() word present
     [ -f "$file" ] && [ -f "$ROOT$STATE/cmdline-added" ] || return 0
-    for word in $(head -n 1 "$file"); do
+    read -ra present < "$file"
+    for word in "${present[@]}"; do
         grep -qxF -- "$word" "$ROOT$STATE/cmdline-added" || kept+=("$word")
     done
     echo "${kept[*]}" > "$file"

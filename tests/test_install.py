@@ -195,3 +195,10 @@ def test_needs_root_without_a_fake_root():
     result = subprocess.run([*as_nobody, "bash", str(INSTALL)], capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin"})
     assert result.returncode != 0 and "needs root: sudo make install" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (apt install shellcheck)")
+def test_shell_scripts_pass_shellcheck():
+    scripts = sorted(str(path) for path in (REPO / "firmware").glob("*.sh"))
+    result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
