@@ -4,7 +4,7 @@ Verifying in place would fail on this machine for reasons that say nothing
 about the unit (its program is not installed here), so the units are
 verified the way they are installed: in a temp root holding the system's
 own units (the targets they order against), the units under
-etc/systemd/system, and each program they run, at its path: copied from
+etc/systemd/system, the service user and groups, and each program they run, at its path: copied from
 this machine if it is a system program, or an executable placeholder if it
 is one the installer puts under /opt/breakage-pi. Any other missing program
 fails, as does any warning about the unit.
@@ -36,6 +36,11 @@ def verify_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("root")
     shutil.copytree(SYSTEM_UNITS, root / SYSTEM_UNITS.relative_to("/"), symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)
+    # the user and groups firmware/install.sh creates (or Pi OS has), for versions of verify that look them up
+    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\n"
+                                     "breakage-pi:x:996:996::/var/lib/breakage-pi:/usr/sbin/nologin\n")
+    (root / "etc/group").write_text("root:x:0:\naudio:x:29:breakage-pi\ngpio:x:997:breakage-pi\n"
+                                    "i2c:x:998:breakage-pi\nspi:x:999:breakage-pi\nbreakage-pi:x:996:\n")
     for unit in UNITS:
         shutil.copy(unit, root / "etc/systemd/system" / unit.name)
         for program in programs(unit):
