@@ -140,7 +140,7 @@ def check_grid(config: Config, machine: Machine, busy: bool = False) -> list[Fin
     if machine.open_bus is None and not machine.model:
         # A PC's SMBus may hold a fan controller at 0x2E: never write to it.
         return [Finding("I2C", UNCHECKED, "not a Pi: the grid's bus is not probed here")]
-    if machine.open_bus is None and not machine.path(device).exists():
+    if not machine.path(device).exists():
         return [Finding("I2C", PROBLEM, f"{device} is missing: I2C is off",
                         f"sudo raspi-config nonint do_i2c 0, or {FIX_INSTALL}")]
     findings = [Finding("I2C", OK, f"{device} present")]

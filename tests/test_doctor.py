@@ -68,6 +68,7 @@ def test_a_pi_with_i2c_and_spi_off(pi, tmp_path):
 
 def test_each_board_is_probed_and_a_missing_one_names_its_jumpers(pi):
     bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in (0x2E, 0x2F, 0x30)])
+    make(pi, "dev/i2c-1")
     make(pi, "sys/class/i2c-adapter/i2c-1/of_node/clock-frequency", (400_000).to_bytes(4, "big"))
     findings = check_grid(Config(), Machine(root=pi, open_bus=lambda number: bus))
     assert [(f.status, f.detail) for f in findings] == [
