@@ -3,21 +3,32 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := libasound2-dev libsndfile1 python3-venv python3-dev gcc
+# only for tests: systemd-analyze verifies the units in systemd/, shellcheck lints firmware/*.sh
+TEST_APT_PACKAGES := systemd shellcheck
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test soak bench models kit clean
+.PHONY: setup demo test soak bench models kit clean install uninstall
 
 setup: $(STAMP)
 
-.sysdeps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# apt-install the packages named in $(1) that are missing
+define apt_install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
-	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) $$missing; \
 	fi
+endef
+
+.sysdeps:
+	$(call apt_install_missing,$(APT_PACKAGES))
+	@touch $@
+
+.testdeps:
+	$(call apt_install_missing,$(TEST_APT_PACKAGES),--no-install-recommends)
 	@touch $@
 
 $(STAMP): pyproject.toml .sysdeps
@@ -29,10 +40,10 @@ $(STAMP): pyproject.toml .sysdeps
 demo: setup
 	$(VENV)/bin/breakage-pi demo --net models/net-0.02.onnx
 
-test: setup
+test: setup .testdeps
 	$(PY) -m pytest -q
 
-soak: setup
+soak: setup .testdeps
 	$(PY) -m pytest -q -m soak
 
 bench: setup
@@ -46,5 +57,12 @@ models: setup
 	cp breakage_pi/data/demo_bank.json models/demo_bank.json
 	$(VENV)/bin/breakage-pi train models/demo_bank.json --out models --seed 0
 
+# On the Pi: `sudo make install [OVERLAYROOT=1] [DATA_PARTITION=LABEL=breakage-data]` (see README, Building one).
+install:
+	firmware/install.sh install $(if $(OVERLAYROOT),--overlayroot) $(if $(DATA_PARTITION),--data-partition $(DATA_PARTITION))
+
+uninstall:
+	firmware/install.sh uninstall
+
 clean:
-	rm -rf $(VENV) .sysdeps build *.egg-info
+	rm -rf $(VENV) .sysdeps .testdeps build *.egg-info
