@@ -50,7 +50,10 @@ def test_metadata_round_trips() -> None:
     assert props["format_version"] == str(NET_VERSION)
     assert props["channels"] == '["kick", "snare", "open_hat", "closed_hat"]'
     assert props["roles"] == '["in", "in", "out", "out"]'
-    assert float(props["error_target"]) == 0.005 and float(props["error_reached"]) <= 0.005
+    assert float(props["error_target"]) == pytest.approx(0.03 * net.info.reference_error)
+    assert float(props["error_reached"]) <= float(props["error_target"])
+    assert props["target_measure"] == "unexplained_variance" and float(props["relative_target"]) == 0.03
+    assert float(props["relative_error"]) <= 0.03 and props["label"] == "tight"
     assert int(props["epochs"]) == net.info.epochs and props["training_set_hash"].startswith("sha256:")
 
 
@@ -269,7 +272,8 @@ def test_net_bank_orders_loose_to_tight_and_switches() -> None:
     nets = seed_example_run()[2]
     files = [parse_net(net_to_bytes(net), f"{net.info.error_target}.onnx") for net in reversed(nets)]
     bank = NetBank(files)
-    assert bank.targets == (0.05, 0.02, 0.005) and len(bank) == 3
+    assert bank.labels == ("loose", "medium", "tight") and len(bank) == 3
+    assert bank.targets == tuple(net.info.error_target for net in nets)
     pattern = random_patterns(1, seed=5)[0]
     assert not np.array_equal(bank[0].predict(pattern), bank[2].predict(pattern))
 

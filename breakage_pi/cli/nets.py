@@ -26,11 +26,6 @@ SUMMARY_NAME = "summary.txt"
 SUMMARY_TITLE = "Breakage Pi nets"
 
 
-def net_file_name(target: float) -> str:
-    """The file a run writes for an error target, e.g. ``net-0.005.onnx``."""
-    return f"net-{target:g}.onnx"
-
-
 def add_commands(commands: Any) -> None:
     """Register ``train`` and ``predict`` on the ``breakage-pi`` subcommand parser."""
     from ..ml.train import DEFAULT_TARGETS, TrainConfig
@@ -39,7 +34,8 @@ def add_commands(commands: Any) -> None:
     train.add_argument("bank", type=Path, metavar="BANK.json")
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the .onnx nets and summary")
     train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
-                       help="error targets, MSE on 0-1 velocities (default: 0.05,0.02,0.005 = loose,medium,tight)")
+                       help="error targets, fractions of the training hats' variance left unexplained "
+                            "(default: 0.3,0.1,0.03 = loose,medium,tight)")
     train.add_argument("--seed", type=whole_number, default=0, metavar="N", help="random seed (default 0)")
     train.add_argument("--max-epochs", type=whole_number, default=TrainConfig().max_epochs, metavar="N",
                        help=f"stop after N epochs whatever the error (default {TrainConfig().max_epochs})")
@@ -74,29 +70,28 @@ def _train(args: argparse.Namespace) -> int:
     from ..ml.net import result_nets
     from ..ml.onnx_export import net_to_bytes
     from ..ml.summary import format_summary
-    from ..ml.train import TrainConfig, target_label
+    from ..ml.train import TrainConfig, net_file_name
     from ..store import atomic_write_bytes, load_bank
 
     bank = load_bank(args.bank)
     data = bank_training_set(bank)
     config = TrainConfig(targets=tuple(args.targets), seed=args.seed, max_epochs=args.max_epochs)
     out: Path = args.out
-    _prepare_out(out, [net_file_name(target) for target in config.targets], args.force)
+    names = {target: net_file_name(index, len(config.targets), target) for index, target in enumerate(config.targets)}
+    _prepare_out(out, list(names.values()), args.force)
     result = _run_training(data, config)
-    nets = [(net_file_name(net.info.error_target), net) for net in result_nets(result, data)]
+    nets = [(names[net.info.relative_target], net) for net in result_nets(result, data)]
     for name, net in nets:
         atomic_write_bytes(out / name, net_to_bytes(net))
     atomic_write_bytes(out / SUMMARY_NAME,
                        format_summary(args.bank.name, bank, data, result, nets).encode("utf-8"))
     for name, net in nets:
-        label = target_label(config.targets.index(net.info.error_target), len(config.targets))
-        print(f"{out / name}: {label}, target {net.info.error_target:g}, "
-              f"error {net.info.error_reached:.4g} after {net.info.epochs} epochs")
+        print(f"{out / name}: {net.info.describe()}")
     print(f"{out / SUMMARY_NAME}: summary")
     if result.unreached:
         missing = ", ".join(f"{target:g}" for target in result.unreached)
         reason = "training was aborted" if result.stopped == "aborted" else \
-            f"error {result.error:.4g} after {result.epochs} epochs; try --max-epochs"
+            f"{result.relative_error:.4g} unexplained after {result.epochs} epochs; try --max-epochs"
         print(f"breakage-pi: targets not reached: {missing} ({reason})", file=sys.stderr)
         return 1
     return 0
@@ -120,7 +115,8 @@ def _run_training(data: TrainingSet, config: TrainConfig) -> TrainingResult:
 class _TrainingDisplay:
     """Training progress on stderr: a rich bar on a terminal, a line per target reached otherwise.
 
-    The bar fills with log(error) from the first error to the tightest target.
+    Errors are fractions of the training variance unexplained; the bar fills with log(error) from the first
+    error to the tightest target.
     """
 
     def __init__(self, targets: tuple[float, ...]) -> None:
@@ -151,12 +147,12 @@ class _TrainingDisplay:
         if self._first is None:
             self._first = error
         while self._pending and error <= self._pending[0]:
-            self._console.print(f"target {self._pending.pop(0):g} reached at epoch {epoch}, error {error:.4g}",
+            self._console.print(f"target {self._pending.pop(0):g} reached at epoch {epoch}, {error:.4g} unexplained",
                                 markup=False)
         if self._bar is not None:
             span = math.log(self._first / self._tightest) if self._first > self._tightest else 0.0
             done = 1.0 if span <= 0.0 else min(1.0, max(0.0, math.log(self._first / max(error, 1e-12)) / span))
-            self._bar.update(self._task, completed=done, status=f"epoch {epoch}  error {error:.4g}")
+            self._bar.update(self._task, completed=done, status=f"epoch {epoch}  unexplained {error:.4g}")
 
 
 def _prepare_out(out: Path, names: list[str], force: bool) -> None:
@@ -196,8 +192,7 @@ def _predict(args: argparse.Namespace) -> int:
     _note_role_mismatch(info.channels, info.roles, bank, args.net)
     predicted = NetSession(net_file).apply(slot.pattern)
     outputs = info.output_channels
-    print(f"{args.net}: target {info.error_target:g}, error {info.error_reached:.4g} after {info.epochs} epochs, "
-          f"{info.examples} training patterns")
+    print(f"{args.net}: {info.describe()}")
     print(f"\nslot {args.slot} ({slot.name or 'unnamed'}) as written:")
     print(format_pattern(slot.pattern, bank.channels, info.roles))
     print(f"\nwith {', '.join(bank.channels[c] for c in outputs)} from the net:")
