@@ -7,18 +7,22 @@ the ml package only returns bytes and text.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.bank import Bank
+from ..core.gate import check_gate
+from ..core.pattern import Pattern
 from ..core.textgrid import format_pattern
 from ..store import StoreError
 from .args import whole_number
 
 if TYPE_CHECKING:
     from ..ml.dataset import TrainingSet
+    from ..audio.render import Bars
     from ..ml.session import NetSession
     from ..ml.train import TrainConfig, TrainingResult
 
@@ -46,13 +50,31 @@ def add_commands(commands: Any) -> None:
     predict.add_argument("net", type=Path, metavar="NET.onnx")
     predict.add_argument("bank", type=Path, metavar="BANK.json")
     predict.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    predict.add_argument("--json", action="store_true",
+                         help='print the slot as it plays as JSON: {"slot", "channels", "roles", "steps"}')
+    _add_gate_option(predict)
     predict.set_defaults(handler=_predict)
 
 
 def add_net_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--net NET.onnx`` to a command that plays a slot (``render``)."""
+    """Add ``--net NET.onnx`` (and ``--gate``) to a command that plays a slot (``render``, ``demo``)."""
     parser.add_argument("--net", type=Path, metavar="NET.onnx",
                         help="write the slot's output channels with this net before playing")
+    _add_gate_option(parser)
+
+
+def _add_gate_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gate", type=_gate, metavar="V",
+                        help="the net's outputs below velocity V (0-255) are silent (default: the bank's, 48)")
+
+
+def net_bars(net: NetSession, bank: Bank, pattern: Pattern, gate: int | None = None) -> Bars:
+    """What ``pattern`` plays with ``net`` writing its outputs through ``bank``'s gate (or ``gate``):
+    one pattern, or with chance on, a pattern per bar."""
+    threshold = bank.gate if gate is None else gate
+    if not bank.chance:
+        return net.play(pattern, threshold)
+    return lambda bar: net.play(pattern, threshold, True, bank.chance_seed, bar)
 
 
 def open_net(path: Path, bank: Bank) -> NetSession:
@@ -190,9 +212,15 @@ def _predict(args: argparse.Namespace) -> int:
     slot = bank.slot(args.slot)
     info = net_file.info
     _note_role_mismatch(info.channels, info.roles, bank, args.net)
-    predicted = NetSession(net_file).apply(slot.pattern)
+    gate = bank.gate if args.gate is None else args.gate
+    predicted = NetSession(net_file).play(slot.pattern, gate, bank.chance, bank.chance_seed, bar=0)
+    if args.json:
+        print(json.dumps({"slot": args.slot, "channels": list(bank.channels), "roles": list(info.roles),
+                          "steps": predicted.to_lists()}))
+        return 0
     outputs = info.output_channels
     print(f"{args.net}: {info.describe()}")
+    print(f"gate {gate}" + (f", chance on (seed {bank.chance_seed}, bar 1 shown)" if bank.chance else ""))
     print(f"\nslot {args.slot} ({slot.name or 'unnamed'}) as written:")
     print(format_pattern(slot.pattern, bank.channels, info.roles))
     print(f"\nwith {', '.join(bank.channels[c] for c in outputs)} from the net:")
@@ -211,6 +239,13 @@ def _note_role_mismatch(channels: tuple[str, ...], roles: tuple[str, ...], bank:
         print(f"breakage-pi: note: {net} was trained with roles {list(roles)} on channels {list(channels)}; "
               f"the bank has {list(bank.roles)} on {list(bank.channels)}: using the net's roles",
               file=sys.stderr)
+
+
+def _gate(text: str) -> int:
+    try:
+        return check_gate(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a velocity 0-255, got {text!r}") from None
 
 
 def _targets(text: str) -> list[float]:
