@@ -9,7 +9,7 @@ gate); then each net's smoothness (the largest output change, in velocity
 units, per one-velocity step of any input swept 0 -> 255 on the held-out
 patterns), the ghost hits the gate removes per held-out pattern, and how
 much the nets differ on held-out patterns (hits one plays and the other does
-not, per pattern).
+not, per pattern; the mean velocity difference on steps either plays).
 
 Inference is timed per call of ``predict(pattern)`` (pattern in, output
 velocities out), as the performance loop calls it, over patterns that change
@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import onnxruntime as ort
 
-from ..core.gate import DEFAULT_GATE
+from ..core.gate import DEFAULT_GATE, gated
 from ..core.pattern import CHANNELS, MAX_VELOCITY, STEPS, Pattern
 from ..ml.dataset import TrainingSet, training_set
 from ..ml.evalset import load_eval_set
@@ -112,9 +112,13 @@ def quality_figures(config: TrainConfig = TrainConfig(), gate: int = DEFAULT_GAT
             net.mlp.forward(held_out.inputs), gate)
     labels = list(nets)
     for first, second in zip(labels, labels[1:]):
-        played = [np.rint(nets[label].mlp.forward(held_out.inputs) * MAX_VELOCITY) >= gate for label in (first, second)]
+        played = [gated(nets[label].mlp.forward(held_out.inputs) * MAX_VELOCITY, gate).astype(int)
+                  for label in (first, second)]
+        sounding = (played[0] > 0) | (played[1] > 0)
         figures[f"nets.quality.{first}_vs_{second}.hits_differing_per_pattern"] = \
-            float(np.count_nonzero(played[0] != played[1])) / len(held_out)
+            float(np.count_nonzero((played[0] > 0) != (played[1] > 0))) / len(held_out)
+        figures[f"nets.quality.{first}_vs_{second}.mean_velocity_difference"] = \
+            float(np.abs(played[0] - played[1])[sounding].mean())
     return figures
 
 
