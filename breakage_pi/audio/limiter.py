@@ -50,7 +50,7 @@ class Limiter:
             return block
         magnitudes, peaks = self._magnitudes[:frames], self._peaks[:frames]
         np.abs(block, out=magnitudes)
-        np.max(magnitudes, axis=1, out=peaks)
+        np.maximum(magnitudes[:, 0], magnitudes[:, 1], out=peaks)
         level = self._level[:frames]
         np.multiply(peaks, self._rising[:frames], out=level)
         np.maximum.accumulate(level, out=level)
