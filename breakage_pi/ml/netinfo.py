@@ -55,13 +55,7 @@ class NetInfo(SplitByRoles):
 
     def to_props(self) -> dict[str, str]:
         """The ONNX ``metadata_props`` of a net file, format version :data:`NET_VERSION`."""
-        relative = {} if self.target_measure == MSE_MEASURE else {
-            "target_measure": self.target_measure,
-            "relative_target": repr(self.relative_target),
-            "relative_error": repr(self.relative_error),
-            "reference_error": repr(self.reference_error),
-        }
-        return {**relative, **({"label": self.label} if self.label else {}), **{
+        props = {
             "format": NET_FORMAT,
             "format_version": str(NET_VERSION),
             "channels": json.dumps(list(self.channels)),
@@ -72,7 +66,13 @@ class NetInfo(SplitByRoles):
             "training_set_hash": self.training_set_hash,
             "seed": str(self.seed),
             "examples": str(self.examples),
-        }}
+        }
+        if self.target_measure != MSE_MEASURE:
+            props.update(target_measure=self.target_measure, relative_target=repr(self.relative_target),
+                         relative_error=repr(self.relative_error), reference_error=repr(self.reference_error))
+        if self.label:
+            props["label"] = self.label
+        return props
 
 
 def info_from_props(props: dict[str, str]) -> NetInfo:
