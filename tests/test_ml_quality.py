@@ -14,6 +14,7 @@ from breakage_pi.audio.render import render_pattern
 from breakage_pi.bench.nets import quality_figures
 from breakage_pi.cli import main
 from breakage_pi.core import Bank, Pattern, Slot
+from breakage_pi.core.clock import StepClock
 from breakage_pi.core.gate import DEFAULT_GATE, gated
 from breakage_pi.core.pattern import MAX_VELOCITY
 from breakage_pi.ml.evalset import load_eval_set
@@ -123,3 +124,18 @@ def test_render_with_chance_redraws_every_bar_and_repeats_for_the_same_seed(tmp_
                      "--net", str(MODELS / "net-tight.onnx")]) == 0
         takes.append(out.read_bytes())
     assert takes[0] == takes[1] and takes[0] != takes[2]
+
+
+@pytest.mark.parametrize("block", [64, 256])
+def test_a_pattern_per_bar_changes_exactly_at_the_bar_line(block: int) -> None:
+    kit = load_kit()
+    groove = Pattern().with_channel(0, [230, 0, 0, 0] * 4).with_channel(3, [90, 0] * 8)
+    same = render_pattern(kit, lambda bar: groove, 3, 97.0, 0.6, block=block)
+    assert np.array_equal(same, render_pattern(kit, groove, 3, 97.0, 0.6, block=block))
+    rest_in_bar_2 = render_pattern(kit, lambda bar: Pattern() if bar == 1 else groove, 3, 97.0, 0.6, block=block)
+    clock = StepClock(97.0, 0.6)
+    bar_2, bar_3, step_1 = clock.step_start(16), clock.step_start(32), clock.step_start(1)
+    assert np.array_equal(rest_in_bar_2[:bar_2], same[:bar_2])
+    assert not rest_in_bar_2[bar_3 - 1000:bar_3].any(), "bar 2 played nothing"
+    first_step = render_pattern(kit, groove, 1, 97.0, 0.6)[:step_1]
+    assert np.array_equal(rest_in_bar_2[bar_3:bar_3 + step_1], first_step), "bar 3 starts on its sample"
