@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml .sysdeps
 	@touch $@
 
 demo: setup
-	$(VENV)/bin/breakage-pi demo --net models/net-0.02.onnx
+	$(VENV)/bin/breakage-pi demo --net models/net-medium.onnx
 
 test: setup .testdeps
 	$(PY) -m pytest -q

@@ -17,7 +17,8 @@ class NetBank:
     """Sessions for several nets sharing channels and roles, ordered loose (index 0) to tight.
 
     ``bank[i].predict(pattern)`` runs net ``i``; ``bank.targets`` lists their
-    error targets (MSE on 0-1 velocities), e.g. ``(0.05, 0.02, 0.005)``.
+    error targets as MSE on 0-1 velocities (what orders them, in old and new
+    nets alike), ``bank.labels`` what they are to a player.
     """
 
     def __init__(self, net_files: Sequence[NetFile]) -> None:
@@ -34,6 +35,11 @@ class NetBank:
     @property
     def targets(self) -> tuple[float, ...]:
         return tuple(session.info.error_target for session in self._sessions)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """``("loose", "medium", "tight")`` for one run's three nets; ``""`` for a net without a label."""
+        return tuple(session.info.label for session in self._sessions)
 
     def __len__(self) -> int:
         return len(self._sessions)
