@@ -64,6 +64,7 @@ class SyncServer:
         self._transport = transport
         self._clock = clock
         self._stop = threading.Event()
+        self._link_down = False
         self._thread: threading.Thread | None = None
 
     def start(self) -> SyncServer:
@@ -91,8 +92,10 @@ class SyncServer:
             backoff = REOPEN_BACKOFF_S[0]
             try:
                 self._serve_link(transport)
-            except OSError as error:  # the port vanished or the host stopped reading
-                log.warning("sync: link error on %s: %s", self.port or "transport", error)
+            except OSError as error:  # the port vanished, no host is attached, or the host stopped reading
+                if not self._link_down:
+                    log.warning("sync: link error on %s: %s (retrying quietly)", self.port or "transport", error)
+                    self._link_down = True
                 if self.port is None:
                     self._stop.wait(POLL_S)
                 else:
@@ -111,6 +114,9 @@ class SyncServer:
     def _serve_link(self, transport: Transport) -> None:
         while not self._stop.is_set():
             data = transport.read(POLL_S)
+            if data and self._link_down:
+                log.info("sync: link back on %s", self.port or "transport")
+                self._link_down = False
             for out in self.session.receive(data, self._clock()):
                 transport.write(out)
             for out in self.session.tick(self._clock()):
