@@ -23,7 +23,7 @@ from ..core.bank import bank_from_data
 from ..core.errors import FormatError
 from ..store import atomic_write_bytes, fsync_directory
 from .frames import ProtocolError
-from .messages import BANK_NAME, EXTENSIONS, MAX_FILE_BYTES, FileEntry, check_item, check_name
+from .messages import BANK_NAME, EXTENSIONS, MAX_FILE_BYTES, MAX_ITEM_BYTES, FileEntry, check_item, check_name
 
 FOLDERS = {"net": "nets", "kit": "kits"}
 _RENAME_EXCHANGE = 2
@@ -86,6 +86,8 @@ class DataDir:
             if folder.is_symlink() or not folder.is_dir():
                 raise ProtocolError("not-found", f"no kit named {name!r}")
             paths = sorted(p.name for p in folder.iterdir() if p.suffix.lower() == ".wav" and not p.name.startswith("."))
+            if sum((folder / path).stat().st_size for path in paths) > MAX_ITEM_BYTES:
+                raise ProtocolError("too-big", f"kit {name!r} exceeds the limit of {MAX_ITEM_BYTES} bytes")
             contents = tuple(_read_file(folder / path) for path in paths)
             modified = folder.stat().st_mtime
         else:

@@ -31,6 +31,8 @@ KINDS = ("bank", "net", "kit")
 BANK_NAME = "bank"
 """The data dir holds one bank, ``bank.json``: the one the instrument plays."""
 MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_ITEM_BYTES = 64 * 1024 * 1024
+"""A whole item (a kit's files together) is held in memory on the Pi while it moves: a Zero 2 W has 512 MB."""
 MAX_KIT_FILES = 16
 MAX_NAME = 64
 CHUNK_BYTES = MAX_PAYLOAD
@@ -113,6 +115,10 @@ def check_files(kind: str, files: list[Any]) -> tuple[FileEntry, ...]:
         if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
             raise ProtocolError("bad-request", f"{field}.sha256: expected 64 lowercase hex digits")
         entries.append(FileEntry(path, size, digest))
+    total = sum(entry.size for entry in entries)
+    if total > MAX_ITEM_BYTES:
+        raise ProtocolError("too-big", f"{total} bytes in all exceeds the limit of {MAX_ITEM_BYTES} bytes "
+                                       f"({MAX_ITEM_BYTES // (1024 * 1024)} MiB) for one item")
     if len({entry.path for entry in entries}) != len(entries):
         raise ProtocolError("bad-request", "files: the same file name appears twice")
     return tuple(entries)
