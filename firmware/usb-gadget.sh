@@ -13,7 +13,10 @@
 set -eu
 
 NAME=breakage-pi
-CONFIGFS=/sys/kernel/config
+ROOT=${BREAKAGE_PI_ROOT:-}   # a fake root for tests; empty on the Pi
+CONFIGFS=$ROOT/sys/kernel/config
+UDC_CLASS=$ROOT/sys/class/udc
+SERIAL_FILE=$ROOT/sys/firmware/devicetree/base/serial-number
 GADGET=$CONFIGFS/usb_gadget/$NAME
 VENDOR=0x1d6b        # Linux Foundation
 PRODUCT=0x0104       # Multifunction Composite Gadget (a development id: change both for a product you ship)
@@ -24,10 +27,10 @@ log() { echo "usb-gadget: $*" >&2; }
 
 pi_serial() {
     # The board's serial number (the host matches a device by it); the machine id off the Pi.
-    if [ -r /sys/firmware/devicetree/base/serial-number ]; then
-        tr -d '\000' < /sys/firmware/devicetree/base/serial-number | sed 's/^0*//'
-    elif [ -r /etc/machine-id ]; then
-        cut -c1-16 /etc/machine-id
+    if [ -r "$SERIAL_FILE" ]; then
+        tr -d '\000' < "$SERIAL_FILE" | sed 's/^0*//'
+    elif [ -r "$ROOT/etc/machine-id" ]; then
+        cut -c1-16 "$ROOT/etc/machine-id"
     else
         echo 0
     fi
@@ -42,7 +45,7 @@ up() {
     fi
     modprobe libcomposite
     mountpoint -q "$CONFIGFS" || mount -t configfs none "$CONFIGFS"
-    udc=$(ls /sys/class/udc 2>/dev/null | head -n 1)
+    udc=$(ls "$UDC_CLASS" 2>/dev/null | head -n 1)
     if [ -z "$udc" ]; then
         log "no USB device controller: add 'dtoverlay=dwc2,dr_mode=peripheral' to /boot/firmware/config.txt and reboot"
         exit 1
@@ -68,8 +71,8 @@ up() {
     echo BreakagePi > functions/midi.usb0/id        # the ALSA card id on the Pi
     echo 1 > functions/midi.usb0/in_ports
     echo 1 > functions/midi.usb0/out_ports
-    [ -e configs/c.1/acm.usb0 ] || ln -s functions/acm.usb0 configs/c.1/
-    [ -e configs/c.1/midi.usb0 ] || ln -s functions/midi.usb0 configs/c.1/
+    [ -L configs/c.1/acm.usb0 ] || ln -s functions/acm.usb0 configs/c.1/
+    [ -L configs/c.1/midi.usb0 ] || ln -s functions/midi.usb0 configs/c.1/
     echo "$udc" > UDC
     log "bound to $udc: serial /dev/ttyGS0, MIDI card BreakagePi"
 }

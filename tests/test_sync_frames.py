@@ -127,9 +127,20 @@ VALID = [request(1, op="list"), request(2, op="pull", kind="bank", name="bank"),
          request(5, op="push", kind="kit", name="..", files=[]), request(6, op="pull", kind="kit", name="../..")]
 
 
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-2, 2**40) | st.text(max_size=12)
+                           | st.sampled_from(["bank", "net", "kit", "..", "../../etc/passwd", "k", "kick.wav", "a" * 64]),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                        max_size=3), max_leaves=8)
+WELL_FRAMED = st.builds(
+    lambda kind, request_id, message: encode_frame(Frame(kind, request_id, json.dumps(message).encode())),
+    st.sampled_from([REQUEST, DATA, RESPONSE, ERROR]), st.integers(0, 2**32 - 1),
+    st.fixed_dictionaries({"op": st.sampled_from(["hello", "list", "pull", "push", "delete", "nope"])},
+                          optional={key: JSON_VALUES for key in ("kind", "name", "files", "version", "client", "x")}))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(st.binary(max_size=64), st.sampled_from(VALID).flatmap(_mutations),
-                          st.sampled_from(VALID)), max_size=8),
+                          st.sampled_from(VALID), WELL_FRAMED), max_size=8),
        st.integers(1, 64))
 def test_fuzzed_frames_never_crash_the_device_nor_write_outside_its_data_dir(session, tmp_path, chunks, split):
     outside_before = sorted(str(p) for p in tmp_path.rglob("*") if session.data.root not in p.parents)

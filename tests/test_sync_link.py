@@ -231,3 +231,30 @@ def test_cli_without_a_device_says_so(capsys, monkeypatch):
     monkeypatch.setattr(list_ports, "comports", lambda: [])
     assert main(["sync", "ls"]) == 2
     assert "no Breakage Pi found" in capsys.readouterr().err
+
+
+def test_sync_serve_runs_the_device_side_on_a_serial_port(data_dir):
+    """`breakage-pi sync serve` opens the pty's slave with pyserial; the host speaks on the master end."""
+    import os
+    import subprocess
+    import sys
+    from breakage_pi.sync import FdTransport, SyncClient
+
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)  # no echo of the host's bytes before the server has opened the port
+    cli = "import sys; from breakage_pi.cli import main; sys.exit(main())"
+    serve = subprocess.Popen([sys.executable, "-c", cli, "sync", "serve", "--port", os.ttyname(slave),
+                              "--data", str(data_dir)], stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    try:
+        assert "serving" in serve.stderr.readline()
+        client = SyncClient(FdTransport(master), timeout_s=10.0)
+        assert client.hello()["version"] == 1
+        client.push("net", "fresh", {"fresh.onnx": b"\x08\x07onnx"})
+        assert (data_dir / "nets" / "fresh.onnx").read_bytes() == b"\x08\x07onnx"
+    finally:
+        serve.terminate()
+        serve.wait(10)
+        os.close(master)

@@ -119,7 +119,7 @@ class SyncClient:
                 frame = self._frames.pop(0)
                 if frame.type == ERROR and frame.request_id in (request_id, 0):
                     raise _device_error(frame)
-                if frame.request_id == request_id:
+                if frame.request_id == request_id and frame.type != REQUEST:  # a request is our own echo
                     return frame
             remaining = deadline - self._clock()
             if remaining <= 0:
