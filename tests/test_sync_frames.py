@@ -157,3 +157,16 @@ def test_fuzzed_frames_never_crash_the_device_nor_write_outside_its_data_dir(ses
     answer = replies(session, request(77, op="pull", kind="bank", name="bank"), now + 200.0)
     assert answer[0].type == RESPONSE and answer[0].request_id == 77
     assert b"".join(f.payload for f in answer[1:]) == (session.data.root / "bank.json").read_bytes()
+
+
+def test_a_kit_swap_cut_by_a_power_loss_is_undone_at_start(tmp_path):
+    kits = tmp_path / "kits"
+    (kits / ".808.old-1a2b3c4d").mkdir(parents=True)  # the old kit moved aside, the new one never renamed in
+    (kits / ".808.old-1a2b3c4d" / "kick.wav").write_bytes(b"old kick")
+    (kits / ".909.new-5e6f7a8b").mkdir()  # a half-written new kit
+    (kits / ".909.new-5e6f7a8b" / "kick.wav").write_bytes(b"half")
+    (kits / "909").mkdir()
+    data = DataDir(tmp_path)
+    assert sorted(p.name for p in kits.iterdir()) == ["808", "909"]
+    assert (kits / "808" / "kick.wav").read_bytes() == b"old kick"
+    assert [item.name for item in data.items()] == ["808", "909"]

@@ -115,12 +115,20 @@ class DataDir:
                 self._replace_kit(name, files)
             else:
                 ((path, content),) = files.items()
+                if kind != "bank":
+                    self._folder(kind, create=True)
                 atomic_write_bytes(self._file_path(kind, name), content)
         except OSError as error:
             raise ProtocolError("io", f"cannot write {kind} {name!r}: {error}") from None
 
     def delete(self, kind: str, name: str) -> None:
         kind, name = check_item(kind, name)
+        try:
+            self._delete(kind, name)
+        except OSError as error:
+            raise ProtocolError("io", f"cannot delete {kind} {name!r}: {error}") from None
+
+    def _delete(self, kind: str, name: str) -> None:
         if kind == "bank":
             raise ProtocolError("rejected", "the device always holds a bank: push another one instead of deleting it")
         if kind == "kit":
@@ -161,16 +169,17 @@ class DataDir:
             return self.root / "bank.json"
         return self._folder(kind) / f"{name}{EXTENSIONS[kind]}"
 
-    def _folder(self, kind: str) -> Path:
-        """``nets/`` or ``kits/``, created on demand; a folder that is a link (it could point anywhere) is refused."""
+    def _folder(self, kind: str, create: bool = False) -> Path:
+        """``nets/`` or ``kits/`` (made when ``create``); a folder that is a link (it could point anywhere) is refused."""
         folder = self.root / FOLDERS[kind]
         if folder.is_symlink():
             raise ProtocolError("rejected", f"{FOLDERS[kind]}/ in the data dir is a link; refusing to follow it")
-        folder.mkdir(exist_ok=True)
+        if create:
+            folder.mkdir(exist_ok=True)
         return folder
 
     def _replace_kit(self, name: str, files: dict[str, bytes]) -> None:
-        kits = self._folder("kit")
+        kits = self._folder("kit", create=True)
         target = kits / name
         if target.is_symlink() or (target.exists() and not target.is_dir()):
             raise ProtocolError("rejected", f"kits/{name} is not a folder; refusing to replace it")

@@ -106,8 +106,11 @@ class SyncServer:
         try:
             self._transport = SerialTransport.open(self.port or "")
         except ProtocolError as error:
-            log.warning("sync: %s", error)
+            if not self._link_down:
+                log.warning("sync: %s (retrying quietly)", error)
+                self._link_down = True
             return None
+        self._link_down = False
         log.info("sync: serving %s on %s", self.session.data.root, self.port)
         return self._transport
 

@@ -88,9 +88,16 @@ class DeviceSession:
             yield _error(error.request_id or 0, error)
 
     def _frame(self, frame: Frame, now: float) -> Iterator[bytes]:
-        if frame.type == DATA:
-            yield from self._data(frame, now)
-            return
+        try:
+            yield from (self._data(frame, now) if frame.type == DATA else self._request(frame, now))
+        except ProtocolError as error:
+            yield _error(frame.request_id, error)
+        except Exception as error:  # the daemon must never crash on what a host sends; the host learns it failed
+            log.exception("sync: frame for request %d failed", frame.request_id)
+            self._push = None
+            yield _error(frame.request_id, ProtocolError("internal", f"device error: {error}"))
+
+    def _request(self, frame: Frame, now: float) -> Iterator[bytes]:
         if frame.type != REQUEST:
             yield _error(frame.request_id, ProtocolError("bad-request", "a device takes requests and data only"))
             return
@@ -99,14 +106,8 @@ class DeviceSession:
             yield _error(push.request_id, ProtocolError(
                 "truncated", f"push of {push.kind} {push.name!r} interrupted by a new request after "
                              f"{len(push.received)} of {push.expected} bytes; nothing was changed"))
-        try:
-            request = check_request(decode_json(frame.payload))
-            yield from getattr(self, f"_op_{request['op']}")(frame.request_id, request, now)
-        except ProtocolError as error:
-            yield _error(frame.request_id, error)
-        except Exception as error:  # the daemon must never crash on a request; the peer learns it failed
-            log.exception("sync: request %d failed", frame.request_id)
-            yield _error(frame.request_id, ProtocolError("internal", f"device error: {error}"))
+        request = check_request(decode_json(frame.payload))
+        yield from getattr(self, f"_op_{request['op']}")(frame.request_id, request, now)
 
     def _op_hello(self, request_id: int, request: dict[str, Any], now: float) -> Iterator[bytes]:
         if request["version"] != PROTOCOL_VERSION:

@@ -36,7 +36,8 @@ class SerialTransport:
             raise ProtocolError("port", f"{name}: cannot open: {error}") from None
 
     def read(self, timeout_s: float) -> bytes:
-        self.port.timeout = timeout_s
+        if self.port.timeout != timeout_s:  # pyserial reconfigures the port on every change
+            self.port.timeout = timeout_s
         first = self.port.read(1)
         if not first:
             return b""
