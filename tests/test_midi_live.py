@@ -168,3 +168,47 @@ def test_a_missing_node_is_retried_later_without_raising(tmp_path):
         assert mido.parse_all(read_all(reader)) == [mido.Message("clock")]
     finally:
         os.close(reader)
+
+
+def test_clock_follower_finds_the_tempo_and_the_transport():
+    from breakage_pi.midi import ClockFollower
+
+    follower = ClockFollower()
+    rng = np.random.default_rng(3)
+    assert follower.feed(mido.Message("start"), 0.0) == "start"
+    assert follower.feed(mido.Message("start"), 0.0) is None
+    interval = 60 / 133 / 24
+    times = np.arange(200) * interval + rng.uniform(-0.001, 0.001, 200)  # 1 ms of USB jitter per pulse
+    seen = []
+    for t in times:
+        follower.feed(mido.Message("clock"), float(t))
+        seen.append(follower.tempo)
+    assert seen[46] is None and follower.tempo == pytest.approx(133, abs=0.2)
+    assert len({tempo for tempo in seen[48:]}) == 1  # steady: one tempo, no retiming on every pulse
+    slower = float(times[-1]) + np.arange(1, 60) * 60 / 90 / 24  # the DAW slows to 90 BPM
+    for t in slower:
+        follower.feed(mido.Message("clock"), float(t))
+    assert follower.tempo == pytest.approx(90, abs=0.5)  # within the hysteresis
+    times = slower
+    follower.check(float(times[-1]) + 0.4)
+    assert follower.tempo is not None
+    follower.check(float(times[-1]) + 0.6)
+    assert follower.tempo is None
+    assert follower.feed(mido.Message("stop"), 9.0) == "stop" and not follower.playing
+
+
+def test_raw_midi_reader_decodes_what_arrives_without_waiting(fifo):
+    from breakage_pi.midi import RawMidiReader
+
+    path, reader_fd = fifo
+    writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        reader = RawMidiReader(path)
+        assert reader.poll() == []
+        os.write(writer, bytes([0xFA, 0xF8, 0x99, 36]))  # start, clock, half a note-on
+        assert reader.poll() == [mido.Message("start"), mido.Message("clock")]
+        os.write(writer, bytes([100]))
+        assert reader.poll() == [mido.Message("note_on", channel=9, note=36, velocity=100)]
+        reader.close()
+    finally:
+        os.close(writer)
