@@ -6,7 +6,7 @@ import pytest
 
 from breakage_pi.cli import main
 from breakage_pi.core import Bank, Pattern, Slot
-from breakage_pi.midi import bank_from_midi, bank_to_midi, midi_velocity, velocity_from_midi
+from breakage_pi.midi import bank_from_midi, midi_velocity, velocity_from_midi
 from breakage_pi.midi.smf import TICKS_PER_STEP
 from breakage_pi.store import load_bank, save_bank
 

@@ -212,3 +212,11 @@ def test_raw_midi_reader_decodes_what_arrives_without_waiting(fifo):
         reader.close()
     finally:
         os.close(writer)
+
+
+def test_the_gadget_midi_node_is_found_by_its_card_id(tmp_path):
+    from breakage_pi.midi import gadget_midi_node
+
+    assert gadget_midi_node(proc_asound=str(tmp_path)) is None
+    (tmp_path / "BreakagePi").symlink_to("card2")
+    assert gadget_midi_node(proc_asound=str(tmp_path)) == "/dev/snd/midiC2D0"

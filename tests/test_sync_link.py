@@ -247,9 +247,9 @@ def test_sync_serve_runs_the_device_side_on_a_serial_port(data_dir):
     cli = "import sys; from breakage_pi.cli import main; sys.exit(main())"
     serve = subprocess.Popen([sys.executable, "-c", cli, "sync", "serve", "--port", os.ttyname(slave),
                               "--data", str(data_dir)], stderr=subprocess.PIPE, text=True)
-    os.close(slave)
-    try:
-        assert "serving" in serve.stderr.readline()
+    try:  # the slave stays open here too, so the master end never reads EIO before the server opens it
+        assert "Ctrl-C stops" in serve.stderr.readline()
+        assert "breakage-pi sync: serving" in serve.stderr.readline()  # logged once the port is open
         client = SyncClient(FdTransport(master), timeout_s=10.0)
         assert client.hello()["version"] == 1
         client.push("net", "fresh", {"fresh.onnx": b"\x08\x07onnx"})
@@ -258,3 +258,4 @@ def test_sync_serve_runs_the_device_side_on_a_serial_port(data_dir):
         serve.terminate()
         serve.wait(10)
         os.close(master)
+        os.close(slave)

@@ -112,9 +112,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     if not args.port:
         raise BreakageError("sync serve needs --port (e.g. /dev/ttyGS0)")
-    logging.basicConfig(level=logging.INFO, format="breakage-pi sync: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="breakage-pi %(message)s")
     server = SyncServer(args.data, port=args.port,
-                        on_changed=lambda kind, name: logging.info("%s %s changed", kind, name))
+                        on_changed=lambda kind, name: logging.info("sync: %s %s changed", kind, name))
     print(f"serving {args.data} on {args.port}; Ctrl-C stops", file=sys.stderr)
     try:
         server.serve()

@@ -16,6 +16,8 @@ from typing import Callable, Iterable
 
 import mido
 
+GADGET_CARD_ID = "BreakagePi"
+"""The ALSA card id firmware/usb-gadget.sh gives the gadget's MIDI function."""
 log = logging.getLogger(__name__)
 _GONE = {errno.ENODEV, errno.ENXIO, errno.EPIPE, errno.EIO, errno.ENOENT, errno.EBADF}
 
@@ -95,3 +97,16 @@ class RawMidiWriter:
                 log.warning("MIDI out %s: cannot open: %s", self.path, error.strerror or error)
             return False
         return True
+
+
+def gadget_midi_node(card_id: str = GADGET_CARD_ID, proc_asound: str = "/proc/asound") -> str | None:
+    """The rawmidi node of the USB gadget's MIDI port (``/dev/snd/midiC1D0``), or None while there is no gadget.
+
+    ALSA links ``/proc/asound/<card id>`` to ``card<N>``; the gadget's port is device 0 of that card.
+    """
+    try:
+        card = os.readlink(os.path.join(proc_asound, card_id))
+    except OSError:
+        return None
+    number = card.removeprefix("card")
+    return f"/dev/snd/midiC{number}D0" if number.isdigit() else None
