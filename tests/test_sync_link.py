@@ -65,7 +65,10 @@ def test_list_shows_bank_and_nets_with_sizes_and_digests(link, data_dir):
 
 def test_push_pull_delete_round_trip_byte_exactly(link, data_dir):
     kit = kit_files(1)
-    link.client.push("kit", "noise", kit)
+    sent = []
+    link.client.push("kit", "noise", kit, progress=lambda done, total: sent.append((done, total)))
+    total = sum(map(len, kit.values()))
+    assert sent[-1] == (total, total) and len(sent) == -(-total // (64 * 1024))
     assert {p.name: p.read_bytes() for p in (data_dir / "kits" / "noise").iterdir()} == kit
     pulled = link.client.pull("kit", "noise")
     assert dict(zip((f.path for f in pulled.files), pulled.contents)) == kit
@@ -213,6 +216,10 @@ def test_cli_push_ls_pull_over_the_pty(link, data_dir, tmp_path, capsys):
         assert main(["sync", "--port", pty.port_name, "pull", "my-kit", "bank", str(out)]) == 0
         assert (out / "bank.json").read_bytes() == DEMO_BANK.read_bytes()
         assert snapshot(out / "my-kit") == snapshot(kit_dir)
+        everything = tmp_path / "backup"
+        assert main(["sync", "--port", pty.port_name, "pull", str(everything)]) == 0
+        assert sorted(str(p.relative_to(everything)) for p in everything.rglob("*")) == [
+            "bank.json", "my-kit", *sorted(f"my-kit/{name}" for name in kit_files(3)), "net-0.02.onnx"]
         (out / "bank.json").write_text("changed locally")
         assert main(["sync", "--port", pty.port_name, "pull", "bank", str(out)]) == 2
         assert "pass --force" in capsys.readouterr().err
