@@ -113,4 +113,5 @@ def save_bank(path: str | os.PathLike[str], bank: Bank, *, force: bool = False) 
     write_json(target, bank_to_data(bank))
 
 
-__all__ = ["BANK_VERSION", "StoreError", "atomic_write_bytes", "fsync_directory", "load_bank", "read_json", "save_bank", "write_json"]
+__all__ = ["BANK_VERSION", "StoreError", "atomic_write_bytes", "fsync_directory", "load_bank", "read_json",
+           "save_bank", "write_json"]

@@ -41,7 +41,8 @@ def test_export_then_import_gives_the_same_velocities_within_7_bits(tmp_path, sw
 
 
 def test_exported_file_has_the_notes_at_the_expected_ticks(tmp_path):
-    pattern = Pattern().with_velocity(0, 0, 255).with_velocity(1, 4, 128).with_velocity(2, 3, 2).with_velocity(3, 15, 60)
+    pattern = (Pattern().with_velocity(0, 0, 255).with_velocity(1, 4, 128).with_velocity(2, 3, 2)
+               .with_velocity(3, 15, 60))
     bank = Bank(slots=(Slot("a", False, Pattern()), Slot("b", False, pattern)), tempo=90.0, swing=0.6)
     save_bank(tmp_path / "bank.json", bank)
     assert main(["export-midi", str(tmp_path / "bank.json"), "--slot", "2", "--out", str(tmp_path / "b.mid")]) == 0

@@ -1,4 +1,4 @@
-"""Live MIDI out: the scheduler's notes land on the rendered hits, the clock keeps 24 per quarter, the writer never blocks."""
+"""Live MIDI out: notes land on the rendered hits, the clock keeps 24 per quarter, the writer never blocks."""
 
 import fcntl
 import logging

@@ -128,7 +128,8 @@ VALID = [request(1, op="list"), request(2, op="pull", kind="bank", name="bank"),
 
 
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-2, 2**40) | st.text(max_size=12)
-                           | st.sampled_from(["bank", "net", "kit", "..", "../../etc/passwd", "k", "kick.wav", "a" * 64]),
+                           | st.sampled_from(["bank", "net", "kit", "..", "../../etc/passwd", "k", "kick.wav",
+                                            "a" * 64]),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
                                                                                         max_size=3), max_leaves=8)
 WELL_FRAMED = st.builds(

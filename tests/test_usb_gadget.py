@@ -13,7 +13,7 @@ UNIT = Path(__file__).resolve().parent.parent / "systemd" / "breakage-pi-gadget.
 
 @pytest.fixture
 def fake_root(tmp_path):
-    """A root with a UDC and a serial number, and modprobe/mount stubs; rmdir removes attribute files as configfs does."""
+    """A root with a UDC and a serial number, modprobe/mount stubs, and rmdir removing attribute files as configfs."""
     root = tmp_path / "root"
     (root / "sys/class/udc/fe980000.usb").mkdir(parents=True)
     (root / "sys/kernel/config").mkdir(parents=True)

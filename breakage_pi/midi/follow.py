@@ -36,7 +36,8 @@ class ClockFollower:
     120.0
     """
 
-    def __init__(self, window: int = 2 * PULSES_PER_QUARTER, hysteresis_bpm: float = 0.5, timeout_s: float = 0.5) -> None:
+    def __init__(self, window: int = 2 * PULSES_PER_QUARTER, hysteresis_bpm: float = 0.5,
+                 timeout_s: float = 0.5) -> None:
         self.hysteresis_bpm = hysteresis_bpm
         self.timeout_s = timeout_s
         self.tempo: float | None = None

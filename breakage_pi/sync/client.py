@@ -33,7 +33,8 @@ class SyncClient:
     >>> [item["name"] for item in client.list()]
     """
 
-    def __init__(self, transport: Transport, timeout_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, transport: Transport, timeout_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.transport = transport
         self.timeout_s = timeout_s
         self._clock = clock

@@ -85,7 +85,8 @@ class DataDir:
             folder = self._folder("kit") / name
             if folder.is_symlink() or not folder.is_dir():
                 raise ProtocolError("not-found", f"no kit named {name!r}")
-            paths = sorted(p.name for p in folder.iterdir() if p.suffix.lower() == ".wav" and not p.name.startswith("."))
+            paths = sorted(p.name for p in folder.iterdir()
+                           if p.suffix.lower() == ".wav" and not p.name.startswith("."))
             if sum((folder / path).stat().st_size for path in paths) > MAX_ITEM_BYTES:
                 raise ProtocolError("too-big", f"kit {name!r} exceeds the limit of {MAX_ITEM_BYTES} bytes")
             contents = tuple(_read_file(folder / path) for path in paths)
@@ -170,7 +171,7 @@ class DataDir:
         return self._folder(kind) / f"{name}{EXTENSIONS[kind]}"
 
     def _folder(self, kind: str, create: bool = False) -> Path:
-        """``nets/`` or ``kits/`` (made when ``create``); a folder that is a link (it could point anywhere) is refused."""
+        """``nets/`` or ``kits/`` (made when ``create``); a folder that is a link (to anywhere) is refused."""
         folder = self.root / FOLDERS[kind]
         if folder.is_symlink():
             raise ProtocolError("rejected", f"{FOLDERS[kind]}/ in the data dir is a link; refusing to follow it")
