@@ -3,33 +3,33 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := libasound2-dev libsndfile1 python3-venv python3-dev gcc
-TEST_APT_PACKAGES := tmux
+# only for tests: systemd-analyze verifies the units in systemd/, shellcheck lints firmware/*.sh,
+# tmux runs the simulator in a real terminal
+TEST_APT_PACKAGES := systemd shellcheck tmux
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test soak bench models kit clean
+.PHONY: setup demo test soak bench models kit clean install uninstall
 
 setup: $(STAMP)
 
-.sysdeps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# apt-install the packages named in $(1) that are missing
+define apt_install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
-	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) $$missing; \
 	fi
+endef
+
+.sysdeps:
+	$(call apt_install_missing,$(APT_PACKAGES))
 	@touch $@
 
-# what only the tests need (the simulator is tested in a real terminal under tmux)
-.testdeps: .sysdeps
-	@missing=""; for p in $(TEST_APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing test packages:$$missing"; \
-	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+.testdeps:
+	$(call apt_install_missing,$(TEST_APT_PACKAGES),--no-install-recommends)
 	@touch $@
 
 $(STAMP): pyproject.toml .sysdeps
@@ -61,6 +61,13 @@ kit: setup
 models: setup
 	cp breakage_pi/data/demo_bank.json models/demo_bank.json
 	$(VENV)/bin/breakage-pi train models/demo_bank.json --out models --seed 0
+
+# On the Pi: `sudo make install [OVERLAYROOT=1] [DATA_PARTITION=LABEL=breakage-data]` (see README, Building one).
+install:
+	firmware/install.sh install $(if $(OVERLAYROOT),--overlayroot) $(if $(DATA_PARTITION),--data-partition $(DATA_PARTITION))
+
+uninstall:
+	firmware/install.sh uninstall
 
 clean:
 	rm -rf $(VENV) .sysdeps .testdeps build *.egg-info

@@ -90,9 +90,12 @@ class Nets:
         if self.bank is None:
             log.warning("no nets to play: PERFORM plays the pattern as written until you train (SHIFT, hold TRAIN)")
             return NetsLoaded((), ())
-        log.info("nets: %s", ", ".join(f"{label} (target {target:g})"
-                                       for label, target in zip(self.bank.labels, self.bank.targets)))
-        return NetsLoaded(self.bank.labels, self.bank.roles)
+        from .ml.train import target_label
+
+        count = len(self.bank)
+        labels = tuple(label or target_label(index, count) for index, label in enumerate(self.bank.labels))
+        log.info("nets: %s", ", ".join(labels))
+        return NetsLoaded(labels, self.bank.roles)
 
     def answer(self, request: RunNet) -> NetResult:
         assert self.bank is not None, "the state machine asks for nets only when some are loaded"
@@ -176,13 +179,14 @@ class Trainer:
             self._outcome = _Outcome(f"training failed: {error}; keeping the old nets")
             return
         if result.stopped != "targets":
-            self._outcome = _Outcome(f"training stopped ({result.stopped}) at error {result.error:.4g}; "
-                                     "keeping the old nets")
+            self._outcome = _Outcome(f"training stopped ({result.stopped}) with {result.relative_error:.3g} of the "
+                                     "variance unexplained; keeping the old nets")
             return
         files = trained_net_files(result, training_set)
         bank = NetBank([parse_net(data, name) for name, data in files])
-        self._outcome = _Outcome(f"trained {len(files)} nets in {result.epochs} epochs (error {result.error:.4g}); "
-                                 "now playing them", files, bank)
+        self._outcome = _Outcome(f"trained {len(files)} nets in {result.epochs} epochs "
+                                 f"({result.relative_error:.3g} of the variance unexplained); now playing them",
+                                 files, bank)
 
     def _hand_over(self, now: float) -> TrainingFinished:
         outcome, self._outcome = self._outcome, None
@@ -456,6 +460,7 @@ def _sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputE
     if not isinstance(Device.pin_factory, MockFactory):
         Device.pin_factory = MockFactory()
     rig = SimRig(options.config, frequency=frequency)
+    rig.start()
     for name, knob in state.knobs.items():
         if knob.position is not None and rig.knob_position(name) is not None:
             rig.knob(name, knob.position)
@@ -509,6 +514,8 @@ def run_live(options: RunOptions) -> int:
         report = audio.stop()
         if hardware_box:
             hardware_box[0].close()
+        if rig is not None:
+            rig.close()
         restore_signals()
         if report:
             log.info("audio: %d blocks, %d xruns, worst block %.2f ms", report.get("blocks", 0),
@@ -564,7 +571,10 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
         turned = False
         while script and script[0].time_ms * rate <= frame * 1000:
             event = script.popleft()
+            delivered = hardware.grid.stats.events + 1
             rig.apply(event)
+            if event.kind == "pad":
+                _wait_for_the_scan(hardware.grid, delivered)
             turned |= event.kind == "knob"
             if event.kind != "pad":       # pots settling, or a button's debounce window and hold
                 settle = LOCKSTEP_SETTLE_S if event.kind == "knob" else button_settle
@@ -592,9 +602,22 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     finally:
         controller.shutdown()
         hardware.close()
+        rig.close()
         restore_signals()
     return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": player.frame,
             "training_waits": controller.trainer.waits}
+
+
+def _wait_for_the_scan(grid: Any, events: int, timeout: float = 5.0) -> None:
+    """Step the grid until it has posted ``events`` pad events: the emulated boards' firmware scans its
+    keys every 10 ms of real time, so a scripted press is delivered at the audio time it was scripted
+    however long that takes (the audio clock waits for it: lockstep)."""
+    deadline = time.monotonic() + timeout
+    while grid.stats.events < events:
+        if time.monotonic() > deadline:
+            raise AppError("the emulated grid did not deliver a scripted press")
+        grid.step()
+        time.sleep(0.0005)
 
 
 def _show_now(hardware: Any, state: Instrument) -> None:

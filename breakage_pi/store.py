@@ -41,7 +41,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         if isinstance(error, OSError):
             raise StoreError(f"{target}: cannot write: {error.strerror or error}") from error
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
 
 
 def _mode_for(target: Path) -> int:
@@ -52,7 +52,8 @@ def _mode_for(target: Path) -> int:
         return 0o644
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """fsync a folder so a rename inside it survives a power cut."""
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -112,4 +113,5 @@ def save_bank(path: str | os.PathLike[str], bank: Bank, *, force: bool = False) 
     write_json(target, bank_to_data(bank))
 
 
-__all__ = ["BANK_VERSION", "StoreError", "atomic_write_bytes", "load_bank", "read_json", "save_bank", "write_json"]
+__all__ = ["BANK_VERSION", "StoreError", "atomic_write_bytes", "fsync_directory", "load_bank", "read_json",
+           "save_bank", "write_json"]

@@ -17,7 +17,7 @@ from builders import read_wav, write_kit
 
 from breakage_pi.audio.mixer import velocity_gain
 from breakage_pi.core import Bank, Pattern, Slot
-from breakage_pi.core.gate import gate_outputs
+from breakage_pi.core.gate import gated
 from breakage_pi.core.pattern import DEFAULT_CHANNEL_NAMES
 from breakage_pi.core.saved import STATE_FORMAT
 from breakage_pi.store import load_bank, save_bank
@@ -122,10 +122,10 @@ def test_a_performance_plays_the_nets_gated_hits_at_exact_sample_positions(tmp_p
 
     nets = NetBank([read_net(path) for path in sorted((root / "nets").glob("*.onnx"))])
     predicted = nets[1].predict(saved)                            # medium, the default
-    gated, _ = gate_outputs(predicted, 24)
-    assert gated.any() and (gated != predicted).any()             # the gate silenced some ghosts
+    gated_hats = gated(predicted, 48)
+    assert gated_hats.any() and (gated_hats != predicted).any()   # the gate silenced some ghosts
     expected = saved.velocities.astype(np.int64).copy()
-    expected[2:] = gated
+    expected[2:] = gated_hats
     heights = hits_in_bar(pcm, 2)                                 # bar 3: everything in place
     for channel in range(4):
         for step in range(16):

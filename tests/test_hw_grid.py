@@ -20,7 +20,8 @@ from breakage_pi.config import GridConfig
 from breakage_pi.core.events import DeviceStatus, PadEvent, blank_frame
 from breakage_pi.core.errors import FormatError
 from breakage_pi.hw import Grid, HardwareError
-from breakage_pi.hw.sim import EmulatedI2C, EmulatedNeoTrellis
+from breakage_pi.hw.sim import EmulatedI2C, EmulatedNeoTrellis, ManualClock
+from breakage_pi.hw.sim.seesaw import SCAN_PERIOD_S
 
 ADDRESSES = (0x2E, 0x2F, 0x30, 0x31)
 INT_PIN = 17
@@ -32,21 +33,21 @@ def pad(bus, row, column):
     return bus.board(ADDRESSES[column // 4]), row * 4 + column % 4
 
 
-class Clock:
-    """A clock the test moves by hand."""
+@pytest.fixture
+def clock():
+    return ManualClock()
 
-    def __init__(self):
-        self.now = 100.0
 
-    def __call__(self):
-        return self.now
+def patch_library_sleep(monkeypatch, sleep):
+    monkeypatch.setattr(adafruit_seesaw.seesaw, "time", SimpleNamespace(sleep=sleep))
+    monkeypatch.setattr(adafruit_neotrellis.neotrellis, "sleep", sleep)
+    monkeypatch.setattr(adafruit_neotrellis.multitrellis, "sleep", sleep)
 
 
 @pytest.fixture(autouse=True)
-def fast_library(monkeypatch):
-    monkeypatch.setattr(adafruit_seesaw.seesaw, "time", SimpleNamespace(sleep=lambda seconds: None))
-    monkeypatch.setattr(adafruit_neotrellis.neotrellis, "sleep", lambda seconds: None)
-    monkeypatch.setattr(adafruit_neotrellis.multitrellis, "sleep", lambda seconds: None)
+def library_on_the_clock(monkeypatch, clock):
+    """The library's fixed sleeps (0.5 s reset, 8 ms reads) pass on the simulated clock, not the wall's."""
+    patch_library_sleep(monkeypatch, clock.advance)
 
 
 def wait_until(condition, then=lambda: time.sleep(0.001), seconds=10.0, why=""):
@@ -58,21 +59,35 @@ def wait_until(condition, then=lambda: time.sleep(0.001), seconds=10.0, why=""):
 
 
 class Rig:
-    """Four emulated boards, INT wired to a mock pin, a Grid stepped by hand with a hand clock.
+    """Four emulated boards, INT wired to a mock pin, a Grid stepped by hand on a simulated clock.
 
-    ``real_time`` gives the grid the real clock and sleeps, for its own thread.
+    ``clock`` is a ManualClock shared by the boards' firmware and the grid
+    (its waits advance it). Without one the rig runs in real time, the
+    firmware on its own thread, for the grid's own thread.
     """
 
-    def __init__(self, int_pin=INT_PIN, real_time=False, sink=None, **config):
+    def __init__(self, clock=None, int_pin=INT_PIN, sink=None, frequency=None, **config):
         self.factory = MockFactory()
-        self.bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in ADDRESSES])
+        self.clock = clock
+        bus_clock = {"clock": clock} if clock is not None else {}
+        self.bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in ADDRESSES], frequency=frequency,
+                               **bus_clock)
         if int_pin is not None:
             self.bus.wire_int(self.factory.pin(int_pin))
-        self.clock = Clock()
         self.events = []
         self.config = GridConfig(int_pin=int_pin, brightness=1.0, **config)
-        timing = {} if real_time else {"clock": self.clock, "sleep": lambda seconds: None}
+        timing = {"clock": clock, "sleep": clock.advance} if clock is not None else {}
+        self.bus.start()
         self.grid = Grid(self.config, self.bus, sink or self.events.append, pin_factory=self.factory, **timing)
+
+    @property
+    def now(self):
+        return self.clock()
+
+    def scan(self):
+        """Let every board's firmware scan its keys once, then let the grid read them."""
+        self.clock.advance(SCAN_PERIOD_S)
+        self.grid.step()
 
     def bring_up(self):
         wait_until(lambda: all(self.grid.online), then=lambda: (self.grid.step(), time.sleep(0.001)),
@@ -80,8 +95,16 @@ class Rig:
         self.events.clear()
 
     def settle(self, steps=20):
+        """Step the grid, letting 0.1 ms pass after each step (the chips answer and latch)."""
         for _ in range(steps):
             self.grid.step()
+            self.clock.advance(0.0001)
+
+    def pressed(self, row, column, pressed=True):
+        """Press (or release) a pad and let the firmware and the grid see it."""
+        board, key = pad(self.bus, row, column)
+        (board.press if pressed else board.release)(key)
+        self.scan()
 
     def pads(self):
         return [event for event in self.events if isinstance(event, PadEvent)]
@@ -91,15 +114,22 @@ class Rig:
 
     def close(self):
         self.grid.close()
+        self.bus.close()
         self.factory.reset()
 
 
 @pytest.fixture
-def rig():
-    rig = Rig()
+def rig(clock):
+    rig = Rig(clock)
     rig.bring_up()
     yield rig
     rig.close()
+
+
+@pytest.fixture
+def real_time(monkeypatch):
+    """The library's sleeps cut to 1 ms of real time, long enough for the chips to answer."""
+    patch_library_sleep(monkeypatch, lambda seconds: time.sleep(min(seconds, 0.001)))
 
 
 def test_boards_come_up_reporting_each_one(rig):
@@ -110,17 +140,15 @@ def test_boards_come_up_reporting_each_one(rig):
 def test_every_pad_arrives_with_its_row_and_column(rig):
     for row in range(4):
         for column in range(16):
-            board, key = pad(rig.bus, row, column)
-            board.press(key)
-            rig.grid.step()
-            board.release(key)
-            rig.grid.step()
-            assert rig.pads()[-2:] == [PadEvent(row, column, True, 100.0), PadEvent(row, column, False, 100.0)]
+            rig.pressed(row, column)
+            assert rig.pads()[-1] == PadEvent(row, column, True, rig.now)
+            rig.pressed(row, column, False)
+            assert rig.pads()[-1] == PadEvent(row, column, False, rig.now)
     assert len(rig.pads()) == 128 and rig.grid.stats.events == 128
 
 
-def test_the_pad_mapping_agrees_with_the_librarys_multitrellis():
-    bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in ADDRESSES])
+def test_the_pad_mapping_agrees_with_the_librarys_multitrellis(clock):
+    bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in ADDRESSES], clock=clock)
     grid = MultiTrellis([[NeoTrellis(bus, False, addr=address) for address in ADDRESSES]])
     seen = []
     for x in range(16):
@@ -131,6 +159,7 @@ def test_the_pad_mapping_agrees_with_the_librarys_multitrellis():
         for column in range(16):
             board, key = pad(bus, row, column)
             board.press(key)
+            clock.advance(SCAN_PERIOD_S)
             grid.sync()
             assert seen[-1] == (row, column)
 
@@ -140,34 +169,36 @@ def test_an_idle_grid_costs_no_bus_time_until_the_safety_scan(rig):
     for _ in range(50):
         assert rig.grid.step() > 0
     assert sum(rig.bus.transactions.values()) == before
-    rig.clock.now += rig.config.safety_scan_ms / 1000
+    rig.clock.advance(rig.config.safety_scan_ms / 1000)
     scans = rig.grid.stats.scans
     rig.grid.step()
     assert rig.grid.stats.scans == scans + 1
 
 
-def test_a_stuck_int_line_backs_off_to_polling(rig):
+def test_a_stuck_int_line_backs_off_to_polling_after_trying_to_release_it(rig, caplog):
     rig.bus.board(0x30).int_stuck = True
-    rig.bus._int_changed()
-    rig.grid.step()
+    rig.bus.catch_up()
+    for _ in range(3):  # a scan finds nothing; addressing the queues does not release it; once more
+        rig.grid.step()
+    assert rig.grid.stats.int_releases == 2 and "INT line stays low" in caplog.text
     scans = rig.grid.stats.scans
     waits = [rig.grid.step() for _ in range(20)]
     assert rig.grid.stats.scans == scans
-    assert min(waits) == pytest.approx(rig.config.poll_ms / 1000)
-    rig.clock.now += rig.config.poll_ms / 1000
+    assert max(waits) <= rig.config.poll_ms / 1000 and min(waits) > 0
+    rig.clock.advance(max(waits))
     rig.grid.step()
     assert rig.grid.stats.scans == scans + 1
 
 
-def test_without_an_int_wire_the_grid_polls():
-    rig = Rig(int_pin=None)
+def test_without_an_int_wire_the_grid_polls(clock):
+    rig = Rig(clock, int_pin=None)
     try:
         rig.bring_up()
         board, key = pad(rig.bus, 2, 13)
         board.press(key)
-        rig.clock.now += rig.config.poll_ms / 1000
+        rig.clock.advance(SCAN_PERIOD_S)  # longer than poll_ms: a poll is due
         rig.grid.step()
-        assert rig.pads() == [PadEvent(2, 13, True, rig.clock.now)]
+        assert rig.pads() == [PadEvent(2, 13, True, rig.now)]
     finally:
         rig.close()
 
@@ -194,7 +225,7 @@ def test_only_boards_whose_pixels_changed_are_written(rig):
               for address in ADDRESSES}
     frame = random_frame(2)
     frame[3, 9] = (1, 2, 3)  # board 2 only
-    rig.clock.now += 1.0
+    rig.clock.advance(1.0)
     rig.grid.show(frame)
     rig.settle()
     after = {address: (rig.bus.board(address).register_writes[PIXEL_BUFFER], rig.bus.board(address).shows)
@@ -208,17 +239,17 @@ def test_frames_are_written_at_most_max_fps(rig):
     rig.grid.show(random_frame(3))
     rig.settle()
     writes = rig.grid.stats.board_writes
-    rig.clock.now += 0.01
+    started = rig.now
     rig.grid.show(random_frame(4))
-    rig.settle()
+    rig.grid.step()
     assert rig.grid.stats.board_writes == writes
-    rig.clock.now += 1 / rig.config.max_fps - 0.01
+    rig.clock.advance(1 / rig.config.max_fps - (rig.now - started))
     rig.settle()
     assert rig.grid.stats.board_writes == writes + 4
 
 
-def test_a_bad_frame_is_refused():
-    rig = Rig()
+def test_a_bad_frame_is_refused(clock):
+    rig = Rig(clock)
     try:
         with pytest.raises(FormatError, match="shape"):
             rig.grid.show(np.zeros((16, 4, 3), dtype=np.uint8))
@@ -238,15 +269,17 @@ def test_one_percent_i2c_faults_lose_no_press_and_crash_nothing(rig):
             for pressed in (True, False):
                 (board.press if pressed else board.release)(key)
                 expected.append((row, column, pressed))
+                rig.clock.advance(SCAN_PERIOD_S)
                 for _ in range(10):
                     rig.grid.step()
                     if not rig.bus.int_asserted:
                         break
         rig.grid.show(random_frame(round_))
-        rig.clock.now += 0.1
+        rig.clock.advance(0.1)
         rig.settle()
     assert [(e.row, e.column, e.pressed) for e in rig.pads()] == expected
-    assert rig.bus.faults_injected > 20 and rig.grid.stats.glitches == rig.bus.faults_injected
+    assert rig.bus.faults_injected > 20
+    assert rig.grid.stats.glitches == rig.bus.faults_injected + rig.bus.refusals
     assert rig.grid.stats.offline == 0 and rig.statuses() == []
     frame = random_frame(5)
     assert all(pad(rig.bus, r, c)[0].pixel(pad(rig.bus, r, c)[1]) == tuple(frame[r, c].tolist())
@@ -258,39 +291,35 @@ def test_an_unplugged_board_is_reported_its_pads_released_and_it_recovers(rig):
     rig.grid.show(frame)
     rig.settle()
     held_board, held_key = pad(rig.bus, 1, 5)
-    held_board.press(held_key)
-    rig.grid.step()
+    rig.pressed(1, 5)
     held_board.unplug()
     for _ in range(rig.config.offline_after):
-        rig.clock.now += rig.config.safety_scan_ms / 1000
+        rig.clock.advance(rig.config.safety_scan_ms / 1000)
         rig.grid.step()
     assert rig.grid.online == (True, False, True, True)
     assert rig.statuses()[-1].device == "grid board 1 (0x2F)" and not rig.statuses()[-1].online
-    assert rig.pads()[-1] == PadEvent(1, 5, False, rig.clock.now)  # the held pad is let go
+    assert rig.pads()[-1] == PadEvent(1, 5, False, rig.now)  # the held pad is let go
 
-    board, key = pad(rig.bus, 3, 0)  # the rest of the grid keeps working
-    board.press(key)
-    rig.grid.step()
-    assert rig.pads()[-1] == PadEvent(3, 0, True, rig.clock.now)
+    rig.pressed(3, 0)  # the rest of the grid keeps working
+    assert rig.pads()[-1] == PadEvent(3, 0, True, rig.now)
 
-    rig.clock.now += rig.config.reconnect_s
+    rig.clock.advance(rig.config.reconnect_s)
     rig.settle()
     assert rig.grid.online == (True, False, True, True)  # still unplugged: retried, not reported again
     assert len([s for s in rig.statuses() if not s.online]) == 1
 
     held_board.plug()
-    rig.clock.now += rig.config.reconnect_s
+    rig.clock.advance(rig.config.reconnect_s)
     wait_until(lambda: all(rig.grid.online), then=rig.grid.step)
-    assert rig.statuses()[-1] == DeviceStatus("grid board 1 (0x2F)", True, "connected", rig.clock.now)
+    assert rig.statuses()[-1].device == "grid board 1 (0x2F)" and rig.statuses()[-1].online
     rig.settle()
     assert held_board.pixel(held_key) == tuple(frame[1, 5].tolist())  # its LEDs are redrawn
-    held_board.press(held_key)
-    rig.grid.step()
-    assert rig.pads()[-1] == PadEvent(1, 5, True, rig.clock.now)
+    rig.pressed(1, 5)
+    assert rig.pads()[-1] == PadEvent(1, 5, True, rig.now)
 
 
-def test_a_board_missing_at_start_is_reported_and_joins_later():
-    rig = Rig()
+def test_a_board_missing_at_start_is_reported_and_joins_later(clock):
+    rig = Rig(clock)
     try:
         rig.bus.board(0x31).unplug()
         wait_until(lambda: rig.grid.online == (True, True, True, False) and len(rig.statuses()) >= 4,
@@ -299,21 +328,22 @@ def test_a_board_missing_at_start_is_reported_and_joins_later():
         assert [s.device for s in missing] == ["grid board 3 (0x31)"]
         assert "No I2C device" in missing[0].detail
         rig.bus.board(0x31).plug()
-        rig.clock.now += rig.config.reconnect_s
+        rig.clock.advance(rig.config.reconnect_s)
         wait_until(lambda: all(rig.grid.online), then=rig.grid.step)
     finally:
         rig.close()
 
 
-def test_boards_reset_in_parallel(monkeypatch):
+def test_boards_reset_in_parallel(monkeypatch, clock):
     barrier = threading.Barrier(len(ADDRESSES), timeout=10)
 
     def reset_sleep(seconds):
         if seconds == 0.5:  # the library's post-reset sleep: all four must be in it at once
             barrier.wait()
+        clock.advance(seconds)
 
     monkeypatch.setattr(adafruit_seesaw.seesaw, "time", SimpleNamespace(sleep=reset_sleep))
-    rig = Rig()
+    rig = Rig(clock)
     try:
         rig.grid.start()
         wait_until(lambda: all(rig.grid.online), why="boards did not come up in parallel")
@@ -322,8 +352,8 @@ def test_boards_reset_in_parallel(monkeypatch):
         rig.close()
 
 
-def test_the_grid_thread_delivers_presses_and_frames():
-    rig = Rig(real_time=True)
+def test_the_grid_thread_delivers_presses_and_frames(real_time):
+    rig = Rig()
     try:
         rig.grid.start()
         wait_until(lambda: all(rig.grid.online))
@@ -339,7 +369,7 @@ def test_the_grid_thread_delivers_presses_and_frames():
         rig.close()
 
 
-def test_the_grid_thread_survives_a_failing_sink():
+def test_the_grid_thread_survives_a_failing_sink(real_time):
     failures, events = [], []
 
     def sink(event):
@@ -348,17 +378,19 @@ def test_the_grid_thread_survives_a_failing_sink():
             raise RuntimeError("a buggy consumer")
         events.append(event)
 
-    rig = Rig(real_time=True, sink=sink)
+    rig = Rig(sink=sink)
     rig.events = events
     try:
         rig.grid.start()
         wait_until(lambda: all(rig.grid.online))
         board, key = pad(rig.bus, 2, 2)
         board.press(key)
+        wait_until(lambda: failures)
         board.release(key)
+        wait_until(lambda: len(rig.pads()) >= 1)
         board.press(key)
         wait_until(lambda: len(rig.pads()) >= 2)
-        assert failures and [e.pressed for e in rig.pads()] == [False, True]
+        assert [e.pressed for e in rig.pads()] == [False, True]
     finally:
         rig.close()
 
@@ -372,11 +404,98 @@ def test_the_int_pin_needs_a_pin_factory(monkeypatch):
 
 def test_events_behind_a_silent_int_line_are_found_and_the_wire_blamed(rig, caplog):
     rig.bus._int_listeners.clear()  # the INT wire is cut: the pin stays high
-    board, key = pad(rig.bus, 0, 0)
-    board.press(key)
+    rig.pressed(0, 0)
     rig.settle()
     assert rig.pads() == []
-    rig.clock.now += rig.config.safety_scan_ms / 1000
+    rig.clock.advance(rig.config.safety_scan_ms / 1000)
     rig.grid.step()
-    assert rig.pads() == [PadEvent(0, 0, True, rig.clock.now)]
+    assert rig.pads() == [PadEvent(0, 0, True, rig.now)]
     assert "check the INT wire to GPIO17" in caplog.text
+
+
+def test_a_scan_between_addressing_and_reading_the_queue_is_recovered_within_a_poll(rig, caplog):
+    board, key = pad(rig.bus, 1, 6)
+    board.press(key)
+    rig.clock.advance(board.next_scan_at - rig.now)  # INT falls at this scan
+    rig.clock.advance(SCAN_PERIOD_S - 0.001)  # the grid comes late: the next scan lands in its FIFO wait
+    rig.grid.step()
+    assert rig.pads()[-1].pressed and rig.bus.int_asserted and board.queued == 0
+    started = rig.now
+    while rig.bus.int_asserted:
+        rig.grid.step()
+        assert rig.now - started < rig.config.poll_ms / 1000
+    assert "stuck" not in caplog.text and "stays low" not in caplog.text
+    edges = rig.grid._int_edges
+    rig.pressed(1, 6, False)  # the next press makes a falling edge again and arrives at once
+    assert rig.grid._int_edges == edges + 1 and rig.pads()[-1] == PadEvent(1, 6, False, rig.now)
+
+
+def test_a_127_event_burst_is_read_in_full(rig):
+    board = rig.bus.board(ADDRESSES[0])
+    expected = []
+    for round_ in range(8):  # 8 scans x 16 keys, one edge each: 128 edges, the queue keeps 127
+        pressed = round_ % 2 == 0
+        for key in range(16):
+            (board.press if pressed else board.release)(key)
+            expected.append((key // 4, key % 4, pressed))
+        rig.clock.advance(SCAN_PERIOD_S)
+    assert board.queued == 127 and board.dropped == 1
+    rig.grid.step()
+    assert [(e.row, e.column, e.pressed) for e in rig.pads()] == expected[:127]
+
+
+def test_led_traffic_at_30_fps_beside_fast_pressing_never_takes_a_board_offline(clock):
+    rig = Rig(clock, frequency=100_000)
+    try:
+        rig.bring_up()
+        rng = np.random.default_rng(9)
+        end = rig.now + 2.99  # 30 edges a board: the last due at +2.975 s
+        next_frame = rig.now
+        next_press = {index: rig.now + index * 0.025 for index in range(4)}  # each board: 10 edges a second
+        held = {index: None for index in range(4)}
+        expected = []
+        while rig.now < end:
+            if rig.now >= next_frame:
+                rig.grid.show(random_frame(int(rng.integers(1 << 30))))
+                next_frame += 1 / 30
+            for index, due in next_press.items():
+                if rig.now >= due:
+                    board = rig.bus.board(ADDRESSES[index])
+                    if held[index] is None:
+                        held[index] = int(rng.integers(16))
+                        board.press(held[index])
+                        expected.append((held[index] // 4, 4 * index + held[index] % 4, True))
+                    else:
+                        board.release(held[index])
+                        expected.append((held[index] // 4, 4 * index + held[index] % 4, False))
+                        held[index] = None
+                    next_press[index] = due + 0.1
+            wait = rig.grid.step()
+            rig.clock.advance(max(1e-5, min(wait, next_frame - rig.now, min(next_press.values()) - rig.now)))
+        rig.clock.advance(0.05)
+        rig.settle()
+        assert rig.bus.refusals > 0 and rig.grid.stats.glitches >= rig.bus.refusals  # the chips did refuse
+        assert rig.grid.stats.offline == 0 and rig.statuses() == []
+        assert sorted((e.row, e.column, e.pressed) for e in rig.pads()) == sorted(expected)
+        assert len(expected) == 4 * 30
+        assert rig.grid.stats.board_writes >= 4 * 60, rig.grid.stats  # the bus is near full at 100 kHz
+    finally:
+        rig.close()
+
+
+def test_an_unexpected_driver_exception_is_a_counted_fault_of_that_board(rig, monkeypatch, caplog):
+    trellis = rig.grid._boards[2].trellis
+
+    def broken_show():
+        raise TypeError("an old seesaw library")
+
+    monkeypatch.setattr(trellis.pixels, "show", broken_show)
+    rig.grid.show(random_frame(7))
+    for _ in range(rig.config.offline_after):
+        rig.settle(5)
+        rig.clock.advance(1 / rig.config.max_fps)
+    assert rig.grid.stats.driver_faults >= rig.config.offline_after
+    assert "an old seesaw library" in caplog.text
+    assert rig.grid.online == (True, True, False, True)  # that board, not the grid thread
+    rig.pressed(0, 0)
+    assert rig.pads()[-1] == PadEvent(0, 0, True, rig.now)

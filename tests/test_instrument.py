@@ -114,7 +114,7 @@ def test_velocity_alone_sets_the_default_for_new_hits():
 def test_with_shift_velocity_sets_the_gate():
     state = pick_up_all(Instrument(bank()))
     state, _ = run(state, knob("velocity", 0.0), shift_down(), knob("velocity", 0.3), shift_up())
-    assert state.gate == round(0.3 * 255) and state.default_velocity == 200
+    assert state.bank.gate == round(0.3 * 255) and state.default_velocity == 200
 
 
 # -- soft take-over --------------------------------------------------------------------------------
@@ -229,10 +229,10 @@ def test_perform_asks_the_net_and_plays_its_gated_outputs():
     requests = of(effects, RunNet)
     assert len(requests) == 1 and requests[0].net == 1
     assert not requests[0].pattern.velocities[2:].any()     # the request depends on the inputs only
-    outputs = np.array([[10, 30] * 8, [200, 23] * 8], dtype=np.uint8)
+    outputs = np.array([[10, 48] * 8, [200, 47] * 8], dtype=np.uint8)
     state, effects = run(state, *answer(effects, outputs))
     played = of(effects, Play)[-1].state.pattern.velocities
-    assert played[2].tolist() == [0, 30] * 8 and played[3].tolist() == [200, 0] * 8   # gate 24
+    assert played[2].tolist() == [0, 48] * 8 and played[3].tolist() == [200, 0] * 8   # the bank's gate, 48
     assert (played[:2] == GROOVE.velocities[:2]).all()
 
 
@@ -260,15 +260,15 @@ def test_the_net_knob_moves_between_loose_medium_tight_in_detents():
 def test_net_knob_with_shift_turns_chance_on_and_off_at_the_ends():
     state = with_nets(Instrument(bank(GROOVE)))
     state, _ = run(state, shift_down(), knob("net", 0.5), knob("net", 1.0))
-    assert state.chance
+    assert state.bank.chance
     state, _ = run(state, knob("net", 0.0))
-    assert not state.chance
+    assert not state.bank.chance
 
 
 def test_chance_steps_play_by_bar_and_look_different():
-    state = with_nets(Instrument(bank(GROOVE), chance=True))
+    state = with_nets(Instrument(bank(GROOVE, chance=True)))
     state, effects = run(state, *press("mode"))
-    state, _ = run(state, *answer(effects, np.full((2, 16), 24, dtype=np.uint8)))    # right on the gate
+    state, _ = run(state, *answer(effects, np.full((2, 16), 48, dtype=np.uint8)))    # right on the gate
     pattern, chancy = state.played(0)
     assert chancy[2:].all() and not chancy[:2].any()
     bars = {tuple(state.__class__.played(s, 0)[0].velocities[2]) for s in

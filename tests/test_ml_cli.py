@@ -26,14 +26,19 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_writes_one_net_per_target_and_a_summary(trained: Path) -> None:
     names = sorted(path.name for path in trained.glob("*.onnx"))
-    assert names == ["net-0.005.onnx", "net-0.02.onnx", "net-0.05.onnx"]
-    infos = [read_net(trained / name).info for name in ("net-0.05.onnx", "net-0.02.onnx", "net-0.005.onnx")]
-    assert [info.error_target for info in infos] == [0.05, 0.02, 0.005]
+    assert names == ["net-loose.onnx", "net-medium.onnx", "net-tight.onnx"]
+    infos = [read_net(trained / name).info for name in ("net-loose.onnx", "net-medium.onnx", "net-tight.onnx")]
+    assert [info.relative_target for info in infos] == [0.3, 0.1, 0.03]
+    assert [info.label for info in infos] == ["loose", "medium", "tight"]
+    assert {info.target_measure for info in infos} == {"unexplained_variance"}
     assert infos[0].error_reached > infos[1].error_reached > infos[2].error_reached
+    for info in infos:
+        assert info.error_target == pytest.approx(info.relative_target * info.reference_error)
+        assert info.error_reached <= info.error_target
     assert {info.seed for info in infos} == {1}
     summary = (trained / "summary.txt").read_text()
     assert summary.startswith("Breakage Pi nets")
-    for word in ("net-0.05.onnx", "loose", "medium", "tight", "sparse", "kick, snare -> open_hat, closed_hat"):
+    for word in ("net-loose.onnx", "loose", "medium", "tight", "sparse", "kick, snare -> open_hat, closed_hat"):
         assert word in summary
 
 
@@ -43,20 +48,21 @@ def test_train_reports_progress_and_files(tmp_path: Path, capsys: pytest.Capture
                  "--targets", "0.1,0.01"]) == 0
     captured = capsys.readouterr()
     assert "target 0.1 reached at epoch" in captured.err and "target 0.01 reached" in captured.err
-    assert "net-0.1.onnx: loose" in captured.out and "net-0.01.onnx: tight" in captured.out
+    assert "net-loose.onnx: loose, target 0.1" in captured.out
+    assert "net-tight.onnx: tight, target 0.01" in captured.out
 
 
 def test_unreached_targets_exit_1_and_keep_the_reached_nets(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     save_bank(tmp_path / "seed.json", seed_example_bank())
-    assert main(["train", str(tmp_path / "seed.json"), "--out", str(tmp_path), "--max-epochs", "30"]) == 1
-    assert "targets not reached: 0.02, 0.005" in capsys.readouterr().err
-    assert [p.name for p in tmp_path.glob("*.onnx")] == ["net-0.05.onnx"]
+    assert main(["train", str(tmp_path / "seed.json"), "--out", str(tmp_path), "--max-epochs", "150"]) == 1
+    assert "targets not reached: 0.1, 0.03" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.glob("*.onnx")] == ["net-loose.onnx"]
     assert "not reached" in (tmp_path / "summary.txt").read_text()
 
 
 def test_predict_prints_the_slot_and_the_nets_pattern(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["predict", str(trained / "net-0.005.onnx"), str(trained / "seed.json"), "--slot", "2"]) == 0
+    assert main(["predict", str(trained / "net-tight.onnx"), str(trained / "seed.json"), "--slot", "2"]) == 0
     out = capsys.readouterr().out
     assert "slot 2 (eighths) as written" in out and "from the net" in out
     grid_rows = [line for line in out.splitlines() if line.startswith("closed_hat")]
@@ -71,7 +77,7 @@ def test_render_with_a_net_plays_the_nets_outputs(trained: Path, tmp_path: Path)
     plain, with_net = tmp_path / "plain.wav", tmp_path / "net.wav"
     common = ["render", str(tmp_path / "bank.json"), "--slot", "1", "--bars", "1"]
     assert main([*common, "--out", str(plain)]) == 0
-    assert main([*common, "--out", str(with_net), "--net", str(trained / "net-0.005.onnx")]) == 0
+    assert main([*common, "--out", str(with_net), "--net", str(trained / "net-tight.onnx")]) == 0
     plain_pcm, _ = soundfile.read(str(plain), dtype="int16")
     net_pcm, _ = soundfile.read(str(with_net), dtype="int16")
     assert plain_pcm.shape == net_pcm.shape
@@ -100,11 +106,11 @@ def test_train_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_train_refuses_to_overwrite_what_is_not_a_net(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "net-0.05.onnx").write_text("my notes")
+    (tmp_path / "net-loose.onnx").write_text("my notes")
     err = _error(["train", str(DEMO_BANK), "--out", str(tmp_path)], capsys)
-    assert "net-0.05.onnx: not overwriting" in err and "--force" in err
-    assert (tmp_path / "net-0.05.onnx").read_text() == "my notes"
-    (tmp_path / "net-0.05.onnx").unlink()
+    assert "net-loose.onnx: not overwriting" in err and "--force" in err
+    assert (tmp_path / "net-loose.onnx").read_text() == "my notes"
+    (tmp_path / "net-loose.onnx").unlink()
     (tmp_path / "summary.txt").write_text("my diary")
     assert "summary.txt: not overwriting" in _error(["train", str(DEMO_BANK), "--out", str(tmp_path)], capsys)
 
@@ -119,16 +125,16 @@ def test_bad_arguments_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_predict_errors_are_clear(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    net, bank = str(trained / "net-0.05.onnx"), str(trained / "seed.json")
+    net, bank = str(trained / "net-loose.onnx"), str(trained / "seed.json")
     assert "no such file" in _error(["predict", str(tmp_path / "no.onnx"), bank, "--slot", "1"], capsys)
     assert "looks like JSON" in _error(["predict", bank, net, "--slot", "1"], capsys)
     assert "slot must be 1-3" in _error(["predict", net, bank, "--slot", "9"], capsys)
-    (tmp_path / "cut.onnx").write_bytes((trained / "net-0.05.onnx").read_bytes()[:500])
+    (tmp_path / "cut.onnx").write_bytes((trained / "net-loose.onnx").read_bytes()[:500])
     assert "cut.onnx: not an ONNX model" in _error(["predict", str(tmp_path / "cut.onnx"), bank, "--slot", "1"],
                                                    capsys)
 
 
 def test_a_net_for_other_roles_is_noted(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     save_bank(tmp_path / "other.json", seed_example_bank().with_changes(roles=("in", "out", "in", "out")))
-    assert main(["predict", str(trained / "net-0.05.onnx"), str(tmp_path / "other.json"), "--slot", "1"]) == 0
+    assert main(["predict", str(trained / "net-loose.onnx"), str(tmp_path / "other.json"), "--slot", "1"]) == 0
     assert "using the net's roles" in capsys.readouterr().err

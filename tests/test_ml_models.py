@@ -13,7 +13,7 @@ from breakage_pi.ml.session import NetSession
 from breakage_pi.store import load_bank
 from ml_builders import DEMO_BANK, MODELS
 
-NETS = ("net-0.05.onnx", "net-0.02.onnx", "net-0.005.onnx")
+NETS = ("net-loose.onnx", "net-medium.onnx", "net-tight.onnx")
 
 
 def test_models_come_from_the_shipped_demo_bank() -> None:
@@ -48,3 +48,16 @@ def test_default_nets_play_the_demo_bank() -> None:
         assert info.roles == bank.roles and info.channels == bank.channels
         assert info.error_reached <= info.error_target
         assert (MODELS / name).stat().st_size < 64_000
+
+
+def test_a_version_1_net_with_an_absolute_target_still_loads_and_plays() -> None:
+    """The first default net (MSE target 0.005, no target_measure key), kept as a fixture."""
+    net_file = read_net(Path(__file__).parent / "data" / "v1-net-tight.onnx")
+    info = net_file.info
+    assert info.target_measure == "mse" and info.error_target == 0.005
+    assert (info.relative_target, info.relative_error, info.label) == (None, None, "")
+    assert "target MSE 0.005" in info.describe()
+    bank = load_bank(MODELS / "demo_bank.json")
+    played = NetSession(net_file).predict(bank.slot(2).pattern)
+    np.testing.assert_array_equal(played, reference_net(net_file).predict(bank.slot(2).pattern))
+    assert played.shape == (2, 16) and played[1].max() > 64

@@ -50,7 +50,10 @@ def test_metadata_round_trips() -> None:
     assert props["format_version"] == str(NET_VERSION)
     assert props["channels"] == '["kick", "snare", "open_hat", "closed_hat"]'
     assert props["roles"] == '["in", "in", "out", "out"]'
-    assert float(props["error_target"]) == 0.005 and float(props["error_reached"]) <= 0.005
+    assert float(props["error_target"]) == pytest.approx(0.03 * net.info.reference_error)
+    assert float(props["error_reached"]) <= float(props["error_target"])
+    assert props["target_measure"] == "unexplained_variance" and float(props["relative_target"]) == 0.03
+    assert float(props["relative_error"]) <= 0.03 and props["label"] == "tight"
     assert int(props["epochs"]) == net.info.epochs and props["training_set_hash"].startswith("sha256:")
 
 
@@ -166,7 +169,7 @@ def _props_with(key: str, value: str) -> bytes:
     (lambda: _props_with("channels", '["a", "a", "b", "c"]'), "distinct"),
     (lambda: _props_with("error_target", "tight"), "must be a number"),
     (lambda: _props_with("epochs", "1.5"), "integer"),
-    (lambda: _props_with("roles", '["in", "in", "in", "out"]'), "input 'velocities_in' must be float32 \\[1, 48\\]"),
+    (lambda: _props_with("roles", '["in", "in", "in", "out"]'), "input 'velocities_in' must be float32 \\[1, 48\\] or \\[N, 48\\]"),
 ])
 def test_bad_net_files_are_clear_errors_naming_the_file(make: Callable[[], bytes], message: str) -> None:
     data = make()
@@ -269,7 +272,8 @@ def test_net_bank_orders_loose_to_tight_and_switches() -> None:
     nets = seed_example_run()[2]
     files = [parse_net(net_to_bytes(net), f"{net.info.error_target}.onnx") for net in reversed(nets)]
     bank = NetBank(files)
-    assert bank.targets == (0.05, 0.02, 0.005) and len(bank) == 3
+    assert bank.labels == ("loose", "medium", "tight") and len(bank) == 3
+    assert bank.targets == tuple(net.info.error_target for net in nets)
     pattern = random_patterns(1, seed=5)[0]
     assert not np.array_equal(bank[0].predict(pattern), bank[2].predict(pattern))
 
@@ -281,3 +285,27 @@ def test_net_bank_refuses_nets_of_different_roles_or_none() -> None:
         NetBank([parse_net(net_to_bytes(net), "a.onnx"), parse_net(net_to_bytes(other), "b.onnx")])
     with pytest.raises(NetError, match="no nets"):
         NetBank([])
+
+
+@pytest.mark.parametrize("batch", ["N", "batch_size", None])
+def test_a_net_with_a_dynamic_batch_dimension_plays(batch: str | None) -> None:
+    """PyTorch exports with ``dynamic_axes`` give ``[N, n_in]`` (a named or unnamed first dimension)."""
+    reference = _tight()
+    model = net_to_model(reference)
+    for value in (model.graph.input[0], model.graph.output[0]):
+        first = value.type.tensor_type.shape.dim[0]
+        first.Clear()
+        if batch:
+            first.dim_param = batch
+    net_file = parse_net(model.SerializeToString(), "torch.onnx")
+    for pattern in random_patterns(4, seed=9):
+        played = NetSession(net_file).predict(pattern).astype(int)
+        assert np.abs(played - reference.predict(pattern).astype(int)).max() <= 1
+
+
+def test_a_fixed_batch_other_than_one_is_refused() -> None:
+    model = net_to_model(_tight())
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 8
+    model.graph.output[0].type.tensor_type.shape.dim[0].dim_value = 8
+    with pytest.raises(NetError, match=r"batch8.onnx: input 'velocities_in' must be float32 \[1, 32\] or \[N, 32\]"):
+        parse_net(model.SerializeToString(), "batch8.onnx")

@@ -26,7 +26,7 @@ def test_progress_then_the_same_result_as_in_process() -> None:
     result = job.result()
     job.close()
     expected = train(data, TrainConfig(seed=3))
-    assert progress[0][0] == 0 and progress[-1] == (result.epochs, result.error)
+    assert progress[0][0] == 0 and progress[-1] == (result.epochs, result.relative_error)
     assert [epoch for epoch, _ in progress] == sorted(epoch for epoch, _ in progress)
     assert [(s.epochs, s.error) for s in result.snapshots] == [(s.epochs, s.error) for s in expected.snapshots]
     assert result.stopped == "targets"

@@ -19,13 +19,19 @@ def test_three_targets_give_three_nets_with_strictly_ordered_errors() -> None:
     assert [s.target for s in result.snapshots] == list(DEFAULT_TARGETS)
     errors = [s.error for s in result.snapshots]
     assert errors[0] > errors[1] > errors[2]
-    assert all(s.error <= s.target for s in result.snapshots)
+    assert all(s.relative_error <= s.target and s.error <= s.error_target for s in result.snapshots)
     assert [s.epochs for s in result.snapshots] == sorted(s.epochs for s in result.snapshots)
     assert len({s.epochs for s in result.snapshots}) == 3
-    assert [net.info.error_target for net in nets] == list(DEFAULT_TARGETS)
+    assert [net.info.relative_target for net in nets] == list(DEFAULT_TARGETS)
+    assert result.reference_error == pytest.approx(float(data_variance()))
     tight = result.snapshots[-1]
     data = bank_training_set(seed_example_bank())
     assert float(np.mean((tight.mlp.forward(data.inputs) - data.targets) ** 2)) == pytest.approx(tight.error)
+
+
+def data_variance() -> float:
+    """The variance of the seed example's hats: what always playing their average leaves unexplained."""
+    return float(bank_training_set(seed_example_bank()).targets.var(axis=0).mean())
 
 
 def test_training_is_deterministic_for_a_seed() -> None:
@@ -46,8 +52,8 @@ def test_progress_reports_epochs_and_errors_including_each_crossing() -> None:
     assert epochs[0] == 0 and epochs == sorted(set(epochs))
     assert set(range(0, result.epochs + 1, 5)) <= set(epochs)
     for snapshot in result.snapshots:
-        assert (snapshot.epochs, snapshot.error) in reports
-    assert reports[-1] == (result.epochs, result.error)
+        assert (snapshot.epochs, snapshot.relative_error) in reports
+    assert reports[-1] == (result.epochs, result.relative_error)
 
 
 def test_abort_stops_early_and_keeps_the_nets_already_reached() -> None:
@@ -64,7 +70,7 @@ def test_max_epochs_leaves_targets_unreached() -> None:
     data = bank_training_set(seed_example_bank())
     result = train(data, TrainConfig(max_epochs=30))
     assert result.stopped == "max_epochs" and result.epochs == 30
-    assert result.unreached and all(t < result.error for t in result.unreached)
+    assert result.unreached and all(t < result.relative_error for t in result.unreached)
 
 
 def test_targets_are_sorted_loose_to_tight() -> None:

@@ -53,7 +53,7 @@ def test_saved_state_round_trips():
     bank = Bank(slots=(Slot(), Slot(), Slot()))
     state, _ = step(Instrument(bank, kits=("909",)), NetsLoaded(("loose", "medium", "tight"), ("in",) * 2 + ("out",) * 2))
     from dataclasses import replace
-    state = replace(state, slot=2, mode=PERFORM, net=2, gate=40, chance=True, volume=0.5, default_velocity=99,
+    state = replace(state, slot=2, mode=PERFORM, net=2, volume=0.5, default_velocity=99,
                     mutes=(True, False, False, True), kit="909")
     data = saved_to_data(state)
     assert data["slot"] == 3 and data["net"] == "tight"
@@ -63,7 +63,8 @@ def test_saved_state_round_trips():
 
 
 @pytest.mark.parametrize("change, error, field", [
-    ({"slot": 9}, FormatError, "slot"), ({"mode": "jam"}, FormatError, "mode"), ({"gate": 300}, FormatError, "gate"),
+    ({"slot": 9}, FormatError, "slot"), ({"mode": "jam"}, FormatError, "mode"),
+    ({"volume": 2}, FormatError, "volume"),
     ({"mutes": [True]}, FormatError, "mutes"), ({"knobs": {"gain": 0.1}}, FormatError, "knobs.gain"),
     ({"version": 2}, VersionError, "version"), ({"format": "other"}, FormatError, "format"),
 ])

@@ -15,6 +15,7 @@ from ..core.clock import StepClock
 from ..core.playstate import PlayState
 from ..core.pattern import CHANNELS, STEPS, Pattern
 from .kit import Kit
+from .limiter import Limiter
 from .mixer import Mixer
 
 class Player:
@@ -34,6 +35,7 @@ class Player:
 
     def __init__(self, kit: Kit, state: PlayState, max_block: int = 256, max_voices: int = 64) -> None:
         self.mixer = Mixer(kit, max_voices=max_voices, max_block=max_block)
+        self.limiter = Limiter(kit.rate, max_block)
         self.rate = kit.rate
         self.frame = 0
         self._state = state
@@ -72,7 +74,7 @@ class Player:
                     velocity = int(velocities[channel, column])
                     if velocity and not state.mutes[channel]:
                         self.mixer.trigger(channel, velocity, at - start)
-        mix = self.mixer.render(frames)
+        mix = self.limiter.process(self.mixer.render(frames))
         scaled = self._float[:frames]
         if self._volume == previous_volume:
             np.multiply(mix, self._volume * 32767.0, out=scaled)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Iterator
+from typing import Callable, Iterator, Union
 
 import numpy as np
 import soundfile
@@ -19,8 +19,11 @@ from .sinks import WavSink
 
 MAX_SECONDS = 3600
 
+Bars = Union[Pattern, Callable[[int], Pattern]]
+"""One pattern for every bar, or a function giving bar ``n``'s pattern (a net with chance differs per bar)."""
 
-def render_pattern(kit: Kit, pattern: Pattern, bars: int, tempo: float, swing: float = 0.5,
+
+def render_pattern(kit: Kit, pattern: Bars, bars: int, tempo: float, swing: float = 0.5,
                    block: int = 256) -> np.ndarray:
     """``bars`` bars of ``pattern`` as (frames, 2) int16, rendered in blocks of ``block`` frames.
 
@@ -33,7 +36,7 @@ def render_pattern(kit: Kit, pattern: Pattern, bars: int, tempo: float, swing: f
     return out
 
 
-def render_to_wav(kit: Kit, pattern: Pattern, bars: int, tempo: float, swing: float,
+def render_to_wav(kit: Kit, pattern: Bars, bars: int, tempo: float, swing: float,
                   path: str | os.PathLike[str], block: int = 256) -> int:
     """Stream ``bars`` bars to a 16-bit WAV at ``path`` (atomically, in constant memory); returns the frames."""
     frames = _length(kit, bars, tempo, swing)
@@ -62,11 +65,26 @@ def _length(kit: Kit, bars: int, tempo: float, swing: float) -> int:
     return frames
 
 
-def _blocks(kit: Kit, pattern: Pattern, tempo: float, swing: float, frames: int,
+def _blocks(kit: Kit, pattern: Bars, tempo: float, swing: float, frames: int,
             block: int) -> Iterator[tuple[int, np.ndarray]]:
-    player = Player(kit, PlayState(pattern, tempo, swing), max_block=block)
-    for start in range(0, frames, block):
-        yield start, player.render(min(block, frames - start))
+    if isinstance(pattern, Pattern):
+        player = Player(kit, PlayState(pattern, tempo, swing), max_block=block)
+        for start in range(0, frames, block):
+            yield start, player.render(min(block, frames - start))
+        return
+    # A new pattern at each bar line: blocks end there, and the next bar's state applies from the next block.
+    clock = StepClock(tempo, swing, kit.rate)
+    player = Player(kit, PlayState(pattern(0), tempo, swing), max_block=block)
+    start, bar = 0, 0
+    while start < frames:
+        bar_end = min(clock.step_start((bar + 1) * STEPS), frames)
+        while start < bar_end:
+            pcm = player.render(min(block, bar_end - start))
+            yield start, pcm
+            start += len(pcm)
+        bar += 1
+        if start < frames:
+            player.set_state(PlayState(pattern(bar), tempo, swing))
 
 
 def encode_wav(pcm: np.ndarray, rate: int) -> bytes:

@@ -1,4 +1,8 @@
-"""Bench section ``mixer``: the cost of one mixer block as a fraction of its real-time length."""
+"""Bench section ``mixer``: the cost of one mixer block as a fraction of its real-time length.
+
+Also the master limiter's cost per block (``mixer.limiter.f{n}.*``): passing
+a quiet mix through, and limiting a mix that is over the ceiling throughout.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import time
 import numpy as np
 
 from ..audio.kit import Kit
+from ..audio.limiter import Limiter
 from ..audio.mixer import Mixer
 from ..core.clock import SAMPLE_RATE
 from ..core.pattern import DEFAULT_CHANNEL_NAMES
@@ -50,6 +55,20 @@ def _block_costs(mixer: Mixer, voices: int, frames: int, blocks: int, paced: boo
     return costs / period
 
 
+def _limiter_costs(frames: int, level: float) -> np.ndarray:
+    """Limiter cost per block (fraction of real time) on noise peaking at ``level`` (full scale 1)."""
+    limiter = Limiter(SAMPLE_RATE, frames)
+    noise = np.random.default_rng(1).uniform(-level, level, (frames, 2)).astype(np.float32)
+    block = noise.copy()
+    costs = np.empty(BLOCKS)
+    for index in range(BLOCKS):
+        np.copyto(block, noise)
+        start = time.perf_counter()
+        limiter.process(block)
+        costs[index] = time.perf_counter() - start
+    return costs / (frames / SAMPLE_RATE)
+
+
 def run() -> dict[str, float]:
     kit = _long_kit()
     figures: dict[str, float] = {}
@@ -69,6 +88,11 @@ def run() -> dict[str, float]:
             costs = _block_costs(mixer, voices, 64, int(PACED_SECONDS * SAMPLE_RATE / 64), paced=True)
             figures[f"mixer.v{voices}.f64.paced_rt_median"] = float(np.median(costs))
             figures[f"mixer.v{voices}.f64.paced_rt_p99"] = float(np.percentile(costs, 99))
+        for frames in FRAMES:
+            for name, level in (("pass", 0.5), ("limit", 2.0)):
+                costs = _limiter_costs(frames, level)
+                figures[f"mixer.limiter.f{frames}.{name}_rt_median"] = float(np.median(costs))
+                figures[f"mixer.limiter.f{frames}.{name}_rt_p99"] = float(np.percentile(costs, 99))
     finally:
         gc.enable()
     return figures

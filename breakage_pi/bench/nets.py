@@ -1,4 +1,15 @@
-"""Bench section ``nets``: inference latency (onnxruntime and numpy) and training time to each target.
+"""Bench section ``nets``: quality on the shipped evaluation set, inference latency and training time.
+
+Quality (``nets.quality.*``): the default training run on the evaluation set's
+16 training patterns, each net (loose, medium, tight) scored on them and on
+the 34 held-out patterns beside three baselines fitted on the same 16 (the
+average hats, the nearest training pattern's hats, ridge regression): MSE on
+0-1 velocities and onset F1 (a hit is a velocity at or above the default
+gate); then each net's smoothness (the largest output change, in velocity
+units, per one-velocity step of any input swept 0 -> 255 on the held-out
+patterns), the ghost hits the gate removes per held-out pattern, and how
+much the nets differ on held-out patterns (hits one plays and the other does
+not, per pattern; the mean velocity difference on steps either plays).
 
 Inference is timed per call of ``predict(pattern)`` (pattern in, output
 velocities out), as the performance loop calls it, over patterns that change
@@ -17,8 +28,11 @@ from typing import Callable
 import numpy as np
 import onnxruntime as ort
 
-from ..core.pattern import CHANNELS, STEPS, Pattern
+from ..core.gate import DEFAULT_GATE, gated
+from ..core.pattern import CHANNELS, MAX_VELOCITY, STEPS, Pattern
 from ..ml.dataset import TrainingSet, training_set
+from ..ml.evalset import load_eval_set
+from ..ml.quality import Baselines, Predictor, ghosts_per_pattern, largest_sweep_step, mse, onset_f1
 from ..ml.net import result_nets
 from ..ml.netfile import parse_net
 from ..ml.onnx_export import INPUT_NAME, OUTPUT_NAME, net_to_bytes
@@ -59,13 +73,52 @@ def synthetic_patterns(count: int, seed: int = 1) -> list[Pattern]:
 
 
 def run() -> dict[str, float]:
-    """Figures: ``nets.infer.*`` in microseconds per call, ``nets.train.p{n}.*`` in seconds and epochs."""
+    """Figures: ``nets.quality.*`` (MSE, F1, velocity units, counts, seconds), ``nets.infer.*`` in
+    microseconds per call, ``nets.train.p{n}.*`` in seconds and epochs."""
     figures: dict[str, float] = {}
+    print("  quality on the shipped evaluation set", file=sys.stderr, flush=True)
+    figures.update(quality_figures())
     figures.update(_inference())
     for size in TRAIN_SIZES:
         figures.update(_training(size))
     print("  note: 2 shared cores here; other work on the machine shows up in p99 and training seconds",
           file=sys.stderr)
+    return figures
+
+
+def quality_figures(config: TrainConfig = TrainConfig(), gate: int = DEFAULT_GATE) -> dict[str, float]:
+    """The ``nets.quality.*`` figures of a training run with ``config`` on the shipped evaluation set."""
+    evaluation = load_eval_set()
+    train_set, held_out = evaluation.train, evaluation.held_out
+    start = time.perf_counter()
+    result = train(train_set, config)
+    figures = {"nets.quality.train_seconds": time.perf_counter() - start,
+               "nets.quality.reference_mse": result.reference_error}
+    baselines = Baselines(train_set.inputs, train_set.targets)
+    predictors: dict[str, Predictor] = {"average": baselines.average, "nearest": baselines.nearest,
+                                        "ridge": baselines.ridge}
+    nets = {net.info.label: net for net in result_nets(result, train_set)}
+    predictors.update({label: net.mlp.forward for label, net in nets.items()})
+    for name, predict in predictors.items():
+        for part, data in (("train", train_set), ("held_out", held_out)):
+            predicted = predict(data.inputs)
+            figures[f"nets.quality.{name}.{part}_mse"] = mse(predicted, data.targets)
+            figures[f"nets.quality.{name}.{part}_f1"] = onset_f1(predicted, data.targets, gate)
+    for label, net in nets.items():
+        figures[f"nets.quality.{label}.train_unexplained"] = net.info.relative_error or float("nan")
+        figures[f"nets.quality.{label}.epochs"] = float(net.info.epochs)
+        figures[f"nets.quality.{label}.smoothness_max_step"] = largest_sweep_step(net.mlp.forward, held_out.inputs)
+        figures[f"nets.quality.{label}.gated_ghosts_per_pattern"] = ghosts_per_pattern(
+            net.mlp.forward(held_out.inputs), gate)
+    labels = list(nets)
+    for first, second in zip(labels, labels[1:]):
+        played = [gated(nets[label].mlp.forward(held_out.inputs) * MAX_VELOCITY, gate).astype(int)
+                  for label in (first, second)]
+        sounding = (played[0] > 0) | (played[1] > 0)
+        figures[f"nets.quality.{first}_vs_{second}.hits_differing_per_pattern"] = \
+            float(np.count_nonzero((played[0] > 0) != (played[1] > 0))) / len(held_out)
+        figures[f"nets.quality.{first}_vs_{second}.mean_velocity_difference"] = \
+            float(np.abs(played[0] - played[1])[sounding].mean())
     return figures
 
 

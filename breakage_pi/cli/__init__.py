@@ -7,7 +7,7 @@ import sys
 from typing import Callable, Sequence
 
 from ..core.errors import BreakageError
-from . import nets, run, sound, system
+from . import doctor, midi, nets, run, sound, sync, system
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -15,7 +15,7 @@ Handler = Callable[[argparse.Namespace], int]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="breakage-pi", description="A Raspberry Pi groovebox that learns how you play.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (sound, nets, run, system):
+    for group in (sound, nets, run, midi, sync, system, doctor):
         group.add_commands(commands)
     return parser
 

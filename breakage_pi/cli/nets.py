@@ -7,18 +7,22 @@ the ml package only returns bytes and text.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.bank import Bank
+from ..core.gate import check_gate
+from ..core.pattern import Pattern
 from ..core.textgrid import format_pattern
 from ..store import StoreError
 from .args import whole_number
 
 if TYPE_CHECKING:
     from ..ml.dataset import TrainingSet
+    from ..audio.render import Bars
     from ..ml.session import NetSession
     from ..ml.train import TrainConfig, TrainingResult
 
@@ -34,7 +38,8 @@ def add_commands(commands: Any) -> None:
     train.add_argument("bank", type=Path, metavar="BANK.json")
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the .onnx nets and summary")
     train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
-                       help="error targets, MSE on 0-1 velocities (default: 0.05,0.02,0.005 = loose,medium,tight)")
+                       help="error targets, fractions of the training hats' variance left unexplained "
+                            "(default: 0.3,0.1,0.03 = loose,medium,tight)")
     train.add_argument("--seed", type=whole_number, default=0, metavar="N", help="random seed (default 0)")
     train.add_argument("--max-epochs", type=whole_number, default=TrainConfig().max_epochs, metavar="N",
                        help=f"stop after N epochs whatever the error (default {TrainConfig().max_epochs})")
@@ -45,13 +50,31 @@ def add_commands(commands: Any) -> None:
     predict.add_argument("net", type=Path, metavar="NET.onnx")
     predict.add_argument("bank", type=Path, metavar="BANK.json")
     predict.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    predict.add_argument("--json", action="store_true",
+                         help='print the slot as it plays as JSON: {"slot", "channels", "roles", "steps"}')
+    _add_gate_option(predict)
     predict.set_defaults(handler=_predict)
 
 
 def add_net_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--net NET.onnx`` to a command that plays a slot (``render``)."""
+    """Add ``--net NET.onnx`` (and ``--gate``) to a command that plays a slot (``render``, ``demo``)."""
     parser.add_argument("--net", type=Path, metavar="NET.onnx",
                         help="write the slot's output channels with this net before playing")
+    _add_gate_option(parser)
+
+
+def _add_gate_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gate", type=_gate, metavar="V",
+                        help="the net's outputs below velocity V (0-255) are silent (default: the bank's, 48)")
+
+
+def net_bars(net: NetSession, bank: Bank, pattern: Pattern, gate: int | None = None) -> Bars:
+    """What ``pattern`` plays with ``net`` writing its outputs through ``bank``'s gate (or ``gate``):
+    one pattern, or with chance on, a pattern per bar."""
+    threshold = bank.gate if gate is None else gate
+    if not bank.chance:
+        return net.play(pattern, threshold)
+    return lambda bar: net.play(pattern, threshold, True, bank.chance_seed, bar)
 
 
 def open_net(path: Path, bank: Bank) -> NetSession:
@@ -67,32 +90,30 @@ def open_net(path: Path, bank: Bank) -> NetSession:
 def _train(args: argparse.Namespace) -> int:
     from ..ml.dataset import bank_training_set
     from ..ml.net import result_nets
-    from ..ml.netfile import net_file_name
     from ..ml.onnx_export import net_to_bytes
     from ..ml.summary import format_summary
-    from ..ml.train import TrainConfig, target_label
+    from ..ml.train import TrainConfig, net_file_name
     from ..store import atomic_write_bytes, load_bank
 
     bank = load_bank(args.bank)
     data = bank_training_set(bank)
     config = TrainConfig(targets=tuple(args.targets), seed=args.seed, max_epochs=args.max_epochs)
     out: Path = args.out
-    _prepare_out(out, [net_file_name(target) for target in config.targets], args.force)
+    names = {target: net_file_name(index, len(config.targets), target) for index, target in enumerate(config.targets)}
+    _prepare_out(out, list(names.values()), args.force)
     result = _run_training(data, config)
-    nets = [(net_file_name(net.info.error_target), net) for net in result_nets(result, data)]
+    nets = [(names[net.info.relative_target], net) for net in result_nets(result, data)]
     for name, net in nets:
         atomic_write_bytes(out / name, net_to_bytes(net))
     atomic_write_bytes(out / SUMMARY_NAME,
                        format_summary(args.bank.name, bank, data, result, nets).encode("utf-8"))
     for name, net in nets:
-        label = target_label(config.targets.index(net.info.error_target), len(config.targets))
-        print(f"{out / name}: {label}, target {net.info.error_target:g}, "
-              f"error {net.info.error_reached:.4g} after {net.info.epochs} epochs")
+        print(f"{out / name}: {net.info.describe()}")
     print(f"{out / SUMMARY_NAME}: summary")
     if result.unreached:
         missing = ", ".join(f"{target:g}" for target in result.unreached)
         reason = "training was aborted" if result.stopped == "aborted" else \
-            f"error {result.error:.4g} after {result.epochs} epochs; try --max-epochs"
+            f"{result.relative_error:.4g} unexplained after {result.epochs} epochs; try --max-epochs"
         print(f"breakage-pi: targets not reached: {missing} ({reason})", file=sys.stderr)
         return 1
     return 0
@@ -116,7 +137,8 @@ def _run_training(data: TrainingSet, config: TrainConfig) -> TrainingResult:
 class _TrainingDisplay:
     """Training progress on stderr: a rich bar on a terminal, a line per target reached otherwise.
 
-    The bar fills with log(error) from the first error to the tightest target.
+    Errors are fractions of the training variance unexplained; the bar fills with log(error) from the first
+    error to the tightest target.
     """
 
     def __init__(self, targets: tuple[float, ...]) -> None:
@@ -147,12 +169,12 @@ class _TrainingDisplay:
         if self._first is None:
             self._first = error
         while self._pending and error <= self._pending[0]:
-            self._console.print(f"target {self._pending.pop(0):g} reached at epoch {epoch}, error {error:.4g}",
+            self._console.print(f"target {self._pending.pop(0):g} reached at epoch {epoch}, {error:.4g} unexplained",
                                 markup=False)
         if self._bar is not None:
             span = math.log(self._first / self._tightest) if self._first > self._tightest else 0.0
             done = 1.0 if span <= 0.0 else min(1.0, max(0.0, math.log(self._first / max(error, 1e-12)) / span))
-            self._bar.update(self._task, completed=done, status=f"epoch {epoch}  error {error:.4g}")
+            self._bar.update(self._task, completed=done, status=f"epoch {epoch}  unexplained {error:.4g}")
 
 
 def _prepare_out(out: Path, names: list[str], force: bool) -> None:
@@ -190,10 +212,15 @@ def _predict(args: argparse.Namespace) -> int:
     slot = bank.slot(args.slot)
     info = net_file.info
     _note_role_mismatch(info.channels, info.roles, bank, args.net)
-    predicted = NetSession(net_file).apply(slot.pattern)
+    gate = bank.gate if args.gate is None else args.gate
+    predicted = NetSession(net_file).play(slot.pattern, gate, bank.chance, bank.chance_seed, bar=0)
+    if args.json:
+        print(json.dumps({"slot": args.slot, "channels": list(bank.channels), "roles": list(info.roles),
+                          "steps": predicted.to_lists()}))
+        return 0
     outputs = info.output_channels
-    print(f"{args.net}: target {info.error_target:g}, error {info.error_reached:.4g} after {info.epochs} epochs, "
-          f"{info.examples} training patterns")
+    print(f"{args.net}: {info.describe()}")
+    print(f"gate {gate}" + (f", chance on (seed {bank.chance_seed}, bar 1 shown)" if bank.chance else ""))
     print(f"\nslot {args.slot} ({slot.name or 'unnamed'}) as written:")
     print(format_pattern(slot.pattern, bank.channels, info.roles))
     print(f"\nwith {', '.join(bank.channels[c] for c in outputs)} from the net:")
@@ -212,6 +239,13 @@ def _note_role_mismatch(channels: tuple[str, ...], roles: tuple[str, ...], bank:
         print(f"breakage-pi: note: {net} was trained with roles {list(roles)} on channels {list(channels)}; "
               f"the bank has {list(bank.roles)} on {list(bank.channels)}: using the net's roles",
               file=sys.stderr)
+
+
+def _gate(text: str) -> int:
+    try:
+        return check_gate(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a velocity 0-255, got {text!r}") from None
 
 
 def _targets(text: str) -> list[float]:

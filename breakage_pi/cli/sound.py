@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import BreakageError
-from ..core.pattern import DEFAULT_CHANNEL_NAMES
+from ..core.pattern import DEFAULT_CHANNEL_NAMES, Pattern
 from .args import add_slot_arguments, positive_float, positive_int
-from .nets import add_net_option, open_net
+from .nets import add_net_option, net_bars, open_net
 
 
 def add_commands(commands: Any) -> None:
@@ -49,7 +49,7 @@ def _render(args: argparse.Namespace) -> int:
     slot = bank.slot(args.slot)
     tempo = bank.tempo if args.tempo is None else args.tempo
     kit = load_kit(args.kit, bank.channels if args.kit else DEFAULT_CHANNEL_NAMES)
-    pattern = slot.pattern if args.net is None else open_net(args.net, bank).apply(slot.pattern)
+    pattern = slot.pattern if args.net is None else net_bars(open_net(args.net, bank), bank, slot.pattern, args.gate)
     frames = render_to_wav(kit, pattern, args.bars, tempo, bank.swing, args.out)
     print(f"rendered slot {args.slot} ({slot.name or 'unnamed'}), {args.bars} bar(s) at {tempo:g} BPM "
           f"-> {args.out} ({frames / kit.rate:.2f} s)" + (f", outputs by {args.net}" if args.net else ""))
@@ -104,9 +104,10 @@ def _demo(args: argparse.Namespace) -> int:
         print(format_pattern(slot.pattern, bank.channels, bank.roles))
         takes.append(render_pattern(kit, slot.pattern, args.bars, bank.tempo, bank.swing))
         if net is not None:
-            performed = net.apply(slot.pattern)
+            performed = net_bars(net, bank, slot.pattern, args.gate)
             print(f"  then the net writes the {' and '.join(bank.channels[c] for c in bank.output_channels)}:")
-            print(format_pattern(performed, bank.channels, net_marks))
+            print(format_pattern(performed if isinstance(performed, Pattern) else performed(0), bank.channels,
+                                 net_marks))
             takes.append(render_pattern(kit, performed, args.bars, bank.tempo, bank.swing))
         print()
     pcm = np.concatenate(takes)

@@ -1,4 +1,4 @@
-"""Bank: up to 16 named pattern slots with channel roles, tempo and swing.
+"""Bank: up to 16 named pattern slots with channel roles, tempo, swing and how the net's outputs play.
 
 Also the pure (no I/O) codec of the bank file format, version 1; reading and
 writing files is :mod:`breakage_pi.store`'s job.
@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from .clock import SWING_RANGE, TEMPO_RANGE
 from .errors import FormatError, VersionError
+from .gate import DEFAULT_GATE, check_gate
 from .pattern import CHANNELS, DEFAULT_CHANNEL_NAMES, Pattern, pattern_from_data
 
 BANK_FORMAT = "breakage-pi/bank"
@@ -36,7 +37,10 @@ class Bank:
 
     ``roles[c]`` is ``"in"`` if channel ``c`` feeds the net, ``"out"`` if the
     net writes it. ``swing`` is the fraction of a step pair given to the first
-    step (0.5 = straight).
+    step (0.5 = straight). ``gate`` is the velocity under which the net's
+    outputs are silent; ``chance`` plays uncertain outputs with a probability,
+    drawn per bar from ``chance_seed`` (see :mod:`.gate`). Banks written before
+    these settings load with the defaults.
 
     >>> bank = Bank(slots=(Slot("groove", True, Pattern()),))
     >>> bank.input_channels, bank.output_channels
@@ -48,6 +52,9 @@ class Bank:
     roles: tuple[str, ...] = DEFAULT_ROLES
     tempo: float = 120.0
     swing: float = 0.5
+    gate: int = DEFAULT_GATE
+    chance: bool = False
+    chance_seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slots", tuple(self.slots))
@@ -62,6 +69,11 @@ class Bank:
         _check_roles(self.roles)
         object.__setattr__(self, "tempo", _checked_number(self.tempo, TEMPO_RANGE, "tempo", "BPM"))
         object.__setattr__(self, "swing", _checked_number(self.swing, SWING_RANGE, "swing", ""))
+        object.__setattr__(self, "gate", check_gate(self.gate))
+        if not isinstance(self.chance, bool):
+            raise FormatError(f"expected true or false, got {self.chance!r}", "chance.on")
+        if isinstance(self.chance_seed, bool) or not isinstance(self.chance_seed, int) or self.chance_seed < 0:
+            raise FormatError(f"expected a whole number 0 or more, got {self.chance_seed!r}", "chance.seed")
 
     @property
     def input_channels(self) -> tuple[int, ...]:
@@ -133,6 +145,8 @@ def bank_to_data(bank: Bank) -> dict[str, Any]:
         "swing": bank.swing,
         "channels": list(bank.channels),
         "roles": list(bank.roles),
+        "gate": bank.gate,
+        "chance": {"on": bank.chance, "seed": bank.chance_seed},
         "slots": [
             {"name": slot.name, "train": slot.train, "steps": slot.pattern.to_lists()}
             for slot in bank.slots
@@ -165,8 +179,12 @@ def bank_from_data(data: object) -> Bank:
     if not 1 <= len(data["slots"]) <= MAX_SLOTS:
         raise FormatError(f"a bank holds 1-{MAX_SLOTS} slots, got {len(data['slots'])}", "slots")
     slots = tuple(_slot_from_data(item, f"slots[{index}]") for index, item in enumerate(data["slots"]))
+    chance = data.get("chance", {})
+    if not isinstance(chance, dict):
+        raise FormatError(f"expected an object like {{\"on\": false, \"seed\": 0}}, got {chance!r}", "chance")
     return Bank(slots=slots, channels=tuple(data["channels"]), roles=tuple(data["roles"]),
-                tempo=data["tempo"], swing=data["swing"])
+                tempo=data["tempo"], swing=data["swing"], gate=data.get("gate", DEFAULT_GATE),
+                chance=chance.get("on", False), chance_seed=chance.get("seed", 0))
 
 
 def _slot_from_data(item: object, field: str) -> Slot:

@@ -46,7 +46,7 @@ import numpy as np
 from .bank import MAX_SLOTS, Bank, Slot
 from .clock import SWING_RANGE, TEMPO_RANGE
 from .events import KNOBS, ButtonEvent, DeviceStatus, KnobEvent, PadEvent
-from .gate import gate_outputs
+from .gate import gated, uncertain
 from .leds import render_frame
 from .pages import (CHANCE_COLUMN, COPY_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS, NET_COLUMNS, PERFORM_COLUMN,
                     ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, ROW_SYSTEM, SAVE_COLUMN, TRAIN_COLUMN)
@@ -57,7 +57,6 @@ from .takeover import picks_up
 EDIT, PERFORM = "edit", "perform"
 MODES = (EDIT, PERFORM)
 DEFAULT_VELOCITY = 200
-DEFAULT_GATE = 24
 DEFAULT_VOLUME = 0.8
 TRAIN_HOLD_S = 1.0
 SAVE_DELAY_S = 2.0
@@ -248,7 +247,8 @@ class Instrument:
     """Everything the player can change, and what the control side knows of the engine and nets.
 
     ``slot`` and ``queued`` are 0-based slot indexes; ``net`` indexes the
-    nets present (``nets``, loose to tight); ``gate`` is a velocity 0-255.
+    nets present (``nets``, loose to tight). The gate and chance are the
+    bank's settings (``bank.gate``, ``bank.chance``).
     """
 
     bank: Bank
@@ -262,8 +262,6 @@ class Instrument:
     volume: float = DEFAULT_VOLUME
     default_velocity: int = DEFAULT_VELOCITY
     mutes: tuple[bool, ...] = UNMUTED
-    gate: int = DEFAULT_GATE
-    chance: bool = False
     net: int = 1
     nets: tuple[str, ...] = ()
     net_roles: tuple[str, ...] = ()
@@ -317,9 +315,11 @@ class Instrument:
         if not rows or answer is None:
             return pattern, chancy
         grid = pattern.velocities.copy()
-        played, chancy_rows = gate_outputs(answer[1].velocities[list(rows)], self.gate, self.chance, self.bar)
-        grid[list(rows)] = played
-        chancy[list(rows)] = chancy_rows
+        outputs = answer[1].velocities[list(rows)]
+        bank = self.bank
+        grid[list(rows)] = gated(outputs, bank.gate, bank.chance, bank.chance_seed, self.bar)
+        if bank.chance:
+            chancy[list(rows)] = uncertain(outputs, bank.gate)
         return Pattern(grid), chancy
 
     def summary(self) -> str:
@@ -328,9 +328,9 @@ class Instrument:
         chain = f" chain {'-'.join(str(s + 1) for s in self.chain)}" if self.chain else ""
         training = "  TRAINING" if self.training is not None else ""
         return (f"{self.mode.upper()}  slot {self.slot + 1}{queued}{chain}  net {self.net_label}"
-                f"{' chance' if self.chance else ''}  {'PLAYING' if self.playing else 'stopped'}  "
+                f"{' chance' if self.bank.chance else ''}  {'PLAYING' if self.playing else 'stopped'}  "
                 f"{self.bank.tempo:g} BPM  swing {self.bank.swing:g}  volume {self.volume:.2f}  "
-                f"velocity {self.default_velocity}  gate {self.gate}{training}")
+                f"velocity {self.default_velocity}  gate {self.bank.gate}{training}")
 
     def play_state(self) -> PlayState:
         """The snapshot the engine should be playing."""
@@ -409,8 +409,7 @@ def _settled(old: Instrument, state: Instrument) -> bool:
 
 
 def _persisted(state: Instrument) -> tuple[object, ...]:
-    return (state.slot, state.mode, state.net, state.gate, state.chance, state.volume, state.default_velocity,
-            state.mutes, state.kit)
+    return state.slot, state.mode, state.net, state.volume, state.default_velocity, state.mutes, state.kit
 
 
 def _with(state: Instrument, name: str, key: object, value: object) -> Instrument:
@@ -511,8 +510,7 @@ def _menu(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> Ins
             return replace(state, net=column)
         return state
     if column == CHANCE_COLUMN:
-        effects.append(Log(f"chance {'off' if state.chance else 'on'}"))
-        return replace(state, chance=not state.chance)
+        return _set_chance(state, not state.bank.chance, effects)
     if column in (EDIT_COLUMN, PERFORM_COLUMN):
         return _set_mode(state, EDIT if column == EDIT_COLUMN else PERFORM, effects)
     if column == COPY_COLUMN:
@@ -667,7 +665,7 @@ def _knob_value(state: Instrument, name: str) -> float:
     """The 0-1 value of what knob ``name`` edits now."""
     target = _knob_target(state, name)
     if target == "gate":
-        return state.gate / MAX_VELOCITY
+        return state.bank.gate / MAX_VELOCITY
     if target == "default":
         return state.default_velocity / MAX_VELOCITY
     if isinstance(target, tuple):
@@ -679,7 +677,7 @@ def _knob_value(state: Instrument, name: str) -> float:
     if name == "volume":
         return state.volume
     if target == "chance":
-        return 1.0 if state.chance else 0.0
+        return 1.0 if state.bank.chance else 0.0
     return (state.net + 0.5) / len(state.nets) if state.nets else 0.0
 
 
@@ -687,7 +685,7 @@ def _apply_knob(state: Instrument, name: str, value: float, effects: list[Effect
     target = _knob_target(state, name)
     velocity = round(value * MAX_VELOCITY)
     if target == "gate":
-        return replace(state, gate=velocity)
+        return replace(state, bank=state.bank.with_changes(gate=velocity))
     if target == "default":
         return replace(state, default_velocity=max(1, velocity))
     if isinstance(target, tuple):
@@ -703,9 +701,8 @@ def _apply_knob(state: Instrument, name: str, value: float, effects: list[Effect
     if name == "volume":
         return replace(state, volume=round(value, 4))
     if target == "chance":
-        if value <= 0.05 and state.chance or value >= 0.95 and not state.chance:
-            effects.append(Log(f"chance {'on' if value >= 0.95 else 'off'}"))
-            return replace(state, chance=value >= 0.95)
+        if value <= 0.05 and state.bank.chance or value >= 0.95 and not state.bank.chance:
+            return _set_chance(state, value >= 0.95, effects)
         return state
     if state.nets:
         index = _detent(value, len(state.nets))
@@ -713,6 +710,11 @@ def _apply_knob(state: Instrument, name: str, value: float, effects: list[Effect
             effects.append(Log(f"net {state.nets[index]}"))
             return replace(state, net=index)
     return state
+
+
+def _set_chance(state: Instrument, on: bool, effects: list[Effect]) -> Instrument:
+    effects.append(Log(f"chance {'on' if on else 'off'}"))
+    return replace(state, bank=state.bank.with_changes(chance=on))
 
 
 def _retarget_knobs(old: Instrument, state: Instrument, turned: str | None) -> Instrument:

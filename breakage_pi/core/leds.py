@@ -130,7 +130,7 @@ def _menu(state: Instrument) -> np.ndarray:
         if index < len(state.nets):
             colour = NET_COLOURS[min(index, len(NET_COLOURS) - 1)]
             frame[ROW_SYSTEM, column] = colour if index == state.net else colour / 8
-    frame[ROW_SYSTEM, CHANCE_COLUMN] = (200, 160, 0) if state.chance else (10, 8, 0)
+    frame[ROW_SYSTEM, CHANCE_COLUMN] = (200, 160, 0) if state.bank.chance else (10, 8, 0)
     frame[ROW_SYSTEM, EDIT_COLUMN] = (255, 120, 0) if state.mode == "edit" else (12, 6, 0)
     frame[ROW_SYSTEM, PERFORM_COLUMN] = (170, 0, 255) if state.mode == "perform" else (8, 0, 12)
     frame[ROW_SYSTEM, COPY_COLUMN] = (0, 0, 60)

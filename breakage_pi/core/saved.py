@@ -1,15 +1,15 @@
 """``state.json``: what the instrument remembers beside the bank (pure codec, version 1).
 
 The selected slot (1-based, as players count), mode, net, knob positions,
-gate, chance, mutes, volume, default velocity and kit. Reading and writing
+mutes, volume, default velocity and kit (the gate and chance are the bank's). Reading and writing
 the file is :mod:`breakage_pi.store`'s; a value out of range is a
 :class:`FormatError` naming the field.
 
 >>> data = saved_to_data(Instrument(Bank()))
 >>> data["slot"], data["mode"]
 (1, 'edit')
->>> restore(Instrument(Bank()), {**data, "gate": 40}).gate
-40
+>>> restore(Instrument(Bank()), {**data, "volume": 0.5}).volume
+0.5
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ def saved_to_data(state: Instrument) -> dict[str, Any]:
         "slot": state.slot + 1,
         "mode": state.mode,
         "net": state.net_label if state.nets else None,
-        "gate": state.gate,
-        "chance": state.chance,
         "volume": state.volume,
         "default_velocity": state.default_velocity,
         "mutes": list(state.mutes),
@@ -78,12 +76,8 @@ def restore(state: Instrument, data: object) -> Instrument:
         if name not in KNOBS:
             raise FormatError(f"unknown knob (known: {', '.join(KNOBS)})", f"knobs.{name}")
         positions[name] = Knob(_number(position, 0.0, 1.0, f"knobs.{name}"), None)
-    chance = data.get("chance", state.chance)
-    if not isinstance(chance, bool):
-        raise FormatError(f"expected true or false, got {chance!r}", "chance")
     return replace(
-        state, slot=slot, mode=mode, net=net, mutes=tuple(mutes), chance=chance,
-        gate=_integer(data.get("gate", state.gate), 0, MAX_VELOCITY, "gate"),
+        state, slot=slot, mode=mode, net=net, mutes=tuple(mutes),
         volume=_number(data.get("volume", state.volume), 0.0, 1.0, "volume"),
         default_velocity=_integer(data.get("default_velocity", state.default_velocity), 1, MAX_VELOCITY,
                                   "default_velocity"),

@@ -6,13 +6,21 @@ key count and FIFO with short, overlapped waits (:mod:`.keypad`), so an idle
 grid costs no bus time and a press reaches the sink in a few milliseconds.
 The INT level is also looked at every ``poll_ms`` (a GPIO read, no bus
 traffic) in case an edge was missed, and a slow bus scan every
-``safety_scan_ms`` covers a broken INT wire. A line stuck low with nothing
-to read backs off to scanning every ``poll_ms``; with no INT wire the grid
-polls every ``poll_ms``.
+``safety_scan_ms`` covers a broken INT wire. The seesaw firmware releases
+INT when its queue register is *addressed*, and its 10 ms key scan pulls
+INT low again if the queue still held events then: a scan that falls
+between addressing the queue and reading it leaves INT low over an empty
+queue. So INT low with every count 0 makes the grid address each queue
+register once more, which releases the line; only a line that stays low
+after that is called stuck and backs off to scanning every ``poll_ms``.
+With no INT wire the grid polls every ``poll_ms``.
 
 LED frames are written at most ``max_fps`` times a second, only to boards
 whose pixels changed, one board per pass so a press never waits behind a
-whole frame. An I2C error is retried (``retries``); a board failing
+whole frame. An I2C error is retried (``retries``) after ``RETRY_WAIT_S``,
+longer than a busy chip refuses its address (an LED latch and an answer);
+an unexpected exception from the driver is logged and counted
+(``stats.driver_faults``) as a failure of that board. A board failing
 ``offline_after`` operations in a row is reported offline (its held pads
 are released), the others carry on, and it is reconnected every
 ``reconnect_s`` until it answers. Boards come up in parallel on worker
@@ -43,12 +51,13 @@ from gpiozero import DigitalInputDevice, GPIOZeroError
 from ..core.settings import GridConfig
 from ..core.events import DeviceStatus, EventSink, PadEvent, checked_frame
 from .board import CONNECT_ERRORS, Board, connect
-from .errors import HardwareError
-from .keypad import KEYPAD_COUNT, KEYPAD_FIFO, decode, read_registers, settle
+from .errors import DriverFault, HardwareError
+from .keypad import KEYPAD_BASE, KEYPAD_COUNT, KEYPAD_FIFO, decode, read_registers, settle
 from .layout import board_colours, pad_of
 
 log = logging.getLogger(__name__)
-MAX_FIFO_READ = 32  # bytes per FIFO read; more events wait for the next pass (INT stays low)
+RETRY_WAIT_S = 0.0006  # > an LED latch (48 bytes at 800 kHz, 0.48 ms) plus the chip's answer
+STUCK_AFTER = 2  # passes in a row with INT low after releasing it and nothing to read
 
 
 @dataclass
@@ -60,6 +69,8 @@ class GridStats:
     glitches: int = 0
     board_writes: int = 0
     offline: int = 0
+    driver_faults: int = 0
+    int_releases: int = 0
 
 
 class Grid:
@@ -92,6 +103,7 @@ class Grid:
         self._int_quiet_until = 0.0
         self._warned_int = False
         self._warned_stuck = False
+        self._low_passes = 0
         self._int_edges = 0
         self._scan_period = (config.safety_scan_ms if config.int_pin is not None else config.poll_ms) / 1000
         self.stats = GridStats()
@@ -160,9 +172,14 @@ class Grid:
                 self._warned_int = True
                 log.warning("grid: key events with the INT line high: check the INT wire to GPIO%d, "
                             "or set [grid] int_pin = false to poll", self._config.int_pin)
+            low_for_nothing = not found and self._int_active() and edges == self._int_edges
+            if low_for_nothing:
+                self._release_int()
+                low_for_nothing = self._int_active() and edges == self._int_edges
+            self._low_passes = self._low_passes + 1 if low_for_nothing else 0
             now = self._clock()
             self._next_scan_at = now + self._scan_period
-            stuck = not found and self._int_active() and edges == self._int_edges  # not a press mid-scan
+            stuck = self._low_passes >= STUCK_AFTER
             self._int_quiet_until = now + self._config.poll_ms / 1000 if stuck else 0.0
             if stuck and not self._warned_stuck:
                 self._warned_stuck = True
@@ -247,6 +264,7 @@ class Grid:
         self._emit(DeviceStatus(board.name, online, detail, now))
 
     def _failed(self, board: Board, error: OSError) -> None:
+        """``board`` failed an operation after its retries: count it; take it offline after ``offline_after``."""
         board.failures += 1
         log.warning("%s: I2C failed %d time(s) in a row after retries: %s", board.name, board.failures, error)
         if board.failures < self._config.offline_after:
@@ -269,7 +287,7 @@ class Grid:
             return 0
         self.stats.scans += 1
         counts = self._read(boards, KEYPAD_COUNT, [1] * len(boards), self._config.count_delay_ms / 1000)
-        busy = [(board, min(data[0], MAX_FIFO_READ)) for board, data in counts.items() if data[0] > 0]
+        busy = [(board, data[0]) for board, data in counts.items() if 0 < data[0] != 0xFF]
         if not busy:
             return 0
         if self._config.post_count_ms > 0:
@@ -292,15 +310,18 @@ class Grid:
         results: dict[Board, bytes] = {}
         pending = list(zip(boards, sizes))
         errors: dict[Board, OSError] = {}
-        for _attempt in range(1 + self._config.retries):
+        for attempt in range(1 + self._config.retries):
+            if attempt:
+                self._sleep(RETRY_WAIT_S)
             outcome = read_registers([board.trellis for board, _ in pending], register,
                                      [size for _, size in pending], delay, self._sleep)
             failed = []
             for (board, size), result in zip(pending, outcome):
-                if isinstance(result, OSError):
+                if isinstance(result, Exception):
+                    error = self._as_fault(board, result)
                     failed.append((board, size))
-                    errors[board] = result
-                    self._glitch(board, result)
+                    errors[board] = error
+                    self._glitch(board, error)
                 else:
                     results[board] = result
                     board.failures = 0
@@ -310,6 +331,25 @@ class Grid:
         for board, _ in pending:
             self._failed(board, errors[board])
         return results
+
+    def _as_fault(self, board: Board, error: Exception) -> OSError:
+        """An I2C error as it is; anything else the driver raised becomes a logged, counted DriverFault."""
+        if isinstance(error, OSError):
+            return error
+        self.stats.driver_faults += 1
+        log.error("%s: the driver raised %r", board.name, error, exc_info=error)
+        return DriverFault(f"{board.name}: the driver raised {error!r}")
+
+    def _release_int(self) -> None:
+        """Address every online board's queue register (the firmware's INT release), then wait for the answers."""
+        self.stats.int_releases += 1
+        for board in self._boards:
+            if board.online:
+                try:
+                    board.trellis.write(KEYPAD_BASE, KEYPAD_FIFO)
+                except Exception as error:  # a NACK, or a driver surprise: counted, the next pass retries
+                    self._glitch(board, self._as_fault(board, error))
+        self._sleep(self._config.count_delay_ms / 1000)
 
     def _glitch(self, board: Board, error: OSError) -> None:
         self.stats.glitches += 1
@@ -360,13 +400,15 @@ class Grid:
     def _write_board(self, board: Board, colours: list[tuple[int, int, int]]) -> None:
         """Send one board its 16 pixels and latch them: a frame per board, one ``show``."""
         error: OSError | None = None
-        for _attempt in range(1 + self._config.retries):
+        for attempt in range(1 + self._config.retries):
+            if attempt:
+                self._sleep(RETRY_WAIT_S)
             try:
                 board.trellis.pixels[0:len(colours)] = colours
                 board.trellis.pixels.show()
-            except OSError as caught:
-                error = caught
-                self._glitch(board, caught)
+            except Exception as caught:  # an I2C error, or a driver surprise (e.g. an old seesaw's TypeError)
+                error = self._as_fault(board, caught)
+                self._glitch(board, error)
                 continue
             board.written = colours
             board.failures = 0

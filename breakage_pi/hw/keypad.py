@@ -52,18 +52,18 @@ def settle(seconds: float) -> None:
 
 
 def read_registers(trelli: Sequence[Any], register: int, sizes: Sequence[int], delay: float,
-                   sleep: Callable[[float], None]) -> list[bytes | OSError]:
+                   sleep: Callable[[float], None]) -> list[bytes | Exception]:
     """Read keypad ``register`` from each NeoTrellis, ``sizes[i]`` bytes, overlapping the waits.
 
     ``delay`` (s) is the wait between addressing and reading. A board whose
-    transaction fails gets its ``OSError`` in its place; the others still
-    read.
+    transaction fails gets the exception in its place (an ``OSError``, or
+    whatever else its driver raised); the others still read.
     """
-    results: list[bytes | OSError | None] = [None] * len(trelli)
+    results: list[bytes | Exception | None] = [None] * len(trelli)
     for index, trellis in enumerate(trelli):
         try:
             trellis.write(KEYPAD_BASE, register)
-        except OSError as error:
+        except Exception as error:  # one board's failure, of any kind, must not cost the others their read
             results[index] = error
     if delay > 0 and any(result is None for result in results):
         sleep(delay)
@@ -74,6 +74,6 @@ def read_registers(trelli: Sequence[Any], register: int, sizes: Sequence[int], d
                 with trellis.i2c_device as device:
                     device.readinto(buffer)
                 results[index] = bytes(buffer)
-            except OSError as error:
+            except Exception as error:  # as above
                 results[index] = error
     return results  # type: ignore[return-value]

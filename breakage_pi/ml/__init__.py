@@ -7,5 +7,7 @@ target, in-process or in a child via :mod:`.process`) -> :mod:`.net` (numpy
 reference) -> :mod:`.onnx_export` (bytes of a ``.onnx`` file) ->
 :mod:`.netfile` (checked load) -> :mod:`.session` (onnxruntime, live, on the
 graph wrapped by :mod:`.velocity_io`) and :mod:`.netbank` (the nets of one
-run, switched live). :mod:`.summary` writes the text a person reads.
+run, switched live). :mod:`.summary` writes the text a person reads;
+:mod:`.evalset` and :mod:`.quality` measure nets against simple baselines.
+What a net plays goes through :mod:`breakage_pi.core.gate`.
 """

@@ -99,6 +99,19 @@ class TrainingSet(SplitByRoles):
                       for rows in groups.values())
         return squared / self.targets.size
 
+    def reference_error(self) -> float:
+        """The MSE that error targets are relative to: always playing the training set's average outputs.
+
+        An error target of 0.1 means "leave 10 % of this unexplained" (1 - R^2).
+        When every training pattern has the same outputs the average is exact,
+        so the reference is then the error of playing nothing (at least one
+        velocity unit squared): a target still asks for a net close to them.
+        """
+        variance = float(self.targets.var(axis=0).mean())
+        if variance > 0.0:
+            return variance
+        return max(float(np.mean(self.targets ** 2)), 1.0 / MAX_VELOCITY ** 2)
+
 
 def training_set(patterns: Sequence[Pattern], roles: Sequence[str],
                  channels: Sequence[str] = DEFAULT_CHANNEL_NAMES) -> TrainingSet:

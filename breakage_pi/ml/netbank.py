@@ -12,17 +12,18 @@ from typing import Callable, Sequence
 from .dataset import TrainingSet
 from .errors import NetError
 from .net import result_nets
-from .netfile import NetFile, net_file_name, read_net
+from .netfile import NetFile, read_net
 from .onnx_export import net_to_bytes
 from .session import NetSession
-from .train import TrainingResult, target_label
+from .train import TrainingResult, net_file_name
 
 
 class NetBank:
     """Sessions for several nets sharing channels and roles, ordered loose (index 0) to tight.
 
     ``bank[i].predict(pattern)`` runs net ``i``; ``bank.targets`` lists their
-    error targets (MSE on 0-1 velocities), e.g. ``(0.05, 0.02, 0.005)``.
+    error targets as MSE on 0-1 velocities (what orders them, in old and new
+    nets alike), ``bank.labels`` what they are to a player.
     """
 
     def __init__(self, net_files: Sequence[NetFile]) -> None:
@@ -37,11 +38,6 @@ class NetBank:
         self._sessions = tuple(NetSession(net_file) for net_file in ordered)
 
     @property
-    def labels(self) -> tuple[str, ...]:
-        """What each net means to a player, loose to tight: ``("loose", "medium", "tight")``."""
-        return tuple(target_label(index, len(self)) for index in range(len(self)))
-
-    @property
     def roles(self) -> tuple[str, ...]:
         """The channel roles the nets were trained with (shared by all)."""
         return self._sessions[0].info.roles
@@ -49,6 +45,11 @@ class NetBank:
     @property
     def targets(self) -> tuple[float, ...]:
         return tuple(session.info.error_target for session in self._sessions)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """``("loose", "medium", "tight")`` for one run's three nets; ``""`` for a net without a label."""
+        return tuple(session.info.label for session in self._sessions)
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -81,5 +82,8 @@ def load_net_bank(paths: Sequence[str | os.PathLike[str]],
 
 
 def trained_net_files(result: TrainingResult, data: TrainingSet) -> list[tuple[str, bytes]]:
-    """The ``(file name, ONNX bytes)`` of every net a training run reached, loose to tight."""
-    return [(net_file_name(net.info.error_target), net_to_bytes(net)) for net in result_nets(result, data)]
+    """The ``(file name, ONNX bytes)`` of every net a training run reached, loose to tight
+    (``net-loose.onnx`` ..., named as ``breakage-pi train`` names them)."""
+    targets = result.config.targets
+    return [(net_file_name(targets.index(net.info.relative_target), len(targets), net.info.relative_target),
+             net_to_bytes(net)) for net in result_nets(result, data)]

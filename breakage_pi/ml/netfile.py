@@ -37,11 +37,6 @@ class NetFile:
     source: str = ""
 
 
-def net_file_name(target: float) -> str:
-    """The file a training run writes for an error target, e.g. ``net-0.005.onnx`` (CLI and daemon alike)."""
-    return f"net-{target:g}.onnx"
-
-
 def parse_net(data: bytes, source: str = "") -> NetFile:
     """Check ``data`` is an ONNX model following the net contract; errors name ``source``."""
     if not data:
@@ -146,11 +141,14 @@ def _check_io(model: onnx.ModelProto, info: NetInfo) -> None:
 
 
 def _check_tensor(values: list[onnx.ValueInfoProto], name: str, width: int, kind: str) -> None:
+    """One float32 tensor ``name`` of shape [1, width] or [N, width] (a dynamic batch, as PyTorch exports)."""
     if [value.name for value in values] != [name]:
         raise NetError(f"expected one {kind} named {name!r}, got {[value.name for value in values]}")
     tensor = values[0].type.tensor_type
-    shape = [dim.dim_value if dim.HasField("dim_value") else None for dim in tensor.shape.dim]
-    if tensor.elem_type != onnx.TensorProto.FLOAT or shape != [1, width]:
-        raise NetError(f"{kind} {name!r} must be float32 [1, {width}] for these roles, "
+    shape: list[int | str | None] = [dim.dim_value if dim.HasField("dim_value") else dim.dim_param or None
+                                     for dim in tensor.shape.dim]
+    batch_ok = len(shape) == 2 and (shape[0] == 1 or not isinstance(shape[0], int))
+    if tensor.elem_type != onnx.TensorProto.FLOAT or not batch_ok or shape[1] != width:
+        raise NetError(f"{kind} {name!r} must be float32 [1, {width}] or [N, {width}] for these roles, "
                        f"got {onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type) if tensor.elem_type else '?'} "
                        f"{shape}")

@@ -19,6 +19,8 @@ from .errors import NetError, TrainingError
 
 NET_FORMAT = "breakage-pi/net"
 NET_VERSION = 1
+MSE_MEASURE = "mse"
+RELATIVE_KEYS = ("relative_target", "relative_error", "reference_error")
 REQUIRED_KEYS = ("format", "format_version", "channels", "roles", "error_target", "error_reached",
                  "epochs", "training_set_hash")
 
@@ -35,10 +37,25 @@ class NetInfo(SplitByRoles):
     training_set_hash: str
     seed: int = 0
     examples: int = 0
+    target_measure: str = MSE_MEASURE
+    relative_target: float | None = None
+    relative_error: float | None = None
+    reference_error: float | None = None
+    label: str = ""
+
+    def describe(self) -> str:
+        """One line for a person: what the net is, its target and the error it reached."""
+        label = f"{self.label}, " if self.label else ""
+        if self.relative_target is None:
+            how = f"target MSE {self.error_target:g}, error {self.error_reached:.4g}"
+        else:
+            how = (f"target {self.relative_target:g} of the training variance unexplained, reached "
+                   f"{self.relative_error:.3g} (MSE {self.error_reached:.4g})")
+        return f"{label}{how} after {self.epochs} epochs, {self.examples} training patterns"
 
     def to_props(self) -> dict[str, str]:
         """The ONNX ``metadata_props`` of a net file, format version :data:`NET_VERSION`."""
-        return {
+        props = {
             "format": NET_FORMAT,
             "format_version": str(NET_VERSION),
             "channels": json.dumps(list(self.channels)),
@@ -50,6 +67,12 @@ class NetInfo(SplitByRoles):
             "seed": str(self.seed),
             "examples": str(self.examples),
         }
+        if self.target_measure != MSE_MEASURE:
+            props.update(target_measure=self.target_measure, relative_target=repr(self.relative_target),
+                         relative_error=repr(self.relative_error), reference_error=repr(self.reference_error))
+        if self.label:
+            props["label"] = self.label
+        return props
 
 
 def info_from_props(props: dict[str, str]) -> NetInfo:
@@ -75,7 +98,16 @@ def info_from_props(props: dict[str, str]) -> NetInfo:
         split_roles(roles)
     except TrainingError as error:
         raise NetError(f"metadata {error}") from None
-    return NetInfo(channels=tuple(channels), roles=tuple(roles),
+    measure = props.get("target_measure", MSE_MEASURE)
+    relative: list[float | None] = [None] * len(RELATIVE_KEYS)
+    if measure != MSE_MEASURE:
+        missing = [key for key in RELATIVE_KEYS if key not in props]
+        if missing:
+            raise NetError(f"metadata target_measure {measure!r} needs {', '.join(missing)}")
+        relative = [_number(props, key) for key in RELATIVE_KEYS]
+    return NetInfo(channels=tuple(channels), roles=tuple(roles), target_measure=measure,
+                   relative_target=relative[0], relative_error=relative[1], reference_error=relative[2],
+                   label=props.get("label", ""),
                    error_target=_number(props, "error_target"), error_reached=_number(props, "error_reached"),
                    epochs=_integer(props, "epochs"), training_set_hash=props["training_set_hash"],
                    seed=_integer(props, "seed") if "seed" in props else 0,

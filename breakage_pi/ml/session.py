@@ -12,6 +12,7 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
+from ..core.gate import DEFAULT_GATE, gated
 from ..core.pattern import STEPS, Pattern
 from .dataset import with_outputs
 from .errors import NetError
@@ -73,5 +74,11 @@ class NetSession:
         return self._session.run([OUTPUT_NAME], self._feed)[0]
 
     def apply(self, pattern: Pattern) -> Pattern:
-        """``pattern`` with its output channels written by the net: what the engine plays in PERFORM."""
+        """``pattern`` with its output channels written by the net, ungated (every output, ghosts too)."""
         return with_outputs(pattern, self._outputs, self.predict(pattern))
+
+    def play(self, pattern: Pattern, gate: int = DEFAULT_GATE, chance: bool = False, seed: int = 0,
+             bar: int = 0) -> Pattern:
+        """``pattern`` with its output channels as the instrument plays them in bar ``bar``: the net's
+        outputs through the gate (and chance, if on; see :mod:`breakage_pi.core.gate`)."""
+        return with_outputs(pattern, self._outputs, gated(self.predict(pattern), gate, chance, seed, bar))

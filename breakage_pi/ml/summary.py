@@ -37,25 +37,27 @@ def format_summary(bank_name: str, bank: Bank, data: TrainingSet, result: Traini
         f"data:      {data.digest}",
         f"channels:  {inputs} -> {outputs}",
         f"net:       MLP {layers} (tanh hidden, sigmoid out), velocities scaled 0-1",
-        f"training:  full-batch Adam, learning rate {config.learning_rate:g}, seed {config.seed}, "
-        f"max {config.max_epochs} epochs",
-        f"stopped:   {_STOPPED[result.stopped]} after {result.epochs} epochs, error {result.error:.4g}",
+        f"training:  full-batch Adam, learning rate {config.learning_rate:g}, input noise {config.input_noise:g}, "
+        f"seed {config.seed}, max {config.max_epochs} epochs",
+        f"stopped:   {_STOPPED[result.stopped]} after {result.epochs} epochs, "
+        f"{result.relative_error:.4g} unexplained (MSE {result.error:.4g})",
         "",
-        "Errors are mean squared errors on velocities scaled 0-1 (0.005 is about 18 of 255 RMS).",
+        "Targets are fractions of the training outputs' variance a net leaves unexplained (1 - R^2): always",
+        f"playing the training set's average outputs leaves 1, an MSE of {result.reference_error:.4g} here.",
+        "MSE is the mean squared error on velocities scaled 0-1 (0.005 is about 18 of 255 RMS).",
         "",
     ]
     name_width = max([len("net"), *(len(name) for name, _ in nets)])
-    lines.append(f"{'net':<{name_width}}  {'target':>8}  {'label':<6}  {'error':>8}  {'epochs':>6}")
+    lines.append(f"{'net':<{name_width}}  {'label':<6}  {'target':>6}  {'reached':>7}  {'MSE':>9}  {'epochs':>6}")
     count = len(config.targets)
     for name, net in nets:
-        label = target_label(config.targets.index(net.info.error_target), count)
-        lines.append(f"{name:<{name_width}}  {net.info.error_target:>8g}  {label:<6}  "
-                     f"{net.info.error_reached:>8.4g}  {net.info.epochs:>6}")
+        lines.append(f"{name:<{name_width}}  {net.info.label:<6}  {net.info.relative_target:>6g}  "
+                     f"{net.info.relative_error:>7.4g}  {net.info.error_reached:>9.4g}  {net.info.epochs:>6}")
     for target in result.unreached:
-        lines.append(f"{'(none)':<{name_width}}  {target:>8g}  {target_label(config.targets.index(target), count):<6}"
-                     f"  not reached")
+        lines.append(f"{'(none)':<{name_width}}  {target_label(config.targets.index(target), count):<6}  "
+                     f"{target:>6g}  not reached")
     if nets:
-        lines += ["", "Error per slot (* = in the training set):", ""]
+        lines += ["", "MSE per slot (* = in the training set):", ""]
         slot_width = max(len(f"{number} {slot.name}") for number, slot in enumerate(bank.slots, 1)) + 2
         lines.append(" " * slot_width + "  ".join(f"{name:>{max(len(name), 8)}}" for name, _ in nets))
         for number, slot in enumerate(bank.slots, 1):

@@ -7,9 +7,10 @@ driving them. So the code path tested is the code path on stage.
 """
 
 from .bus import EmulatedI2C
+from .clock import ManualClock
 from .encoder import turn
 from .mcp3008 import EmulatedMCP3008
 from .rig import SimRig
 from .seesaw import EmulatedNeoTrellis, seesaw_key
 
-__all__ = ["EmulatedI2C", "EmulatedMCP3008", "EmulatedNeoTrellis", "SimRig", "seesaw_key", "turn"]
+__all__ = ["EmulatedI2C", "EmulatedMCP3008", "EmulatedNeoTrellis", "ManualClock", "SimRig", "seesaw_key", "turn"]

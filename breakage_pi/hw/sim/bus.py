@@ -5,13 +5,22 @@ It offers what ``adafruit_bus_device.I2CDevice`` calls (``try_lock``,
 ``scan``) and routes each transaction to the emulated device at the
 address. Three extras make it a test and simulation rig:
 
+- **time**: ``clock`` is the boards' firmware time. With a
+  :class:`~breakage_pi.hw.sim.clock.ManualClock` the firmware runs as the
+  clock is advanced (a test is then a discrete-event simulation); with the
+  real clock (the default), :meth:`start` runs it on a thread of its own;
 - **timing**: with ``frequency`` set, each transaction takes as long as its
-  bytes (plus the address byte) take at 9 bits each on a real bus;
-  the library's own ``sleep`` calls stay real;
+  bytes (plus the address byte) take at 9 bits each, plus the chip's clock
+  stretching: ``BYTE_STRETCH_S`` a byte while its ISR runs
+  (``source/I2CSlave.cpp:427-483`` of adafruit/seesaw, one interrupt per
+  byte; an estimate) and, whatever the frequency, the rest of an LED latch
+  when a board is addressed during one. The Pi 4's controller mishandles
+  stretching (the BCM2835 erratum), a reason to keep 100 kHz;
 - **faults**: ``fault_rate`` fails that fraction of transactions at random
   (seeded), :meth:`fail` fails chosen ones; a fault raises
   ``OSError(EREMOTEIO)`` (what Linux raises on a NACK) before the device
-  sees anything;
+  sees anything. A board busy answering a request NACKs its address the
+  same way (counted in ``refusals``);
 - **INT**: the boards' open-drain INT outputs are wired together; listeners
   (e.g. a gpiozero mock pin, see :meth:`wire_int`) hear every level change.
 
@@ -23,16 +32,17 @@ address. Three extras make it a test and simulation rig:
 
 from __future__ import annotations
 
-import errno
 import random
 import threading
 import time
 from collections import Counter
 from typing import Any, Callable, Iterable
 
-from .seesaw import EmulatedNeoTrellis
+from .clock import ManualClock
+from .seesaw import EmulatedNeoTrellis, refused
 
 BITS_PER_BYTE = 9  # 8 data bits + ACK
+BYTE_STRETCH_S = 5e-6  # estimate: the slave ISR's time a byte at 48 MHz, SCL held low meanwhile
 
 
 def _hold(seconds: float) -> None:
@@ -53,8 +63,16 @@ class EmulatedI2C:
     """A bus of emulated seesaw boards; ``frequency`` in Hz turns the timing model on (None = instant)."""
 
     def __init__(self, devices: Iterable[EmulatedNeoTrellis] = (), *, frequency: int | None = None,
-                 fault_rate: float = 0.0, seed: int = 0) -> None:
+                 fault_rate: float = 0.0, seed: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.frequency = frequency
+        self.clock = clock
+        self._manual = isinstance(clock, ManualClock)
+        if isinstance(clock, ManualClock):
+            clock.watch(self.catch_up)
+        self._firmware: threading.Thread | None = None
+        self._firmware_wake = threading.Event()
+        self._stopping = threading.Event()
         self.fault_rate = fault_rate
         self.transactions: Counter[tuple[int, str]] = Counter()
         self.faults_injected = 0
@@ -70,7 +88,8 @@ class EmulatedI2C:
             self.add(device)
 
     def add(self, device: EmulatedNeoTrellis) -> EmulatedNeoTrellis:
-        """Attach ``device`` at its address and wire its INT output to the line."""
+        """Attach ``device`` at its address, on this bus's clock, and wire its INT output to the line."""
+        device.use_clock(self.clock)
         self._devices[device.address] = device
         device.on_int_change = self._int_changed
         self._int_changed()
@@ -79,6 +98,60 @@ class EmulatedI2C:
     def board(self, address: int) -> EmulatedNeoTrellis:
         """The emulated device at ``address``."""
         return self._devices[address]
+
+    @property
+    def refusals(self) -> int:
+        """Addresses NACKed by busy boards so far."""
+        return sum(device.refusals for device in self._devices.values())
+
+    # -- the firmware's time -----------------------------------------------
+
+    def catch_up(self) -> None:
+        """Run every board's firmware up to ``clock()`` (scans, answers); INT follows."""
+        for device in list(self._devices.values()):
+            device.catch_up()
+        self._int_changed()
+
+    def start(self) -> None:
+        """On the real clock, run the boards' firmware (the 10 ms scans) on a thread until :meth:`close`."""
+        if self._manual or self._firmware is not None:
+            return
+        self._stopping.clear()
+        self._firmware = threading.Thread(target=self._run_firmware, name="seesaw-firmware", daemon=True)
+        self._firmware.start()
+
+    def close(self) -> None:
+        """Stop the firmware thread, if running."""
+        self._stopping.set()
+        self._firmware_wake.set()
+        if self._firmware is not None:
+            self._firmware.join()
+            self._firmware = None
+
+    def __enter__(self) -> "EmulatedI2C":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _run_firmware(self) -> None:
+        while not self._stopping.is_set():
+            self.catch_up()
+            due = min((device.next_due() for device in self._devices.values()), default=self.clock() + 0.01)
+            wait = due - self.clock()
+            if wait > 0:
+                self._firmware_wake.wait(wait)
+                self._firmware_wake.clear()
+
+    def _spend(self, seconds: float) -> None:
+        """Let ``seconds`` of bus time pass: on a manual clock by advancing it, else by waiting."""
+        if seconds <= 0:
+            return
+        if self._manual:
+            self.clock.advance(seconds)  # type: ignore[attr-defined]
+        else:
+            _hold(seconds)
 
     # -- the busio.I2C surface --------------------------------------------
 
@@ -95,13 +168,17 @@ class EmulatedI2C:
                 stop: bool = True) -> None:
         data = bytes(buffer[start:end])
         self._transaction(address, "write", len(data))
-        self._devices[address].write(data)
+        try:
+            self._devices[address].write(data)
+        finally:
+            self._after()
 
     def readfrom_into(self, address: int, buffer: Any, *, start: int = 0, end: int | None = None,
                       stop: bool = True) -> None:
         end = len(buffer) if end is None else end
         self._transaction(address, "read", end - start)
         buffer[start:end] = self._devices[address].read(end - start)
+        self._after()
 
     def writeto_then_readfrom(self, address: int, buffer_out: Any, buffer_in: Any, *, out_start: int = 0,
                               out_end: int | None = None, in_start: int = 0, in_end: int | None = None,
@@ -127,22 +204,37 @@ class EmulatedI2C:
             return self.fault_rate > 0 and self._random.random() < self.fault_rate
 
     def _transaction(self, address: int, kind: str, size: int) -> None:
+        """The address phase: refused, stretched or taken; then the bytes' time."""
         device = self._devices.get(address)
         if device is None or not device.plugged:
-            self._nack(address)
+            self._nack(address, "no device")
         if self._should_fail(address, kind):
             with self._state_lock:
                 self.faults_injected += 1
-            self._nack(address)
+            self._nack(address, "injected fault")
+        device.catch_up()
+        self._spend(device.address_stretch())
+        try:
+            device.refuse_if_busy()
+        except OSError:
+            self._spend(self._byte_time(1))
+            self._after()
+            raise
         with self._state_lock:
             self.transactions[address, kind] += 1
-        if self.frequency:
-            _hold((1 + size) * BITS_PER_BYTE / self.frequency)
+        self._spend(self._byte_time(1 + size))
 
-    def _nack(self, address: int) -> None:
-        if self.frequency:
-            _hold(BITS_PER_BYTE / self.frequency)  # only the address byte goes out
-        raise OSError(errno.EREMOTEIO, f"Remote I/O error (emulated, address 0x{address:02X})")
+    def _byte_time(self, count: int) -> float:
+        return count * (BITS_PER_BYTE / self.frequency + BYTE_STRETCH_S) if self.frequency else 0.0
+
+    def _after(self) -> None:
+        """A transaction ended: INT may have changed, and the firmware thread may have a new answer due."""
+        self._int_changed()
+        self._firmware_wake.set()
+
+    def _nack(self, address: int, why: str) -> None:
+        self._spend(self._byte_time(1))  # only the address byte goes out
+        raise refused(address, why)
 
     # -- the shared INT line -----------------------------------------------
 

@@ -11,7 +11,7 @@ drives its pin low, a knob sets the ADC's input that the real
 >>> from breakage_pi.config import Config
 >>> Device.pin_factory = MockFactory()
 >>> rig = SimRig(Config())
->>> rig.press(1, 9)                    # board 0x30, key 5
+>>> rig.press(1, 9)                    # board 0x30, key 5: its next 10 ms key scan queues the event
 >>> rig.bus.board(0x30).queued
 0
 """
@@ -51,6 +51,13 @@ class SimRig:
                                frequency=frequency)
         if config.grid.int_pin is not None:
             self.bus.wire_int(self.factory.pin(config.grid.int_pin))
+
+    def start(self) -> None:
+        """Run the boards' firmware (their 10 ms key scans) on the bus's thread, in real time."""
+        self.bus.start()
+
+    def close(self) -> None:
+        self.bus.close()
 
     def _board(self, row: int, column: int) -> tuple[EmulatedNeoTrellis, int]:
         board, key = key_of(row, column)

@@ -28,6 +28,9 @@ CELL = 3            # "██" and a space
 BOARD_GAP = 1       # an extra space between the four boards
 FRAME_S = 1 / 30
 FINE, COARSE = 0.02, 0.1
+MIN_HOLD_S = 0.03
+"""A click is held at least this long: the boards' firmware scans its keys every 10 ms and a tap
+shorter than a scan may give no event at all (as on the real chip)."""
 HELP = ("click a pad | space PLAY | m MODE | s SHIFT (toggle held) | 1-5 choose a knob, "
         "←/→ turn, ↓/↑ turn more | q quit")
 
@@ -83,6 +86,9 @@ class TerminalPanel:
         self.knob = 0
         self.shift = False
         self._held: tuple[int, int] | None = None
+        self._held_since = 0.0
+        self._release_at: float | None = None
+        self._now = 0.0
         self._drawn_at = -1.0
         self._pairs: dict[tuple[int, int, int], int] = {}
         self.screen = curses.initscr()
@@ -101,8 +107,11 @@ class TerminalPanel:
 
     def poll(self, now: float) -> list[Any]:
         """Handle waiting keys and clicks; redraw at most 30 times a second."""
+        self._now = now
         while (key := self.screen.getch()) != -1:
             self._key(key)
+        if self._release_at is not None and now >= self._release_at:
+            self._let_go()
         if now - self._drawn_at >= FRAME_S:
             self._drawn_at = now
             self.draw()
@@ -145,12 +154,16 @@ class TerminalPanel:
         pad = pad_at(x, y)
         if state & (curses.BUTTON1_PRESSED | curses.BUTTON1_CLICKED) and pad is not None:
             if self._held is not None:
-                self.rig.release(*self._held)
+                self._let_go()
             self.rig.press(*pad)
-            self._held = pad
+            self._held, self._held_since = pad, self._now
         if state & (curses.BUTTON1_RELEASED | curses.BUTTON1_CLICKED) and self._held is not None:
+            self._release_at = self._held_since + MIN_HOLD_S
+
+    def _let_go(self) -> None:
+        if self._held is not None:
             self.rig.release(*self._held)
-            self._held = None
+        self._held, self._release_at = None, None
 
     # -- drawing --------------------------------------------------------------------------------
 

@@ -1,0 +1,18 @@
+"""USB sync: the framed, checksummed protocol that moves banks, nets and kits between the Pi and a computer.
+
+``frames`` (bytes <-> frames), ``messages`` (requests and their validators),
+``library`` (the data dir as items), ``session`` (the device side as a pure
+state machine), ``server`` (it in a thread on a serial port), ``client``
+(the host side), ``transport`` (pyserial or a file descriptor).
+"""
+
+from .client import PulledItem, SyncClient
+from .frames import ProtocolError
+from .library import DataDir
+from .messages import KINDS, PROTOCOL_VERSION
+from .server import SyncServer
+from .session import DeviceSession
+from .transport import FdTransport, SerialTransport
+
+__all__ = ["PulledItem", "SyncClient", "ProtocolError", "DataDir", "KINDS", "PROTOCOL_VERSION", "SyncServer",
+           "DeviceSession", "FdTransport", "SerialTransport"]
