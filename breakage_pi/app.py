@@ -60,6 +60,11 @@ pots' smoothing settles), and every ``LOCKSTEP_IDLE_POLL_S`` otherwise (reading 
 mock SPI costs ~1 ms, and nothing but the script moves the pots)."""
 
 
+TRAINING_CONTEXT = "forkserver"
+TRAINING_PRELOAD = ["breakage_pi.ml.process", "breakage_pi.ml.train", "breakage_pi.ml.dataset"]
+"""Training runs fork from a server process that has these loaded (see :meth:`Trainer.warm_up`)."""
+
+
 class AppError(BreakageError, RuntimeError):
     """The daemon cannot run (the audio process died, the hardware failed to come up)."""
 
@@ -131,6 +136,17 @@ class Trainer:
         self.waits = 0
         """How often the lockstep hand-over found the run unfinished and the audio clock had to wait."""
 
+    @staticmethod
+    def warm_up() -> None:
+        """Start the process that training runs fork from, with the training code loaded, off the
+        loop (a spawned interpreter takes ~0.5 s to import numpy and the trainer; a fork of a
+        warm one starts in milliseconds)."""
+        import multiprocessing
+        from multiprocessing import forkserver
+
+        multiprocessing.get_context(TRAINING_CONTEXT).set_forkserver_preload(TRAINING_PRELOAD)
+        threading.Thread(target=forkserver.ensure_running, name="training-warm-up", daemon=True).start()
+
     def start(self, bank: Bank, now: float) -> list[TrainingStarted]:
         from .ml.dataset import bank_training_set
         from .ml.process import TrainingProcess
@@ -139,7 +155,7 @@ class Trainer:
         self.close()
         config = TrainConfig()
         training_set = bank_training_set(bank)
-        self._job = TrainingProcess(training_set, config)
+        self._job = TrainingProcess(training_set, config, context=TRAINING_CONTEXT)
         self._worker, self._outcome, self._started = None, None, now
         self._set = training_set
         return [TrainingStarted(config.targets, now)]
@@ -272,12 +288,14 @@ class Controller:
         self.nets, self.trainer, self.saver = nets, trainer, saver
         self._send, self._show = send, show
         self._inbox: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
+        self._waiting: deque[InputEvent] = deque()     # taken off the inbox by wait(), handled first
         self._sources: list[Callable[[float], Iterable[Any]]] = []
         self._play: PlayState | None = None
         self._frame: np.ndarray | None = None
         self._now = 0.0
         self.alive: Callable[[], None] = lambda: None
-        """Called once per loop pass: the place for a watchdog's keep-alive."""
+        """Called once per loop pass (a hook for a keep-alive; the systemd watchdog watches ``iterations``)."""
+        self.iterations = 0
 
     def post(self, event: InputEvent) -> None:
         """The hardware's event sink (thread-safe)."""
@@ -289,15 +307,18 @@ class Controller:
 
     def wait(self, timeout: float) -> None:
         """Sleep until a hardware event arrives or ``timeout`` seconds pass (live loop)."""
-        try:
-            event = self._inbox.get(timeout=timeout)
-        except queue.Empty:
+        if self._waiting:
             return
-        self._inbox.put(event)
+        try:
+            self._waiting.append(self._inbox.get(timeout=timeout))
+        except queue.Empty:
+            pass
 
     def iterate(self, now: float, step_column: int, switched: int) -> None:
         """One pass at time ``now``: inputs, the engine's playhead, training, sources; then hand over."""
         self._now = now
+        while self._waiting:
+            self.handle(self._waiting.popleft())
         while True:
             try:
                 event = self._inbox.get_nowait()
@@ -310,23 +331,26 @@ class Controller:
         for source in self._sources:
             for event in source(now):
                 self.handle(event)
+        self.iterations += 1
         self.alive()
         self.flush()
 
     def flush(self) -> None:
-        if self._play is not None:
-            play, self._play = self._play, None
-            self._send(play)
         if self._frame is not None:
             frame, self._frame = self._frame, None
             self._show(frame)
 
     def handle(self, event: Any) -> None:
+        """Step the state machine through ``event`` and what its effects answer (the net's outputs),
+        then hand the engine the resulting snapshot at once."""
         pending = deque([event])
         while pending:
             self.state, effects = step(self.state, pending.popleft())
             for effect in effects:
                 pending.extend(self._carry_out(effect))
+        if self._play is not None:
+            play, self._play = self._play, None
+            self._send(play)
 
     def _carry_out(self, effect: Any) -> Sequence[Any]:
         if isinstance(effect, Play):
@@ -393,6 +417,7 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     log.info("bank %s: %d slot(s), slot %d, mode %s, net %s, %g BPM", data.bank, len(bank.slots), state.slot + 1,
              state.mode, state.net_label, bank.tempo)
     saver = Saver(data)
+    Trainer.warm_up()
     controller = Controller(state, nets, Trainer(nets, saver, LOCKSTEP_TRAIN_S if lockstep else None), saver,
                             send, show)
     return controller, data
@@ -468,8 +493,14 @@ def _sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputE
 
 
 def run_live(options: RunOptions) -> int:
-    """The daemon on stage (or the interactive simulator): real time, the engine in its own process."""
+    """The daemon on stage (or the interactive simulator): real time, the engine in its own process.
+
+    Under systemd it reports ``READY=1`` once the first block is out, then a
+    watchdog heartbeat while both the audio blocks and the control loop move
+    (:mod:`breakage_pi.systemd`), and ``STOPPING=1`` on the way out.
+    """
     from .audio.process import AudioProcess
+    from .systemd import Heartbeat, notify_ready, notify_stopping
 
     stop = _Stop()
     restore_signals = stop.install()
@@ -482,6 +513,7 @@ def run_live(options: RunOptions) -> int:
     audio_box.append(audio)
     rig = None
     ui_box: list[Any] = []
+    heartbeat_box: list[Any] = []
     try:
         if options.sim:
             rig, hardware = _sim_hardware(options, controller.state, controller.post, time.monotonic, options.config.grid.frequency)
@@ -498,8 +530,17 @@ def run_live(options: RunOptions) -> int:
             ui_box.append(ui)
             controller.add_source(ui.poll)
         frames = _frames(options)
+        heartbeat = Heartbeat({"audio blocks": lambda: audio.status().blocks,
+                               "control loop": lambda: controller.iterations})
+        heartbeat_box.append(heartbeat)
+        ready = False
         while not stop.requested:
             status = audio.status()
+            if not ready and status.blocks > 0:      # the PCM is open and taking blocks
+                ready = True
+                log.info("audio running on %s, %d frames a block", settings.device, status.period)
+                notify_ready(f"playing on {settings.device}, {status.period} frames")
+                heartbeat.start()
             controller.iterate(time.monotonic(), status.step, status.switched)
             if frames is not None and status.frame >= frames or not audio.is_alive():
                 break
@@ -510,6 +551,9 @@ def run_live(options: RunOptions) -> int:
     finally:
         if ui_box:
             ui_box[0].close()
+        if heartbeat_box:
+            heartbeat_box[0].stop()
+        notify_stopping()
         controller.shutdown()
         report = audio.stop()
         if hardware_box:

@@ -88,7 +88,7 @@ def test_hold_a_pad_and_turn_velocity_sets_that_step_live_and_keeps_it():
     state, _ = run(state, knob("velocity", 0.2))                       # the pot's first reading
     state, effects = run(state, PadEvent(0, 0, True, 1.0), knob("velocity", 0.5, 1.1))
     assert state.pattern.velocity(0, 0) == 200            # 0.5 has not passed 200/255 yet: soft take-over
-    state, effects = run(state, knob("velocity", 0.8, 1.2), knob("velocity", 0.4, 1.3))
+    state, effects = run(state, knob("velocity", 0.8, 1.2), knob("velocity", 0.4, 1.3), Tick(1.3))
     assert state.pattern.velocity(0, 0) == round(0.4 * 255)
     assert [p.state.pattern.velocity(0, 0) for p in of(effects, Play)] == [204, 102]
     frames = of(effects, Leds)
@@ -290,7 +290,7 @@ def test_train_is_a_long_press_and_any_pad_aborts():
     state, effects = run(state, Tick(2.0))
     assert of(effects, StartTraining)[0].bank is state.bank and state.training is not None
     state, effects = run(state, TrainingStarted((0.05, 0.02, 0.005)), TrainingProgress(0, 0.2),
-                         TrainingProgress(50, 0.02))
+                         TrainingProgress(50, 0.02), Tick(2.1))
     assert 0 < state.training.progress < 1
     frame = of(effects, Leds)[-1].frame
     assert frame[0].any() and frame[3].any()                # progress bar, the tight net still far

@@ -17,6 +17,7 @@ SECTIONS = {
     "engine": "breakage_pi.bench.engine",
     "grid": "breakage_pi.bench.grid",
     "nets": "breakage_pi.bench.nets",
+    "instrument": "breakage_pi.bench.instrument",
     "sync": "breakage_pi.bench.sync",
 }
 

@@ -20,14 +20,15 @@ def add_commands(commands: Any) -> None:
                      help="data directory: bank.json, nets/, kits/, state.json (default: the config's, "
                           "/var/lib/breakage-pi)")
     run.add_argument("--sim", action="store_true", help="simulate the grid, buttons and knobs (a terminal UI)")
-    run.add_argument("--headless", action="store_true", help="with --sim: no terminal UI (scripted sessions)")
+    run.add_argument("--headless", action="store_true",
+                     help="with --sim: no terminal UI; with --script a deterministic scripted session")
     run.add_argument("--script", type=Path, metavar="FILE", help="with --sim --headless: timed panel actions")
     run.add_argument("--seconds", type=positive_float, metavar="S", help="stop after S seconds of audio (saving)")
     run.add_argument("--device", metavar="DEV", help="ALSA device (default: the config's), "
                                                      "e.g. 'file:FILE=out.wav,FORMAT=wav'")
     run.add_argument("--pace", action="store_true", help="pace an unpaced device (file:, null) in real time")
     run.add_argument("--print-grid", type=positive_float, metavar="MS",
-                     help="headless: print the grid's LEDs every MS ms of audio time")
+                     help="with --script: print the grid's LEDs every MS ms of audio time")
     run.set_defaults(handler=_run)
 
 
@@ -40,8 +41,8 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit(_usage("--headless needs --sim (on the Pi the panel is real)"))
     if args.script is not None and not args.headless:
         raise SystemExit(_usage("--script needs --sim --headless"))
-    if args.print_grid is not None and not args.headless:
-        raise SystemExit(_usage("--print-grid needs --sim --headless"))
+    if args.print_grid is not None and args.script is None:
+        raise SystemExit(_usage("--print-grid needs --sim --headless --script"))
     config = load_config(args.config)
     script = ()
     if args.script is not None:
@@ -54,6 +55,8 @@ def _run(args: argparse.Namespace) -> int:
     options = RunOptions(config=config, data_dir=args.data or Path(config.instrument.data_dir), sim=args.sim,
                          headless=args.headless, script=script, seconds=args.seconds, device=args.device,
                          pace=args.pace, frame_every_ms=args.print_grid)
+    if args.headless and args.script is None:
+        return run_live(options)           # the daemon on the emulated panel, in real time, no UI
     if args.headless:
         if args.print_grid is not None:
             from ..core.textgrid import format_frame

@@ -30,8 +30,8 @@ The interaction is DESIGN §2's (see the README's cheat sheet):
 >>> state, effects = step(state, PadEvent(0, 4, True, time=0.5))
 >>> state.bank.slots[0].pattern.velocity(0, 4)
 200
->>> [type(effect).__name__ for effect in effects]
-['Play', 'Leds']
+>>> [type(effect).__name__ for effect in effects]     # the LEDs follow on the next Tick
+['Play']
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ class Instrument:
     dirty_at: float | None = None
     sent: PlayState | None = None
     frame: np.ndarray | None = None
-    frame_at: float = -1.0
+    frame_at: float = -math.inf
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -376,10 +376,12 @@ def _consequences(old: Instrument, state: Instrument, event: Event,
                   effects: list[Effect]) -> tuple[Instrument, tuple[Effect, ...]]:
     """What every transition implies: pick-ups, net requests, saving, the engine's snapshot, the LEDs.
 
-    A :class:`Tick` that changed nothing but the time (the common case: the
-    loop ticks every block) costs little: the snapshot is rebuilt only when
-    the playhead, bar or state moved, and the LEDs at most every
-    :data:`FRAME_INTERVAL_S` for blinking.
+    The LEDs are drawn on the next :class:`Tick` (the control loop ticks
+    after handling its events, once it has handed the engine its snapshot:
+    drawing never delays the sound). A tick that changed nothing but the time
+    (the common case: the loop ticks every block) costs little: the snapshot
+    is rebuilt only when the playhead, bar or state moved, and the LEDs at
+    most every :data:`FRAME_INTERVAL_S` for blinking.
     """
     quiet = isinstance(event, Tick) and not effects and _settled(old, state)
     if not quiet:
@@ -392,12 +394,15 @@ def _consequences(old: Instrument, state: Instrument, event: Event,
         if play != state.sent:
             state = replace(state, sent=play)
             effects.append(Play(play))
+    if not isinstance(event, Tick):
+        return (state if state.frame_at == -math.inf else replace(state, frame_at=-math.inf)), tuple(effects)
     if not quiet or state.playhead != old.playhead or state.now - state.frame_at >= FRAME_INTERVAL_S:
         frame = render_frame(state)
-        state = replace(state, frame_at=state.now)
         if state.frame is None or not np.array_equal(frame, state.frame):
-            state = replace(state, frame=frame)
+            state = replace(state, frame=frame, frame_at=state.now)
             effects.append(Leds(frame))
+        else:
+            state = replace(state, frame_at=state.now)
     return state, tuple(effects)
 
 

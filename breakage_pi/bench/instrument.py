@@ -1,0 +1,245 @@
+"""``breakage-pi bench instrument``: the whole instrument, from a pad to the sound.
+
+- ``instrument.press_to_sound_p99_ms`` (and the median): an emulated pad
+  press on the bus at the default 100 kHz (its timing model on, the boards'
+  firmware scanning its keys every 10 ms in real time) through the grid
+  thread, the control loop, the state machine and the net's inference
+  (PERFORM, an input row), to the engine, in its own process, rendering the
+  changed state: the first block it publishes after the snapshot was handed
+  over. ``scan_to_sound`` starts the clock when the firmware's key scan saw
+  the press (the INT line falls): the part the instrument's code controls,
+  and ``grid``, ``control`` and ``engine`` split it (INT to the pad event, to
+  the snapshot handed over, to the block rendered).
+- ``instrument.cold_start_s``: ``breakage-pi run --sim --headless`` started
+  as a process until it logs its first audio block.
+- ``instrument.rss_mb`` / ``instrument.pss_mb``: the daemon and its audio
+  process, summed (RSS counts shared pages in each process; PSS shares them
+  out), a second after start.
+- ``instrument.train_to_play_s``: TRAIN recognised (the long press) to the
+  engine playing the new nets' hats, 16 training slots (median of 3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+PRESSES = 200
+TRAIN_RUNS = 3
+
+
+class _LiveInstrument:
+    """The live daemon's parts in this process (the engine in its own), its loop on a thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.int_fell: list[float] = []
+        from ..app import RunOptions, _engine_settings, _sim_hardware, open_instrument
+        from ..audio.process import AudioProcess
+        from ..config import Config
+
+        options = RunOptions(config=Config(), data_dir=data_dir, sim=True, device="none", pace=True)
+        self.sent: list[tuple[float, int, Any, Any]] = []   # when, engine blocks then, snapshot, nets playing
+        self.controller, _ = open_instrument(options, False, self._send, lambda frame: None)
+        self.audio = AudioProcess(_engine_settings(options, None, None), self.controller.state.play_state()).start()
+        self.events: list[tuple[float, Any]] = []
+        self.rig, self.hardware = _sim_hardware(options, self.controller.state, self._post,
+                                                time.monotonic, options.config.grid.frequency)
+        self.rig.bus.add_int_listener(lambda asserted: self.int_fell.append(time.perf_counter()) if asserted else None)
+        self.hardware.start()
+        deadline = time.monotonic() + 20
+        while not all(self.hardware.grid.online) or self.audio.status().blocks == 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the instrument did not come up")
+            time.sleep(0.01)
+        self._running = True
+        self._loop = threading.Thread(target=self._run, name="control", daemon=True)
+        self._loop.start()
+
+    def _post(self, event: Any) -> None:
+        self.events.append((time.perf_counter(), event))
+        self.controller.post(event)
+
+    def _send(self, play: Any) -> None:
+        self.sent.append((time.perf_counter(), self.audio.status().blocks, play, self.controller.nets.bank))
+        self.audio.send(play)
+
+    def _run(self) -> None:
+        while self._running:
+            status = self.audio.status()
+            self.controller.iterate(time.monotonic(), status.step, status.switched)
+            self.controller.wait(0.005)
+
+    def played(self, since: int, wanted: Callable[[Any], bool], timeout: float = 5.0) -> tuple[float, float]:
+        """Wait for the first snapshot after the ``since``-th that is ``wanted`` (given the ``sent`` entry),
+        then for the engine to
+        render a block with it; returns (when it was handed over, when that block was published)."""
+        deadline = time.monotonic() + timeout
+        index = since
+        while True:
+            while index < len(self.sent) and not wanted(self.sent[index]):
+                index += 1
+            if index < len(self.sent):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the expected playing state never came")
+            time.sleep(0.0001)
+        handed, blocks, _, _ = self.sent[index]
+        while self.audio.status().blocks <= blocks:
+            time.sleep(0.0001)
+        return handed, time.perf_counter()
+
+    def close(self) -> None:
+        self._running = False
+        self._loop.join()
+        self.controller.shutdown()
+        self.hardware.close()
+        self.rig.close()
+        self.audio.stop()
+
+
+def _data_dir(root: Path, bank: Any = None, mode: str = "perform") -> Path:
+    from ..core.saved import STATE_FORMAT
+    from ..datadir import DataDir
+    from ..store import save_bank
+
+    data = DataDir(root)
+    data.prepare()
+    if bank is not None:
+        save_bank(data.bank, bank)
+    data.state.write_text(json.dumps({"format": STATE_FORMAT, "version": 1, "mode": mode}))
+    return root
+
+
+def press_to_sound(root: Path) -> dict[str, float]:
+    from ..core.events import PadEvent
+
+    instrument = _LiveInstrument(_data_dir(root / "press"))
+    latencies, from_scan, grid, control, engine = [], [], [], [], []
+    try:
+        for index in range(PRESSES):
+            column = 1 + 2 * (index % 7)                 # empty kick steps of the demo bank's slot 1
+            since, falls, events = len(instrument.sent), len(instrument.int_fell), len(instrument.events)
+            started = time.perf_counter()
+            instrument.rig.press(0, column)               # adds the kick: the net answers, the hats change
+            handed, done = instrument.played(since, lambda sent: sent[2].pattern.velocity(0, column) == 200)
+            posted = next(at for at, event in instrument.events[events:] if isinstance(event, PadEvent))
+            scanned = instrument.int_fell[falls]
+            latencies.append(done - started)
+            from_scan.append(done - scanned)
+            grid.append(posted - scanned)
+            control.append(handed - posted)
+            engine.append(done - handed)
+            since = len(instrument.sent)
+            instrument.rig.release(0, column)
+            time.sleep(0.02)
+            instrument.rig.press(0, column)               # and takes it out again on release
+            time.sleep(0.02)
+            instrument.rig.release(0, column)
+            instrument.played(since, lambda sent: sent[2].pattern.velocity(0, column) == 0)
+            time.sleep(0.01)
+    finally:
+        instrument.close()
+    figures = {}
+    for name, seconds in (("press_to_sound", latencies), ("scan_to_sound", from_scan), ("grid", grid),
+                          ("control", control), ("engine", engine)):
+        milliseconds = np.array(seconds) * 1e3
+        figures[f"instrument.{name}_median_ms"] = float(np.median(milliseconds))
+        figures[f"instrument.{name}_p99_ms"] = float(np.percentile(milliseconds, 99))
+    return figures
+
+
+def train_to_play(root: Path) -> dict[str, float]:
+    from ..core.bank import Bank, Slot
+    from ..core.pattern import Pattern
+
+    rng = np.random.default_rng(0)
+    slots = []
+    for index in range(16):
+        grid = np.zeros((4, 16), dtype=np.uint8)
+        grid[0, ::4] = 200
+        grid[1, 4::8] = 180
+        grid[0, rng.choice(16, 2, replace=False)] = 150
+        grid[3, ::2] = 60 + 8 * index
+        grid[2, rng.choice(16, 1)] = 120
+        slots.append(Slot(f"slot {index + 1}", True, Pattern(grid)))
+    times = []
+    for run in range(TRAIN_RUNS):
+        instrument = _LiveInstrument(_data_dir(root / f"train{run}", Bank(slots=tuple(slots))))
+        try:
+            old_nets = instrument.controller.nets.bank
+            rig = instrument.rig
+            rig.button("shift", True)
+            rig.press(3, 15)
+            while instrument.controller.state.training is None:    # the long press is recognised
+                time.sleep(0.0005)
+            started = time.perf_counter()
+            rig.release(3, 15)
+            rig.button("shift", False)
+            since = len(instrument.sent)
+            _, done = instrument.played(since, lambda sent: sent[3] is not old_nets, timeout=30)
+            times.append(done - started)
+        finally:
+            instrument.close()
+    return {"instrument.train_to_play_s": statistics.median(times), "instrument.train_to_play_worst_s": max(times)}
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """RSS and PSS (MB) of ``pid`` and its children."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    rss = pss = 0.0
+    for each in pids:
+        for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1]) / 1024
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1]) / 1024
+    return rss, pss
+
+
+def cold_start(root: Path) -> dict[str, float]:
+    data = _data_dir(root / "cold", mode="edit")
+    starts = []
+    memory = (0.0, 0.0)
+    for _ in range(3):
+        started = time.monotonic()
+        daemon = subprocess.Popen([sys.executable, "-m", "breakage_pi.cli", "run", "--sim", "--headless", "--data",
+                                   str(data), "--device", "none", "--pace", "--seconds", "2"],
+                                  stderr=subprocess.PIPE, text=True)
+        assert daemon.stderr is not None
+        for line in daemon.stderr:
+            if "audio running" in line:
+                starts.append(time.monotonic() - started)
+                time.sleep(1.0)
+                memory = _memory_mb(daemon.pid)
+                break
+        daemon.stderr.read()
+        daemon.wait(30)
+    return {"instrument.cold_start_s": statistics.median(starts), "instrument.rss_mb": memory[0],
+            "instrument.pss_mb": memory[1]}
+
+
+def run() -> dict[str, float]:
+    root = Path(tempfile.mkdtemp(prefix="breakage-pi-bench-"))
+    figures: dict[str, float] = {}
+    try:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        figures.update(cold_start(root))
+        figures.update(press_to_sound(root))
+        figures.update(train_to_play(root))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return figures
