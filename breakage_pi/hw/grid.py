@@ -18,13 +18,15 @@ With no INT wire the grid polls every ``poll_ms``.
 LED frames are drawn at most ``max_fps`` times a second, the newest one
 when a slot comes (frames in between are skipped). A board gets only the
 bytes of its NeoPixel buffer that changed, in the fewest bus bytes
-(:mod:`.leds`), then one ``show``; a board with no change gets nothing. At
-100 kHz a moving playhead costs a few writes of 8-17 bytes where the whole
-frame was 264 bus bytes. The grid does one LED transaction per pass and
-looks at INT before the next, so a press waits behind one LED write (at
-most 34 bus bytes, ~3 ms at 100 kHz) or one latch, never a frame. An I2C
-error is retried (``retries``) after ``RETRY_WAIT_S``,
-longer than a busy chip refuses its address (an LED latch and an answer);
+(:mod:`.leds`), then one ``show``; a board with no change gets nothing:
+one changed pixel is 11 bus bytes (1 ms at 100 kHz), a playhead step 35-47
+on a board, where the library's ``show()`` sends 66 a board. The grid does
+one LED transaction per pass and looks at INT before the next, so a press
+waits behind one LED write (at most 34 bus bytes, ~3 ms at 100 kHz) or one
+latch, never a frame. An I2C error is retried (``retries``) after
+``RETRY_WAIT_S``, longer than a busy chip refuses its address (an LED
+latch and an answer); a failed LED write is retried on a later pass, so
+key reads go on meanwhile;
 an unexpected exception from the driver is logged and counted
 (``stats.driver_faults``) as a failure of that board. A board failing
 ``offline_after`` operations in a row is reported offline (its held pads
