@@ -13,6 +13,9 @@ pattern drawn once, then the playhead column moving on every 16th note at
 120 BPM and one pixel swept by a knob at 30 fps; another while LED frames
 that change every pixel arrive at 30 fps (the worst case of bus traffic
 from the LEDs). Both also give the share of bus time the LED writes take.
+Wall-clock tails follow the machine's other load, so the fast grid also
+runs on the emulator's simulated clock (``grid.sim.*``): the same figures
+from the bus schedule alone, identical in every run.
 Start-up is the time until all four boards answer: the library constructs
 them one after another (0.5 s reset sleep each), the grid brings them up
 in parallel.
