@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
 
 from .clock import SWING_RANGE, TEMPO_RANGE
 from .errors import FormatError, VersionError
@@ -21,13 +22,22 @@ ROLES = ("in", "out")
 DEFAULT_ROLES = ("in", "in", "out", "out")
 
 
+def _no_extra() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class Slot:
-    """One pattern slot: its name, whether it is in the training set, its pattern."""
+    """One pattern slot: its name, whether it is in the training set, its pattern.
+
+    ``extra`` keeps the keys of the slot's JSON object this version does not
+    know (a ``"comment"``, a ``"color"``), so a save writes them back.
+    """
 
     name: str = ""
     train: bool = False
     pattern: Pattern = field(default_factory=Pattern)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra, hash=False)
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,9 @@ class Bank:
 
     ``roles[c]`` is ``"in"`` if channel ``c`` feeds the net, ``"out"`` if the
     net writes it. ``swing`` is the fraction of a step pair given to the first
-    step (0.5 = straight).
+    step (0.5 = straight). ``extra`` keeps the file's top-level keys this
+    version does not know, so a hand-edited or newer-minor file loses nothing
+    when it is saved again.
 
     >>> bank = Bank(slots=(Slot("groove", True, Pattern()),))
     >>> bank.input_channels, bank.output_channels
@@ -48,11 +60,13 @@ class Bank:
     roles: tuple[str, ...] = DEFAULT_ROLES
     tempo: float = 120.0
     swing: float = 0.5
+    extra: Mapping[str, Any] = field(default_factory=_no_extra, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slots", tuple(self.slots))
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "roles", tuple(self.roles))
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
         if not 1 <= len(self.slots) <= MAX_SLOTS:
             raise FormatError(f"a bank holds 1-{MAX_SLOTS} slots, got {len(self.slots)}", "slots")
         for index, slot in enumerate(self.slots):
@@ -116,28 +130,34 @@ def _check_roles(roles: Sequence[object]) -> None:
 
 
 def _checked_number(value: object, limits: tuple[float, float], name: str, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FormatError(f"expected a number, got {value!r}", name)
     low, high = limits
-    if not low <= value <= high:
-        raise FormatError(f"must be {low:g}-{high:g}{' ' + unit if unit else ''}, got {value:g}", name)
+    if not (isinstance(value, int) or math.isfinite(value)) or not low <= value <= high:
+        shown = f"{value:g}" if isinstance(value, float) or abs(value) < 10 ** 15 else repr(value)
+        raise FormatError(f"must be {low:g}-{high:g}{' ' + unit if unit else ''}, got {shown}", name)
     return float(value)
 
 
 def bank_to_data(bank: Bank) -> dict[str, Any]:
-    """The bank as JSON-ready data in file format version 1."""
-    return {
+    """The bank as JSON-ready data in file format version 1, followed by the unknown keys it kept from its file."""
+    data = {
         "format": BANK_FORMAT,
         "version": BANK_VERSION,
         "tempo": bank.tempo,
         "swing": bank.swing,
         "channels": list(bank.channels),
         "roles": list(bank.roles),
-        "slots": [
-            {"name": slot.name, "train": slot.train, "steps": slot.pattern.to_lists()}
-            for slot in bank.slots
-        ],
+        "slots": [_with_extra({"name": slot.name, "train": slot.train, "steps": slot.pattern.to_lists()},
+                              slot.extra)
+                  for slot in bank.slots],
     }
+    return _with_extra(data, bank.extra)
+
+
+def _with_extra(data: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` then the kept keys it does not define itself (a known field always wins over a kept one)."""
+    return {**data, **{key: value for key, value in extra.items() if key not in data}}
 
 
 def bank_from_data(data: object) -> Bank:
@@ -166,7 +186,7 @@ def bank_from_data(data: object) -> Bank:
         raise FormatError(f"a bank holds 1-{MAX_SLOTS} slots, got {len(data['slots'])}", "slots")
     slots = tuple(_slot_from_data(item, f"slots[{index}]") for index, item in enumerate(data["slots"]))
     return Bank(slots=slots, channels=tuple(data["channels"]), roles=tuple(data["roles"]),
-                tempo=data["tempo"], swing=data["swing"])
+                tempo=data["tempo"], swing=data["swing"], extra=_unknown_keys(data, _known_bank_keys()))
 
 
 def _slot_from_data(item: object, field: str) -> Slot:
@@ -180,4 +200,18 @@ def _slot_from_data(item: object, field: str) -> Slot:
         raise FormatError(f"expected true or false, got {train!r}", f"{field}.train")
     if "steps" not in item:
         raise FormatError("missing", f"{field}.steps")
-    return Slot(name=name, train=train, pattern=pattern_from_data(item["steps"], f"{field}.steps"))
+    return Slot(name=name, train=train, pattern=pattern_from_data(item["steps"], f"{field}.steps"),
+                extra=_unknown_keys(item, _known_slot_keys()))
+
+
+def _known_bank_keys() -> frozenset[str]:
+    """The top-level keys this version reads: whatever :func:`bank_to_data` writes (so new fields count)."""
+    return frozenset(bank_to_data(Bank()))
+
+
+def _known_slot_keys() -> frozenset[str]:
+    return frozenset(bank_to_data(Bank())["slots"][0])
+
+
+def _unknown_keys(data: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    return MappingProxyType({key: value for key, value in data.items() if key not in known})
