@@ -175,10 +175,17 @@ def quarantine(path: str | os.PathLike[str], reason: str = "") -> tuple[Path, st
     Returns the new path and a message for the user saying where it went and
     why, so nothing is lost and the name is free for a good file.
     """
+    aside = move_aside(path, "corrupt")
+    because = f" ({printable(reason)})" if reason else ""
+    return aside, f"{printable(path)}: unreadable{because}; moved aside to {printable(aside.name)}"
+
+
+def move_aside(path: str | os.PathLike[str], label: str) -> Path:
+    """Rename ``path`` to ``<name>.<label>-<date>`` beside it (a new name: never over another file); durable."""
     source = Path(path)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     for attempt in range(1000):
-        aside = source.with_name(f"{source.name}.corrupt-{stamp}" + (f"-{attempt}" if attempt else ""))
+        aside = source.with_name(f"{source.name}.{label}-{stamp}" + (f"-{attempt}" if attempt else ""))
         try:
             os.link(source, aside)        # fails if ``aside`` exists: never replaces a file
         except FileExistsError:
@@ -187,8 +194,7 @@ def quarantine(path: str | os.PathLike[str], reason: str = "") -> tuple[Path, st
             raise StoreError(f"{printable(source)}: cannot move it aside: {error.strerror or error}") from None
         source.unlink()
         _fsync_directory(source.parent)
-        because = f" ({printable(reason)})" if reason else ""
-        return aside, f"{printable(source)}: unreadable{because}; moved aside to {printable(aside.name)}"
+        return aside
     raise StoreError(f"{printable(source)}: cannot move it aside: too many earlier copies")
 
 
@@ -327,5 +333,5 @@ def _same_path(one: Path, other: Path) -> bool:
 
 
 __all__ = ["BANK_VERSION", "MAX_INPUT_BYTES", "OverwriteRefused", "StoreError", "atomic_write_bytes",
-           "atomic_writer", "check_output", "load_bank", "quarantine", "read_input", "read_json", "read_text",
+           "atomic_writer", "check_output", "load_bank", "move_aside", "quarantine", "read_input", "read_json", "read_text",
            "save_bank", "sweep_stale_temps", "write_json"]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from ..core.errors import BreakageError
+from ..core.errors import BreakageError, printable
 from . import nets, sound, system
 
 Handler = Callable[[argparse.Namespace], int]
@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except BreakageError as error:
-        print(f"breakage-pi: error: {error}", file=sys.stderr)
+        print(f"breakage-pi: error: {printable(error, 1000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

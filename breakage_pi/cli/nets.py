@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.bank import Bank
+from ..core.errors import printable
 from ..core.textgrid import format_pattern
 from ..store import StoreError
-from .args import whole_number
+from .args import bank_slot, non_empty, slot_number, whole_number
 
 if TYPE_CHECKING:
     from ..ml.dataset import TrainingSet
@@ -37,7 +38,7 @@ def add_commands(commands: Any) -> None:
 
     train = commands.add_parser("train", help="train nets on a bank's training slots, one per error target")
     train.add_argument("bank", type=Path, metavar="BANK.json")
-    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the .onnx nets and summary")
+    train.add_argument("--out", type=_out_folder, required=True, metavar="DIR", help="folder for the .onnx nets and summary")
     train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
                        help="error targets, MSE on 0-1 velocities (default: 0.05,0.02,0.005 = loose,medium,tight)")
     train.add_argument("--seed", type=whole_number, default=0, metavar="N", help="random seed (default 0)")
@@ -49,7 +50,7 @@ def add_commands(commands: Any) -> None:
     predict = commands.add_parser("predict", help="print a slot and what a net makes of it")
     predict.add_argument("net", type=Path, metavar="NET.onnx")
     predict.add_argument("bank", type=Path, metavar="BANK.json")
-    predict.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    predict.add_argument("--slot", type=slot_number, required=True, metavar="N", help="slot number 1-16")
     predict.set_defaults(handler=_predict)
 
 
@@ -60,13 +61,19 @@ def add_net_option(parser: argparse.ArgumentParser) -> None:
 
 
 def open_net(path: Path, bank: Bank) -> NetSession:
-    """The net in ``path`` ready to play ``bank``'s slots (``.apply(pattern)``), loaded once; notes a role mismatch."""
+    """The net in ``path`` ready to play ``bank``'s slots (``.apply(pattern)``), loaded and probed once.
+
+    Notes on stderr when the net was made for other roles or another training set.
+    """
     from ..ml.netfile import read_net
+    from ..ml.netinfo import mismatch_notes
     from ..ml.session import NetSession
 
     net_file = read_net(path)
-    _note_role_mismatch(net_file.info.channels, net_file.info.roles, bank, path)
-    return NetSession(net_file)
+    session = NetSession(net_file)
+    for note in mismatch_notes(net_file.info, bank, str(path)):
+        print(f"breakage-pi: note: {note}", file=sys.stderr)
+    return session
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -81,8 +88,13 @@ def _train(args: argparse.Namespace) -> int:
     data = bank_training_set(bank)
     config = TrainConfig(targets=tuple(args.targets), seed=args.seed, max_epochs=args.max_epochs)
     out: Path = args.out
-    _prepare_out(out, [net_file_name(target) for target in config.targets], args.force)
-    result = _run_training(data, config)
+    _prepare_out(out, [net_file_name(target) for target in config.targets], args.bank, args.force)
+    try:
+        result = _run_training(data, config)
+    except KeyboardInterrupt:
+        print(f"breakage-pi: training aborted (Ctrl-C): nothing written, {printable(out)} is as it was",
+              file=sys.stderr)
+        return 130
     nets = [(net_file_name(net.info.error_target), net) for net in result_nets(result, data)]
     for name, net in nets:
         atomic_write_bytes(out / name, net_to_bytes(net))
@@ -90,9 +102,12 @@ def _train(args: argparse.Namespace) -> int:
                        format_summary(args.bank.name, bank, data, result, nets).encode("utf-8"))
     for name, net in nets:
         label = target_label(config.targets.index(net.info.error_target), len(config.targets))
-        print(f"{out / name}: {label}, target {net.info.error_target:g}, "
+        print(f"{printable(out / name)}: {label}, target {net.info.error_target:g}, "
               f"error {net.info.error_reached:.4g} after {net.info.epochs} epochs")
-    print(f"{out / SUMMARY_NAME}: summary")
+    print(f"{printable(out / SUMMARY_NAME)}: summary")
+    for stale, aside in _set_aside_stale_nets(out, {name for name, _ in nets}):
+        print(f"breakage-pi: {printable(stale)} is not from this run: moved aside to {printable(aside.name)}",
+              file=sys.stderr)
     if result.unreached:
         missing = ", ".join(f"{target:g}" for target in result.unreached)
         reason = "training was aborted" if result.stopped == "aborted" else \
@@ -159,63 +174,81 @@ class _TrainingDisplay:
             self._bar.update(self._task, completed=done, status=f"epoch {epoch}  error {error:.4g}")
 
 
-def _prepare_out(out: Path, names: list[str], force: bool) -> None:
-    """Create ``out`` and refuse to replace files there that are not nets (or summaries) unless ``force``."""
-    from ..ml.errors import NetError
-    from ..ml.netfile import read_net
+def _prepare_out(out: Path, names: list[str], bank: Path, force: bool) -> None:
+    """Create ``out`` and refuse to replace files there that are not nets (or a summary) unless ``force``."""
+    from ..store import check_output
 
     if out.exists() and not out.is_dir():
-        raise StoreError(f"{out}: not a directory")
+        raise StoreError(f"{printable(out)}: not a directory")
+    for name in names:
+        check_output(out / name, inputs=[bank], is_ours=_is_net, what="a valid net", force=force,
+                     hint="use --force to replace it")
+    check_output(out / SUMMARY_NAME, inputs=[bank], is_ours=_is_summary, what="a net summary", force=force,
+                 hint="use --force to replace it")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise StoreError(f"{out}: cannot create: {error.strerror or error}") from error
-    if force:
-        return
-    for name in names:
-        if (out / name).exists():
-            try:
-                read_net(out / name)
-            except NetError as error:
-                raise NetError(f"not overwriting a file that is not a valid net ({error.message}); "
-                               "use --force to replace it", str(out / name)) from None
-    summary = out / SUMMARY_NAME
-    if summary.exists() and not summary.read_bytes().startswith(SUMMARY_TITLE.encode()):
-        raise StoreError(f"{summary}: not overwriting a file that is not a net summary; use --force to replace it")
+        raise StoreError(f"{printable(out)}: cannot create: {error.strerror or error}") from error
+
+
+def _is_net(path: Path) -> bool:
+    from ..ml.errors import NetError
+    from ..ml.netfile import read_net
+
+    try:
+        read_net(path)
+    except NetError:
+        return False
+    return True
+
+
+def _is_summary(path: Path) -> bool:
+    from ..store import read_input
+
+    try:
+        return read_input(path).startswith(SUMMARY_TITLE.encode())
+    except StoreError:
+        return False
+
+
+def _set_aside_stale_nets(out: Path, written: set[str]) -> list[tuple[Path, Path]]:
+    """Move aside every net of an earlier run in ``out`` (``net-*.onnx`` not written now), so that no
+    player picks up a stale net beside the fresh ones; files that are not nets are left alone."""
+    from ..store import move_aside
+
+    return [(path, move_aside(path, "stale")) for path in sorted(out.glob("net-*.onnx"))
+            if path.name not in written and _is_net(path)]
+
+
+def _out_folder(text: str) -> Path:
+    return Path(non_empty(text))
 
 
 def _predict(args: argparse.Namespace) -> int:
     from ..ml.netfile import read_net
-    from ..ml.session import NetSession
     from ..store import load_bank
 
-    net_file = read_net(args.net)
+    read_net(args.net)                  # the net's own errors first (a bank given as the net is named as such)
     bank = load_bank(args.bank)
-    slot = bank.slot(args.slot)
-    info = net_file.info
-    _note_role_mismatch(info.channels, info.roles, bank, args.net)
-    predicted = NetSession(net_file).apply(slot.pattern)
+    slot = bank_slot(bank, args.slot, args.bank)
+    session = open_net(args.net, bank)
+    info = session.info
+    predicted = session.apply(slot.pattern)
     outputs = info.output_channels
-    print(f"{args.net}: target {info.error_target:g}, error {info.error_reached:.4g} after {info.epochs} epochs, "
+    print(f"{printable(args.net)}: target {info.error_target:g}, error {info.error_reached:.4g} after {info.epochs} epochs, "
           f"{info.examples} training patterns")
-    print(f"\nslot {args.slot} ({slot.name or 'unnamed'}) as written:")
+    print(f"\nslot {args.slot} ({printable(slot.name or 'unnamed', 60)}) as written:")
     print(format_pattern(slot.pattern, bank.channels, info.roles))
-    print(f"\nwith {', '.join(bank.channels[c] for c in outputs)} from the net:")
+    print(f"\nwith {', '.join(printable(bank.channels[c], 24) for c in outputs)} from the net:")
     print(format_pattern(predicted, bank.channels, ["in" if role == "in" else "net" for role in info.roles]))
     print("\nnet velocities:")
-    width = max(len(bank.channels[c]) for c in outputs) + 2
+    names = {channel: printable(bank.channels[channel], 24) for channel in outputs}
+    width = max(len(name) for name in names.values()) + 2
     for channel in outputs:
         values = predicted.velocities[channel]
         beats = "  ".join(" ".join(f"{int(v):3d}" for v in values[i:i + 4]) for i in range(0, len(values), 4))
-        print(f"{bank.channels[channel]:<{width}}{beats}")
+        print(f"{names[channel]:<{width}}{beats}")
     return 0
-
-
-def _note_role_mismatch(channels: tuple[str, ...], roles: tuple[str, ...], bank: Bank, net: Path) -> None:
-    if roles != bank.roles or channels != bank.channels:
-        print(f"breakage-pi: note: {net} was trained with roles {list(roles)} on channels {list(channels)}; "
-              f"the bank has {list(bank.roles)} on {list(bank.channels)}: using the net's roles",
-              file=sys.stderr)
 
 
 def _targets(text: str) -> list[float]:
