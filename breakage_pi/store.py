@@ -213,19 +213,28 @@ def read_input(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> by
         raise StoreError(f"{source}: is a folder, expected a file") from None
     except OSError as error:
         raise StoreError(f"{source}: cannot read: {error.strerror or error}") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise StoreError(f"{source}: is a folder, expected a file")
         if not stat.S_ISREG(info.st_mode):
             raise StoreError(f"{source}: not a regular file (a device, FIFO or socket?)")
         if info.st_size > limit:
-            raise StoreError(f"{source}: {info.st_size} bytes is too big (at most {limit}): "
-                                          "is it the right file?")
-        try:
-            data = handle.read(limit + 1)
-        except OSError as error:
-            raise StoreError(f"{source}: cannot read: {error.strerror or error}") from None
+            raise StoreError(f"{source}: {info.st_size} bytes is too big (at most {limit}): is it the right file?")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except StoreError:
+        raise
+    except OSError as error:
+        raise StoreError(f"{source}: cannot read: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     if len(data) > limit:
         raise StoreError(f"{source}: too big (at most {limit} bytes): is it the right file?")
     return data
