@@ -50,11 +50,7 @@ def render_to_wav(kit: Kit, takes: Sequence[Take], out: BinaryIO, block: int = 2
     :func:`breakage_pi.store.atomic_writer`, so the file appears whole or
     not at all; a failing write (a full disk) raises :class:`OSError`.
     """
-    lengths = [_length(kit, take.bars, take.tempo, take.swing) for take in takes]
-    total = sum(lengths)
-    if total > MAX_SECONDS * kit.rate:
-        raise FormatError(f"{sum(take.bars for take in takes)} bars last {total / kit.rate / 60:.0f} minutes; "
-                          f"render at most {MAX_SECONDS // 60} minutes", "bars")
+    lengths = planned_frames(kit, takes)
     try:
         with soundfile.SoundFile(out.fileno(), "w", kit.rate, 2, "PCM_16", format="WAV", closefd=False) as wav:
             for take, frames in zip(takes, lengths):
@@ -62,7 +58,17 @@ def render_to_wav(kit: Kit, takes: Sequence[Take], out: BinaryIO, block: int = 2
                     wav.write(block_pcm)
     except (RuntimeError, soundfile.LibsndfileError) as error:     # libsndfile's word for a failed write
         raise OSError(str(error)) from None
-    return total
+    return sum(lengths)
+
+
+def planned_frames(kit: Kit, takes: Sequence[Take]) -> list[int]:
+    """The frames of each take; raises before any work if they last more than :data:`MAX_SECONDS` in all."""
+    lengths = [_length(kit, take.bars, take.tempo, take.swing) for take in takes]
+    total = sum(lengths)
+    if total > MAX_SECONDS * kit.rate:
+        raise FormatError(f"{sum(take.bars for take in takes)} bars last {total / kit.rate / 60:.0f} minutes; "
+                          f"render at most {MAX_SECONDS // 60} minutes", "bars")
+    return lengths
 
 
 def _length(kit: Kit, bars: int, tempo: float, swing: float) -> int:

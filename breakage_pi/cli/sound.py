@@ -108,7 +108,7 @@ def _play(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from ..audio.kit import load_kit
-    from ..audio.render import Take, render_to_wav
+    from ..audio.render import Take, planned_frames, render_to_wav
     from ..core.textgrid import format_pattern
     from ..store import atomic_writer, load_bank
 
@@ -116,6 +116,8 @@ def _demo(args: argparse.Namespace) -> int:
     kit = load_kit()
     net = open_net(args.net, bank) if args.net else None
     _check_wav_output(args, [demo_bank_path(), args.net], kit)
+    planned_frames(kit, [Take(slot.pattern, args.bars, bank.tempo, bank.swing) for slot in bank.slots]
+                   * (2 if net else 1))
     takes = []
     net_marks = ["net" if role == "out" else "you" for role in bank.roles]
     for number, slot in enumerate(bank.slots, start=1):
