@@ -57,8 +57,7 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """
     target = _followed(Path(path))
     directory = target.parent
-    if target.is_dir():
-        raise StoreError(f"{printable(target)}: is a folder, expected a file")
+    _check_replaceable(target)
     sweep_stale_temps(directory, name=target.name)
     handle, temp = _locked_temp(target)
     try:
@@ -73,6 +72,18 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             raise StoreError(f"{printable(target)}: cannot write: {error.strerror or error}") from None
         raise
     _fsync_directory(directory)
+
+
+def _check_replaceable(target: Path) -> None:
+    """Only a regular file (or nothing) may be replaced: never a folder, a device such as /dev/null, a FIFO."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        raise StoreError(f"{printable(target)}: is a folder, expected a file")
+    if not stat.S_ISREG(mode):
+        raise StoreError(f"{printable(target)}: not a regular file (a device, FIFO or socket?): not replacing it")
 
 
 def _followed(target: Path) -> Path:
@@ -316,7 +327,7 @@ def check_output(path: str | os.PathLike[str], *, inputs: Sequence[str | os.Path
                  force: bool = False, hint: str = "") -> Path:
     """Check, before any work, that writing ``path`` loses nothing; returns it.
 
-    Refused: a folder; one of the command's own ``inputs`` (even with
+    Refused: a folder or a special file (``/dev/null``, even with ``force``); one of the command's own ``inputs`` (even with
     ``force``: a command never writes over what it reads); an existing file
     that ``is_ours`` does not recognise as ``what`` the command writes,
     unless ``force``. ``hint`` is appended to a refusal (e.g. "use --force").
@@ -325,6 +336,7 @@ def check_output(path: str | os.PathLike[str], *, inputs: Sequence[str | os.Path
     shown = printable(target)
     if target.is_dir():
         raise OverwriteRefused(f"{shown}: is a folder; name a file inside it")
+    _check_replaceable(target)
     for source in inputs:
         if _same_path(target, Path(source)):
             raise OverwriteRefused(f"{shown}: is also an input of this command; not overwriting it")

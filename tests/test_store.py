@@ -264,3 +264,13 @@ def test_check_output_refuses_folders_inputs_and_foreign_files(tmp_path):
     assert check_output(tmp_path / "notes.txt", force=True) == tmp_path / "notes.txt"
     assert check_output(tmp_path / "notes.txt", is_ours=lambda path: True) == tmp_path / "notes.txt"
     assert check_output(tmp_path / "new.wav") == tmp_path / "new.wav"
+
+
+def test_a_special_file_is_never_replaced_even_when_forced(tmp_path):
+    fifo = tmp_path / "take.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(StoreError, match="take.wav: not a regular file"):
+        check_output(fifo, force=True)
+    with pytest.raises(StoreError, match="not a regular file"):
+        atomic_write_bytes(fifo, b"x")
+    assert fifo.is_fifo() and [p.name for p in tmp_path.iterdir()] == ["take.wav"]

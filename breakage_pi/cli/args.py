@@ -7,16 +7,21 @@ import math
 from pathlib import Path
 
 from ..core.bank import Bank, Slot
-from ..core.errors import FormatError
+from ..core.errors import FormatError, printable
+
+
+def quoted(text: str) -> str:
+    """An argument as typed, for a message: quoted, control characters escaped, a huge one shortened."""
+    return f"'{printable(text, 40)}'"
 
 
 def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text)}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {printable(text, 40)}")
     return value
 
 
@@ -24,9 +29,9 @@ def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {quoted(text)}") from None
     if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a finite number more than 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a finite number more than 0, got {printable(text, 40)}")
     return value
 
 
@@ -34,9 +39,9 @@ def whole_number(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text)}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {printable(text, 40)}")
     return value
 
 
@@ -46,7 +51,7 @@ def output_file(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("empty: name the file to write, e.g. out/take.wav")
     if text.endswith(("/", "/.", "/..")) or text in (".", ".."):
-        raise argparse.ArgumentTypeError(f"{text!r} names a folder: name a file inside it")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} names a folder: name a file inside it")
     return Path(text)
 
 
@@ -60,7 +65,7 @@ def slot_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a slot number 1-16, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a slot number 1-16, got {quoted(text)}") from None
 
 
 def add_force_option(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from ..core.bank import Bank
 from ..core.errors import printable
 from ..core.textgrid import format_pattern
 from ..store import StoreError
-from .args import bank_slot, non_empty, slot_number, whole_number
+from .args import bank_slot, non_empty, quoted, slot_number, whole_number
 
 if TYPE_CHECKING:
     from ..ml.dataset import TrainingSet
@@ -255,7 +255,8 @@ def _targets(text: str) -> list[float]:
     try:
         values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.05,0.02,0.005; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.05,0.02,0.005; "
+                                         f"got {quoted(text)}")
     if not values:
         raise argparse.ArgumentTypeError("expected at least one error target")
     return values
