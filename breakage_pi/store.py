@@ -58,7 +58,7 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     target = _followed(Path(path))
     directory = target.parent
     _check_replaceable(target)
-    sweep_stale_temps(directory, name=target.name)
+    sweep_stale_temps(directory, name=target.name, recursive=False)
     handle, temp = _locked_temp(target)
     try:
         with handle:
@@ -135,13 +135,14 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def sweep_stale_temps(directory: str | os.PathLike[str], *, name: str | None = None,
-                      recursive: bool = False) -> list[Path]:
+                      recursive: bool = True) -> list[Path]:
     """Remove the temporary files a killed writer left in ``directory``; returns what was removed.
 
     Only files named like this module's temporaries (``.<name>.XXXXXXXX.tmp``,
     of ``name`` if given) that no live writer holds locked are removed: a
     save in progress in another process is never disturbed. The daemon calls
-    it for the whole data directory at start (``recursive=True``).
+    it for the whole data directory (and its folders) at start; a save calls
+    it for its own file (``name``, ``recursive=False``).
     """
     removed = []
     try:

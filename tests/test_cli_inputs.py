@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import pytest
 from builders import bank_file, impulse_kit, read_wav, write_kit
 from ml_builders import MODELS, seed_example_bank
@@ -48,6 +49,21 @@ def _render(bank: Path, out: Path | str, *extra: str) -> list[str]:
 @pytest.fixture
 def bank(tmp_path: Path) -> Path:
     return bank_file(tmp_path / "bank.json", KICKS)
+
+
+def test_render_writes_its_wav_atomically_and_durably_in_the_umask_mode(bank: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    old = os.umask(0o077)
+    try:
+        assert main(_render(bank, tmp_path / "take.wav")) == 0
+    finally:
+        os.umask(old)
+    assert events == ["fsync", "replace", "fsync"]          # data, rename, then the folder
+    assert (tmp_path / "take.wav").stat().st_mode & 0o777 == 0o600
 
 
 def test_render_never_replaces_its_own_input(bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,6 +172,22 @@ def test_a_net_that_yields_nan_is_refused_at_load(bank: Path, tmp_path: Path,
     err = _error(_render(bank, tmp_path / "take.wav", "--net", str(net)), capsys)
     assert "nan.onnx: refused: its output holds NaN" in err
     assert not (tmp_path / "take.wav").exists()
+
+
+def test_a_net_that_fails_when_run_is_refused_at_load(bank: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A Gather whose index 99 is out of range: a valid file that onnxruntime can only fail to run."""
+    model = onnx.load(str(MODELS / "net-0.02.onnx"))
+    last = model.graph.node[-1]
+    final = last.output[0]
+    last.output[0] = "sigmoid_out"
+    model.graph.initializer.append(onnx.numpy_helper.from_array(np.array([*range(31), 99], dtype=np.int64), "bad"))
+    model.graph.node.append(onnx.helper.make_node("Gather", ["sigmoid_out", "bad"], [final], axis=1))
+    net = tmp_path / "fails.onnx"
+    net.write_bytes(model.SerializeToString())
+    parse_net(net.read_bytes(), str(net))
+    err = _error(_render(bank, tmp_path / "take.wav", "--net", str(net)), capsys)
+    assert "fails.onnx: refused: onnxruntime fails to run it" in err
 
 
 def test_a_number_of_thousands_of_digits_in_a_nets_metadata_is_a_short_error() -> None:
