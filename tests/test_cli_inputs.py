@@ -153,6 +153,17 @@ def test_an_output_folder_is_created_only_once_the_inputs_are_good(tmp_path: Pat
     assert not (tmp_path / "new").exists()
 
 
+def test_train_creates_its_folder_only_once_training_succeeded(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Two training slots with the same kicks and snares but other hats: no net can reach a tight target."""
+    from ml_builders import groove
+
+    save_bank(tmp_path / "odd.json", Bank(slots=(Slot("a", True, groove((0, 8), (0, 4))),
+                                                 Slot("b", True, groove((0, 8), (2, 6, 10))))))
+    err = _error(["train", str(tmp_path / "odd.json"), "--out", str(tmp_path / "new" / "nets")], capsys)
+    assert "cannot be reached" in err and not (tmp_path / "new").exists()
+
+
 def _nan_net(path: Path) -> Path:
     """The default medium net with Log(-x) after its sigmoid: a valid file whose every output is NaN."""
     model = onnx.load(str(MODELS / "net-0.02.onnx"))

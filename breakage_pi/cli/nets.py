@@ -96,6 +96,7 @@ def _train(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     nets = [(net_file_name(net.info.error_target), net) for net in result_nets(result, data)]
+    _make_out(out)
     for name, net in nets:
         atomic_write_bytes(out / name, net_to_bytes(net))
     atomic_write_bytes(out / SUMMARY_NAME,
@@ -175,7 +176,7 @@ class _TrainingDisplay:
 
 
 def _prepare_out(out: Path, names: list[str], bank: Path, force: bool) -> None:
-    """Create ``out`` and refuse to replace files there that are not nets (or a summary) unless ``force``."""
+    """Refuse, before training, to replace files in ``out`` that are not nets (or a summary) unless ``force``."""
     from ..store import check_output
 
     if out.exists() and not out.is_dir():
@@ -185,10 +186,14 @@ def _prepare_out(out: Path, names: list[str], bank: Path, force: bool) -> None:
                      hint="use --force to replace it")
     check_output(out / SUMMARY_NAME, inputs=[bank], is_ours=_is_summary, what="a net summary", force=force,
                  hint="use --force to replace it")
+
+
+def _make_out(out: Path) -> None:
+    """Create ``out`` once there is something to write in it (a refused or failed run leaves no folder)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise StoreError(f"{printable(out)}: cannot create: {error.strerror or error}") from error
+        raise StoreError(f"{printable(out)}: cannot create: {error.strerror or error}") from None
 
 
 def _is_net(path: Path) -> bool:
