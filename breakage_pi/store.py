@@ -235,7 +235,7 @@ def read_input(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> by
             raise StoreError(f"{source}: {info.st_size} bytes is too big (at most {limit}): is it the right file?")
         chunks, size = [], 0
         while size <= limit:
-            chunk = os.read(fd, limit + 1 - size)
+            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -328,8 +328,9 @@ def check_output(path: str | os.PathLike[str], *, inputs: Sequence[str | os.Path
                  force: bool = False, hint: str = "") -> Path:
     """Check, before any work, that writing ``path`` loses nothing; returns it.
 
-    Refused: a folder or a special file (``/dev/null``, even with ``force``); one of the command's own ``inputs`` (even with
-    ``force``: a command never writes over what it reads); an existing file
+    Refused: a folder or a special file (``/dev/null``, even with ``force``);
+    one of the command's own ``inputs`` (even with ``force``: a command never
+    writes over what it reads); an existing file
     that ``is_ours`` does not recognise as ``what`` the command writes,
     unless ``force``. ``hint`` is appended to a refusal (e.g. "use --force").
     """
@@ -355,5 +356,5 @@ def _same_path(one: Path, other: Path) -> bool:
 
 
 __all__ = ["BANK_VERSION", "MAX_INPUT_BYTES", "OverwriteRefused", "StoreError", "atomic_write_bytes",
-           "atomic_writer", "check_output", "load_bank", "move_aside", "quarantine", "read_input", "read_json", "read_text",
-           "save_bank", "sweep_stale_temps", "write_json"]
+           "atomic_writer", "check_output", "load_bank", "move_aside", "quarantine", "read_input", "read_json",
+           "read_text", "save_bank", "sweep_stale_temps", "write_json"]

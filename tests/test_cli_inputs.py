@@ -201,6 +201,17 @@ def test_a_net_that_fails_when_run_is_refused_at_load(bank: Path, tmp_path: Path
     assert "fails.onnx: refused: onnxruntime fails to run it" in err
 
 
+def test_a_device_given_as_a_net_or_sample_is_refused_without_reading_it(bank: Path, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """``/dev/zero`` reports size 0 and never ends: read whole, it would eat the memory."""
+    assert "/dev/zero: not a regular file" in _error(_render(bank, tmp_path / "t.wav", "--net", "/dev/zero"), capsys)
+    impulse_kit(tmp_path / "kit")
+    (tmp_path / "kit" / "snare.wav").unlink()
+    (tmp_path / "kit" / "snare.wav").symlink_to("/dev/zero")
+    assert "snare.wav: not a regular file" in _error(_render(bank, tmp_path / "t.wav", "--kit", str(tmp_path / "kit")),
+                                                     capsys)
+
+
 def test_a_number_of_thousands_of_digits_in_a_nets_metadata_is_a_short_error() -> None:
     model = onnx.load(str(MODELS / "net-0.02.onnx"))
     for key in ("epochs", "error_target"):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -171,9 +170,9 @@ def _command_line_case(data: st.DataObject) -> None:
         run_cleanly(argv, folder, ["bank.json", "notes.txt"])
 
 
-test_mutated_banks = _profile(120, soak=False)(given(st.data())(_bank_case))
-test_mutated_configs = _profile(150, soak=False)(given(st.data())(_config_case))
-test_hostile_command_lines = _profile(150, soak=False)(given(st.data())(_command_line_case))
+test_mutated_banks = _profile(200, soak=False)(given(st.data())(_bank_case))
+test_mutated_configs = _profile(300, soak=False)(given(st.data())(_config_case))
+test_hostile_command_lines = _profile(300, soak=False)(given(st.data())(_command_line_case))
 test_mutated_banks_soak = pytest.mark.soak(_profile(3000, soak=True)(given(st.data())(_bank_case)))
 test_mutated_configs_soak = pytest.mark.soak(_profile(3000, soak=True)(given(st.data())(_config_case)))
 test_hostile_command_lines_soak = pytest.mark.soak(_profile(3000, soak=True)(given(st.data())(_command_line_case)))

@@ -66,8 +66,9 @@ def sample_path(folder: Path, name: str) -> Path:
 def load_sample(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
     """One WAV as a C-contiguous (frames, 2) float32 array at ``rate`` Hz."""
     if not path.is_file():
-        raise FormatError("is a folder, expected a WAV file" if path.is_dir() else "missing sample file",
-                          source=str(path))
+        problem = "is a folder, expected a WAV file" if path.is_dir() else \
+            "not a regular file (a device, FIFO or socket?)" if path.exists() else "missing sample file"
+        raise FormatError(problem, source=str(path))
     try:
         info = soundfile.info(str(path))
         _check_header(info, path)

@@ -38,7 +38,8 @@ def add_commands(commands: Any) -> None:
 
     train = commands.add_parser("train", help="train nets on a bank's training slots, one per error target")
     train.add_argument("bank", type=Path, metavar="BANK.json")
-    train.add_argument("--out", type=_out_folder, required=True, metavar="DIR", help="folder for the .onnx nets and summary")
+    train.add_argument("--out", type=_out_folder, required=True, metavar="DIR",
+                       help="folder for the .onnx nets and summary")
     train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
                        help="error targets, MSE on 0-1 velocities (default: 0.05,0.02,0.005 = loose,medium,tight)")
     train.add_argument("--seed", type=whole_number, default=0, metavar="N", help="random seed (default 0)")
@@ -240,7 +241,8 @@ def _predict(args: argparse.Namespace) -> int:
     info = session.info
     predicted = session.apply(slot.pattern)
     outputs = info.output_channels
-    print(f"{printable(args.net)}: target {info.error_target:g}, error {info.error_reached:.4g} after {info.epochs} epochs, "
+    print(f"{printable(args.net)}: target {info.error_target:g}, error {info.error_reached:.4g} "
+          f"after {info.epochs} epochs, "
           f"{info.examples} training patterns")
     print(f"\nslot {args.slot} ({printable(slot.name or 'unnamed', 60)}) as written:")
     print(format_pattern(slot.pattern, bank.channels, info.roles))

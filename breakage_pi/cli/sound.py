@@ -29,7 +29,8 @@ def add_commands(commands: Any) -> None:
 
     play = commands.add_parser("play", help="play a bank slot through ALSA in real time")
     add_slot_arguments(play)
-    play.add_argument("--device", type=non_empty, metavar="NAME", help="ALSA device, e.g. hw:CARD=Headphones,DEV=0 (default: config)")
+    play.add_argument("--device", type=non_empty, metavar="NAME",
+                      help="ALSA device, e.g. hw:CARD=Headphones,DEV=0 (default: config)")
     play.add_argument("--period", type=positive_int, metavar="FRAMES", help="frames per block (default: config, 64)")
     play.add_argument("--seconds", type=positive_float, metavar="S", help="stop after S seconds of audio")
     play.add_argument("--config", type=Path, metavar="FILE.toml", help="config file (default: /etc/breakage-pi.toml)")
@@ -57,7 +58,8 @@ def _render(args: argparse.Namespace) -> int:
     _check_wav_output(args, [args.bank, args.net], kit)
     with atomic_writer(args.out) as out:
         frames = render_to_wav(kit, [Take(pattern, args.bars, tempo, bank.swing)], out)
-    print(f"rendered slot {args.slot} ({printable(slot.name or 'unnamed', 60)}), {args.bars} bar(s) at {tempo:g} BPM "
+    print(f"rendered slot {args.slot} ({printable(slot.name or 'unnamed', 60)}), {args.bars} bar(s) "
+          f"at {tempo:g} BPM "
           f"-> {printable(args.out)} ({frames / kit.rate:.2f} s)"
           + (f", outputs by {printable(args.net)}" if args.net else ""))
     return 0
@@ -127,7 +129,8 @@ def _demo(args: argparse.Namespace) -> int:
         takes.append(Take(slot.pattern, args.bars, bank.tempo, bank.swing))
         if net is not None:
             performed = net.apply(slot.pattern)
-            print(f"  then the net writes the {' and '.join(printable(bank.channels[c], 24) for c in bank.output_channels)}:")
+            written = " and ".join(printable(bank.channels[c], 24) for c in bank.output_channels)
+            print(f"  then the net writes the {written}:")
             print(format_pattern(performed, bank.channels, net_marks))
             takes.append(Take(performed, args.bars, bank.tempo, bank.swing))
         print()
