@@ -234,6 +234,12 @@ def test_names_from_files_are_escaped_and_shortened_when_printed(tmp_path: Path,
     assert max(len(line) for line in out.splitlines()) < 300
 
 
+def test_a_stray_argument_with_terminal_codes_is_echoed_escaped(bank: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(["render", str(bank), "\x1b[2J", "--slot", "1", "--bars", "1", "--out", "t.wav"], capsys)
+    assert "\x1b" not in err and "unrecognized arguments: \\x1b[2J" in err
+
+
 def test_a_bank_written_by_notepad_with_a_byte_order_mark_renders(bank: Path, tmp_path: Path) -> None:
     bank.write_bytes(b"\xef\xbb\xbf" + bank.read_bytes())
     assert main(_render(bank, tmp_path / "take.wav")) == 0

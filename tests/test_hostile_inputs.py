@@ -160,6 +160,8 @@ def _command_line_case(data: st.DataObject) -> None:
                     argv += [option, pick()]
             if draw(st.booleans()):
                 argv.append("--force")
+            if draw(st.integers(0, 4)) == 0:
+                argv.insert(2, pick())                # a stray argument, echoed by argparse
         elif command == "predict":
             argv = ["predict", pick(), pick(), "--slot", pick()]
         elif command == "config":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from ..core.errors import BreakageError, printable
 from . import nets, sound, system
@@ -12,8 +12,15 @@ from . import nets, sound, system
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that escapes what it echoes of a bad command line (an argument may hold terminal codes)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(printable(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="breakage-pi", description="A Raspberry Pi groovebox that learns how you play.")
+    parser = _Parser(prog="breakage-pi", description="A Raspberry Pi groovebox that learns how you play.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (sound, nets, system):
         group.add_commands(commands)
