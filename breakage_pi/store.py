@@ -66,12 +66,12 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
             os.replace(temp, target)      # the lock goes with the closing handle, after the rename
+        _fsync_directory(directory)
     except BaseException as error:
         temp.unlink(missing_ok=True)
         if isinstance(error, OSError) and not isinstance(error, StoreError):
             raise StoreError(f"{printable(target)}: cannot write: {error.strerror or error}") from None
         raise
-    _fsync_directory(directory)
 
 
 def _check_replaceable(target: Path) -> None:

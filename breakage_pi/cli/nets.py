@@ -20,6 +20,7 @@ from .args import bank_slot, non_empty, quoted, slot_number, whole_number
 
 if TYPE_CHECKING:
     from ..ml.dataset import TrainingSet
+    from ..ml.netfile import NetFile
     from ..ml.session import NetSession
     from ..ml.train import TrainConfig, TrainingResult
 
@@ -61,8 +62,9 @@ def add_net_option(parser: argparse.ArgumentParser) -> None:
                         help="write the slot's output channels with this net before playing")
 
 
-def open_net(path: Path, bank: Bank) -> NetSession:
-    """The net in ``path`` ready to play ``bank``'s slots (``.apply(pattern)``), loaded and probed once.
+def open_net(path: Path, bank: Bank, net_file: NetFile | None = None) -> NetSession:
+    """The net in ``path`` (or its already read ``net_file``) ready to play ``bank``'s slots
+    (``.apply(pattern)``), loaded and probed once.
 
     Notes on stderr when the net was made for other roles or another training set.
     """
@@ -70,7 +72,7 @@ def open_net(path: Path, bank: Bank) -> NetSession:
     from ..ml.netinfo import mismatch_notes
     from ..ml.session import NetSession
 
-    net_file = read_net(path)
+    net_file = net_file or read_net(path)
     session = NetSession(net_file)
     for note in mismatch_notes(net_file.info, bank, str(path)):
         print(f"breakage-pi: note: {note}", file=sys.stderr)
@@ -234,10 +236,10 @@ def _predict(args: argparse.Namespace) -> int:
     from ..ml.netfile import read_net
     from ..store import load_bank
 
-    read_net(args.net)                  # the net's own errors first (a bank given as the net is named as such)
+    net_file = read_net(args.net)       # the net's own errors first (a bank given as the net is named as such)
     bank = load_bank(args.bank)
     slot = bank_slot(bank, args.slot, args.bank)
-    session = open_net(args.net, bank)
+    session = open_net(args.net, bank, net_file)
     info = session.info
     predicted = session.apply(slot.pattern)
     outputs = info.output_channels
