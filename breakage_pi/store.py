@@ -30,7 +30,6 @@ MAX_INPUT_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 """Nesting levels a JSON file may have; a bank needs 4."""
 
-_NUMBER_LIST = re.compile(r"\[[-\d.,\s]*\]")
 _TEMP = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")
 _TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
@@ -291,8 +290,28 @@ def _depth(data: Any) -> int:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Atomically write ``data`` as indented JSON, lists of numbers on one line (a pattern row reads as a row)."""
-    text = _NUMBER_LIST.sub(lambda match: json.dumps(json.loads(match.group(0))), json.dumps(data, indent=1))
-    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    atomic_write_bytes(path, (_to_json(data) + "\n").encode("utf-8"))
+
+
+def _to_json(value: Any, depth: int = 0) -> str:
+    """``json.dumps(value, indent=1)``, except that a list of plain numbers stays on one line.
+
+    Built from the structure, never by editing the text: a name such as
+    ``"x[1,2]"`` is written exactly as it is.
+    """
+    if isinstance(value, list) and value and not all(_is_number(item) for item in value):
+        inner = " " * (depth + 1)
+        items = [inner + _to_json(item, depth + 1) for item in value]
+        return "[\n" + ",\n".join(items) + "\n" + " " * depth + "]"
+    if isinstance(value, dict) and value:
+        inner = " " * (depth + 1)
+        items = [f"{inner}{json.dumps(str(key))}: {_to_json(item, depth + 1)}" for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * depth + "}"
+    return json.dumps(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def load_bank(path: str | os.PathLike[str]) -> Bank:

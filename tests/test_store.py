@@ -1,9 +1,14 @@
 import json
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from breakage_pi.core import Bank, FormatError, Pattern, Slot, VersionError
+from breakage_pi.core.bank import bank_to_data
 from breakage_pi.store import (MAX_INPUT_BYTES, StoreError, atomic_write_bytes, atomic_writer, check_output, load_bank,
                                quarantine, read_json, save_bank, sweep_stale_temps)
 
@@ -274,3 +279,29 @@ def test_a_special_file_is_never_replaced_even_when_forced(tmp_path):
     with pytest.raises(StoreError, match="not a regular file"):
         atomic_write_bytes(fifo, b"x")
     assert fifo.is_fifo() and [p.name for p in tmp_path.iterdir()] == ["take.wav"]
+
+
+def test_names_that_look_like_number_lists_are_written_exactly(tmp_path):
+    """The old writer edited the JSON text: "x[1..2]" crashed the save and "[1,2]" came back as "[1, 2]"."""
+    bank = Bank(slots=(Slot("x[1..2]"), Slot("[1,2]")), extra={"comment": "[3,4]"})
+    save_bank(tmp_path / "bank.json", bank)
+    assert load_bank(tmp_path / "bank.json") == bank
+
+
+_json_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_kept = st.dictionaries(_json_text.filter(lambda key: key not in ("name", "train", "steps")),
+                        st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _json_text,
+                                     lambda inner: st.lists(inner, max_size=4)
+                                     | st.dictionaries(_json_text, inner, max_size=3), max_leaves=8), max_size=3)
+
+
+@settings(max_examples=100, deadline=None, database=None, derandomize=True)
+@given(names=st.lists(_json_text, min_size=1, max_size=16), kept=_kept,
+       velocities=st.lists(st.integers(0, 255), min_size=64, max_size=64))
+def test_any_bank_saved_loads_back_equal_with_its_kept_keys(names, kept, velocities):
+    slots = tuple(Slot(name, index % 2 == 0, Pattern([velocities[i * 16:(i + 1) * 16] for i in range(4)]), kept)
+                  for index, name in enumerate(names))
+    bank = Bank(slots=slots, extra={key: value for key, value in kept.items() if key not in bank_to_data(Bank())})
+    with tempfile.TemporaryDirectory() as folder:
+        save_bank(Path(folder) / "bank.json", bank)
+        assert load_bank(Path(folder) / "bank.json") == bank
