@@ -338,3 +338,11 @@ def test_the_unchanged_bank_of_a_failed_command_keeps_its_bytes(bank: Path, tmp_
     before = bank.read_bytes()
     _error(_render(bank, bank), capsys)
     assert bank.read_bytes() == before and os.listdir(tmp_path) == ["bank.json"]
+
+
+@pytest.mark.parametrize("argv", [["render", "", "--slot", "1", "--bars", "1", "--out", "t.wav"],
+                                  ["render", "b.json", "--slot", "1", "--bars", "1", "--out", "t.wav", "--kit", ""],
+                                  ["predict", "", "b.json", "--slot", "1"], ["config", ""],
+                                  ["train", "b.json", "--out", ""]])
+def test_an_empty_file_or_folder_argument_is_a_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert "empty" in _error(argv, capsys)

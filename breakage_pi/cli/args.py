@@ -61,6 +61,11 @@ def non_empty(text: str) -> str:
     return text
 
 
+def input_path(text: str) -> Path:
+    """A file or folder to read; an empty one is refused (``Path("")`` would quietly mean the current folder)."""
+    return Path(non_empty(text))
+
+
 def slot_number(text: str) -> int:
     try:
         return int(text)
@@ -75,10 +80,10 @@ def add_force_option(parser: argparse.ArgumentParser) -> None:
 
 def add_slot_arguments(parser: argparse.ArgumentParser) -> None:
     """What every command that sounds one bank slot takes: the bank, the slot, a tempo and a kit."""
-    parser.add_argument("bank", type=Path, metavar="BANK.json")
+    parser.add_argument("bank", type=input_path, metavar="BANK.json")
     parser.add_argument("--slot", type=slot_number, required=True, metavar="N", help="slot number 1-16")
     parser.add_argument("--tempo", type=float, metavar="T", help="BPM (default: the bank's)")
-    parser.add_argument("--kit", type=Path, metavar="DIR", help="folder of <channel>.wav (default: built-in kit)")
+    parser.add_argument("--kit", type=input_path, metavar="DIR", help="folder of <channel>.wav (default: built-in kit)")
 
 
 def bank_slot(bank: Bank, number: int, path: Path) -> Slot:

@@ -16,7 +16,7 @@ from ..core.bank import Bank
 from ..core.errors import printable
 from ..core.textgrid import format_pattern
 from ..store import StoreError
-from .args import bank_slot, non_empty, quoted, slot_number, whole_number
+from .args import bank_slot, input_path, quoted, slot_number, whole_number
 
 if TYPE_CHECKING:
     from ..ml.dataset import TrainingSet
@@ -38,8 +38,8 @@ def add_commands(commands: Any) -> None:
     from ..ml.train import DEFAULT_TARGETS, TrainConfig
 
     train = commands.add_parser("train", help="train nets on a bank's training slots, one per error target")
-    train.add_argument("bank", type=Path, metavar="BANK.json")
-    train.add_argument("--out", type=_out_folder, required=True, metavar="DIR",
+    train.add_argument("bank", type=input_path, metavar="BANK.json")
+    train.add_argument("--out", type=input_path, required=True, metavar="DIR",
                        help="folder for the .onnx nets and summary")
     train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
                        help="error targets, MSE on 0-1 velocities (default: 0.05,0.02,0.005 = loose,medium,tight)")
@@ -50,15 +50,15 @@ def add_commands(commands: Any) -> None:
     train.set_defaults(handler=_train)
 
     predict = commands.add_parser("predict", help="print a slot and what a net makes of it")
-    predict.add_argument("net", type=Path, metavar="NET.onnx")
-    predict.add_argument("bank", type=Path, metavar="BANK.json")
+    predict.add_argument("net", type=input_path, metavar="NET.onnx")
+    predict.add_argument("bank", type=input_path, metavar="BANK.json")
     predict.add_argument("--slot", type=slot_number, required=True, metavar="N", help="slot number 1-16")
     predict.set_defaults(handler=_predict)
 
 
 def add_net_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--net NET.onnx`` to a command that plays a slot (``render``)."""
-    parser.add_argument("--net", type=Path, metavar="NET.onnx",
+    parser.add_argument("--net", type=input_path, metavar="NET.onnx",
                         help="write the slot's output channels with this net before playing")
 
 
@@ -226,10 +226,6 @@ def _set_aside_stale_nets(out: Path, written: set[str]) -> list[tuple[Path, Path
 
     return [(path, move_aside(path, "stale")) for path in sorted(out.glob("net-*.onnx"))
             if path.name not in written and _is_net(path)]
-
-
-def _out_folder(text: str) -> Path:
-    return Path(non_empty(text))
 
 
 def _predict(args: argparse.Namespace) -> int:
