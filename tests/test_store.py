@@ -289,9 +289,9 @@ def test_names_that_look_like_number_lists_are_written_exactly(tmp_path):
 
 
 _json_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_json_scalar = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _json_text
 _kept = st.dictionaries(_json_text.filter(lambda key: key not in ("name", "train", "steps")),
-                        st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _json_text,
-                                     lambda inner: st.lists(inner, max_size=4)
+                        st.recursive(_json_scalar, lambda inner: st.lists(inner, max_size=4)
                                      | st.dictionaries(_json_text, inner, max_size=3), max_leaves=8), max_size=3)
 
 

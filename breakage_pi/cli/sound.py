@@ -33,7 +33,8 @@ def add_commands(commands: Any) -> None:
                       help="ALSA device, e.g. hw:CARD=Headphones,DEV=0 (default: config)")
     play.add_argument("--period", type=positive_int, metavar="FRAMES", help="frames per block (default: config, 64)")
     play.add_argument("--seconds", type=positive_float, metavar="S", help="stop after S seconds of audio")
-    play.add_argument("--config", type=input_path, metavar="FILE.toml", help="config file (default: /etc/breakage-pi.toml)")
+    play.add_argument("--config", type=input_path, metavar="FILE.toml",
+                      help="config file (default: /etc/breakage-pi.toml)")
     play.add_argument("--pace", action="store_true", help="pace an unpaced device (file:, null) in real time")
     play.set_defaults(handler=_play)
 
