@@ -7,6 +7,12 @@ instant leaves either the old file or the new one, never a broken one
 holds a lock on its temporary file, so a temporary file nobody holds is
 left over from a kill or a power cut and is swept (:func:`sweep_stale_temps`).
 Reading is capped in size and never blocks on a device or a FIFO.
+
+The rules every writer follows live here too, for the command line and the
+daemon alike: :func:`check_output` (never over an input, a folder, a device,
+or a file that is not what the command writes unless forced),
+:func:`make_folder` (only once the inputs are checked), :func:`quarantine`
+(move a corrupt file aside, never over another).
 """
 
 from __future__ import annotations
@@ -342,6 +348,16 @@ def save_bank(path: str | os.PathLike[str], bank: Bank, *, force: bool = False) 
     write_json(target, bank_to_data(bank))
 
 
+def make_folder(folder: str | os.PathLike[str]) -> Path:
+    """Create an output folder (and its parents), once the command's inputs are checked; errors name it."""
+    target = Path(folder)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"{printable(target)}: cannot create the folder: {error.strerror or error}") from None
+    return target
+
+
 def check_output(path: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = (),
                  is_ours: Callable[[Path], bool] = lambda path: False, what: str = "a file this command writes",
                  force: bool = False, hint: str = "") -> Path:
@@ -375,5 +391,5 @@ def _same_path(one: Path, other: Path) -> bool:
 
 
 __all__ = ["BANK_VERSION", "MAX_INPUT_BYTES", "OverwriteRefused", "StoreError", "atomic_write_bytes",
-           "atomic_writer", "check_output", "load_bank", "move_aside", "quarantine", "read_input", "read_json",
+           "atomic_writer", "check_output", "load_bank", "make_folder", "move_aside", "quarantine", "read_input", "read_json",
            "read_text", "save_bank", "sweep_stale_temps", "write_json"]

@@ -85,7 +85,7 @@ def _train(args: argparse.Namespace) -> int:
     from ..ml.onnx_export import net_to_bytes
     from ..ml.summary import format_summary
     from ..ml.train import TrainConfig, target_label
-    from ..store import atomic_write_bytes, load_bank
+    from ..store import atomic_write_bytes, load_bank, make_folder
 
     bank = load_bank(args.bank)
     data = bank_training_set(bank)
@@ -99,7 +99,7 @@ def _train(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     nets = [(net_file_name(net.info.error_target), net) for net in result_nets(result, data)]
-    _make_out(out)
+    make_folder(out)                    # only now: a refused or failed run leaves no folder
     for name, net in nets:
         atomic_write_bytes(out / name, net_to_bytes(net))
     atomic_write_bytes(out / SUMMARY_NAME,
@@ -189,14 +189,6 @@ def _prepare_out(out: Path, names: list[str], bank: Path, force: bool) -> None:
                      hint="use --force to replace it")
     check_output(out / SUMMARY_NAME, inputs=[bank], is_ours=_is_summary, what="a net summary", force=force,
                  hint="use --force to replace it")
-
-
-def _make_out(out: Path) -> None:
-    """Create ``out`` once there is something to write in it (a refused or failed run leaves no folder)."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(f"{printable(out)}: cannot create: {error.strerror or error}") from None
 
 
 def _is_net(path: Path) -> bool:

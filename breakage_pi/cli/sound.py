@@ -79,9 +79,8 @@ def _play(args: argparse.Namespace) -> int:
     from ..core.playstate import PlayState
     from ..audio.process import AudioProcess, EngineSettings
     from ..config import load_config
-    from ..store import load_bank
-
     from ..audio.kit import load_kit
+    from ..store import load_bank
 
     bank = load_bank(args.bank)
     slot = bank_slot(bank, args.slot, args.bank)
@@ -113,7 +112,7 @@ def _demo(args: argparse.Namespace) -> int:
     from ..audio.kit import load_kit
     from ..audio.render import Take, planned_frames, render_to_wav
     from ..core.textgrid import format_pattern
-    from ..store import atomic_writer, load_bank
+    from ..store import atomic_writer, load_bank, make_folder
 
     bank = load_bank(demo_bank_path())
     kit = load_kit()
@@ -135,7 +134,7 @@ def _demo(args: argparse.Namespace) -> int:
             print(format_pattern(performed, bank.channels, net_marks))
             takes.append(Take(performed, args.bars, bank.tempo, bank.swing))
         print()
-    _make_folder(args.out.parent)
+    make_folder(args.out.parent)
     with atomic_writer(args.out) as out:
         frames = render_to_wav(kit, takes, out)
     how = f", each as written then with {printable(args.net)}" if args.net else ""
@@ -143,16 +142,6 @@ def _demo(args: argparse.Namespace) -> int:
           f"default kit: {frames / kit.rate:.1f} s")
     print(f"wrote {printable(args.out.resolve())}")
     return 0
-
-
-def _make_folder(folder: Path) -> None:
-    """Create an output's folder, once every input has been checked (a refused command leaves nothing)."""
-    from ..store import StoreError
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(f"{printable(folder)}: cannot create the folder: {error.strerror or error}") from None
 
 
 def demo_bank_path() -> Path:
