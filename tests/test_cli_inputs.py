@@ -251,7 +251,7 @@ def test_a_folder_given_as_a_bank_says_it_is_a_folder(tmp_path: Path, capsys: py
 
 def test_a_bad_slot_number_names_the_bank(bank: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     err = _error(["render", str(bank), "--slot", "9", "--bars", "1", "--out", str(tmp_path / "t.wav")], capsys)
-    assert "bank.json: slot: slot must be 1-1, got 9" in err
+    assert "bank.json: --slot 9: the bank has slots 1-1" in err
     assert "expected a slot number" in _error(["render", str(bank), "--slot", "one", "--bars", "1",
                                                "--out", str(tmp_path / "t.wav")], capsys)
 

@@ -90,5 +90,5 @@ def bank_slot(bank: Bank, number: int, path: Path) -> Slot:
     """Slot ``number`` of the bank read from ``path``; a bad number is an error naming the bank."""
     try:
         return bank.slot(number)
-    except FormatError as error:
-        raise error.in_source(str(path)) from None
+    except FormatError:
+        raise FormatError(f"the bank has slots 1-{len(bank.slots)}", f"--slot {number}", str(path)) from None
