@@ -46,7 +46,8 @@ from .core.playstate import PlayState
 from .core.saved import restore, saved_to_data
 from .core.script import ScriptEvent
 from .core.settings import Config
-from .datadir import DataDir, move_aside
+from .datadir import DataDir
+from .store import quarantine
 
 log = logging.getLogger("breakage_pi")
 
@@ -79,8 +80,7 @@ class Nets:
 
         def refuse(error: BreakageError, corrupt: bool) -> None:
             if corrupt and Path(getattr(error, "source", "") or "").exists():
-                aside = move_aside(Path(error.source))
-                log.error("%s; moved aside to %s", error, aside.name)
+                log.error("%s", quarantine(error.source, getattr(error, "message", str(error)))[1])
             else:
                 log.error("%s; not played", error)
 

@@ -20,18 +20,31 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
+from .core.errors import FormatError, StoreError
 from .core.settings import (AdcConfig, AudioConfig, ButtonsConfig, Config, ConfigError, GridConfig,
                             InstrumentConfig, KnobConfig, parse_config)
+from .store import read_text
 
 __all__ = ["AdcConfig", "AudioConfig", "ButtonsConfig", "Config", "ConfigError", "DEFAULT_CONFIG_PATH",
-           "GridConfig", "InstrumentConfig", "KnobConfig", "config_path", "format_config", "load_config", "parse_config"]
+           "GridConfig", "InstrumentConfig", "KnobConfig", "config_path", "format_config", "load_config",
+           "parse_config"]
 
 DEFAULT_CONFIG_PATH = Path("/etc/breakage-pi.toml")
 
 
 def config_path() -> Path:
-    """Where the config lives: ``$BREAKAGE_PI_CONFIG`` or ``/etc/breakage-pi.toml``."""
-    return Path(os.environ.get("BREAKAGE_PI_CONFIG", DEFAULT_CONFIG_PATH))
+    """Where the config lives: ``$BREAKAGE_PI_CONFIG`` or ``/etc/breakage-pi.toml``.
+
+    ``BREAKAGE_PI_CONFIG=`` (set but empty) is refused rather than read as
+    the current folder or silently ignored.
+    """
+    named = os.environ.get("BREAKAGE_PI_CONFIG")
+    if named is None:
+        return DEFAULT_CONFIG_PATH
+    if not named.strip():
+        raise ConfigError("is set but empty: unset it for the default (/etc/breakage-pi.toml) or name a file",
+                          source="BREAKAGE_PI_CONFIG")
+    return Path(named)
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -43,18 +56,22 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     explicit = path is not None or "BREAKAGE_PI_CONFIG" in os.environ
     target = Path(path) if path is not None else config_path()
     source = str(target)
+    if not explicit and not target.exists():
+        return Config()
     try:
-        text = target.read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        if not explicit:
-            return Config()
-        raise ConfigError("no such file", source=source) from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read: {error}", source=source) from error
+        text = read_text(target)
+    except FormatError as error:
+        raise ConfigError(error.message, source=source) from None
+    except StoreError as error:           # its message starts with the file's name
+        raise ConfigError(str(error)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"bad TOML: {error}", source=source) from error
+        raise ConfigError(f"bad TOML: {error}", source=source) from None
+    except RecursionError:
+        raise ConfigError("bad TOML: nested too deeply", source=source) from None
+    except ValueError as error:           # e.g. an integer of more than 4300 digits
+        raise ConfigError(f"bad TOML: {error}", source=source) from None
     return parse_config(data, source)
 
 

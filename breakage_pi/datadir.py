@@ -10,15 +10,15 @@
 
 On first run it is created from the shipped demo bank and the default nets.
 A corrupt or unreadable file found at start is moved aside (``bank.json`` ->
-``bank.json.corrupt-1``) with a log line, and the instrument starts from the
-demo bank rather than dying; temporary files left by an interrupted save are
-swept. Every write is atomic (:mod:`breakage_pi.store`).
+``bank.json.corrupt-20261125T131500``, :func:`breakage_pi.store.quarantine`)
+with a log line, and the instrument starts from the demo bank rather than
+dying; temporary files left by an interrupted save are swept. Every write is
+atomic (:mod:`breakage_pi.store`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 from .core.bank import Bank
 from .core.errors import FormatError, StoreError
-from .store import atomic_write_bytes, load_bank, read_json, save_bank, write_json
+from .store import atomic_write_bytes, load_bank, quarantine, read_json, save_bank, sweep_stale_temps, write_json
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ class DataDir:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise StoreError(f"{folder}: cannot create: {error.strerror or error}") from error
-        for folder in (self.root, self.nets):
-            sweep_stale_temps(folder)
+        for stale in sweep_stale_temps(self.root):
+            log.info("%s: removed, a temporary file left by an interrupted save", stale)
         if not self.bank.exists():
             log.info("%s: new instrument, starting from the demo bank", self.bank)
             save_bank(self.bank, load_bank(demo_bank_path()))
@@ -88,8 +88,8 @@ class DataDir:
         try:
             return load_bank(self.bank)
         except (FormatError, StoreError) as error:
-            aside = move_aside(self.bank)
-            log.error("%s; moved aside to %s, starting with the demo bank", error, aside.name)
+            _, message = quarantine(self.bank, str(error))
+            log.error("%s; starting with the demo bank", message)
             bank = load_bank(demo_bank_path())
             save_bank(self.bank, bank)
             return bank
@@ -106,8 +106,8 @@ class DataDir:
 
     def quarantine_state(self, why: str) -> None:
         """Move a ``state.json`` that cannot be used aside, saying why."""
-        aside = move_aside(self.state)
-        log.error("%s; moved aside to %s, starting with default settings", why, aside.name)
+        _, message = quarantine(self.state, why)
+        log.error("%s; starting with default settings", message)
 
     def save(self, bank: Bank, state: dict[str, Any]) -> None:
         """Write the bank and the settings atomically."""
@@ -131,24 +131,4 @@ class DataDir:
         if not self.kits.is_dir():
             return ()
         return tuple(sorted(entry.name for entry in self.kits.iterdir() if entry.is_dir()))
-
-
-def move_aside(path: Path) -> Path:
-    """Rename ``path`` to the first free ``<name>.corrupt-N`` beside it; the user's bytes are kept."""
-    number = 1
-    while (aside := path.with_name(f"{path.name}.corrupt-{number}")).exists():
-        number += 1
-    try:
-        os.replace(path, aside)
-    except OSError as error:
-        raise StoreError(f"{path}: cannot move aside: {error.strerror or error}") from error
-    return aside
-
-
-def sweep_stale_temps(folder: Path) -> None:
-    """Remove temporary files an interrupted atomic write left (``.NAME.XXXX.tmp``)."""
-    for stale in folder.glob(".*.tmp"):
-        if stale.is_file():
-            log.info("%s: removing a temporary file left by an interrupted save", stale)
-            stale.unlink()
 

@@ -21,11 +21,12 @@ from breakage_pi.core.events import DeviceStatus, PadEvent, blank_frame
 from breakage_pi.core.errors import FormatError
 from breakage_pi.hw import Grid, HardwareError
 from breakage_pi.hw.sim import EmulatedI2C, EmulatedNeoTrellis, ManualClock
+from breakage_pi.hw.leds import BUF_WRITE_MAX, WRITE_OVERHEAD, buffer_writes, pixel_bytes
 from breakage_pi.hw.sim.seesaw import SCAN_PERIOD_S
 
 ADDRESSES = (0x2E, 0x2F, 0x30, 0x31)
 INT_PIN = 17
-PIXEL_BUFFER = (0x0E, 0x04)
+NEOPIXEL_BASE = 0x0E
 
 
 def pad(bus, row, column):
@@ -218,21 +219,146 @@ def test_led_frames_land_as_grb_bytes_on_the_right_pixels(rig):
             assert board.shown[3 * key:3 * key + 3] == bytes([green, red, blue])
 
 
-def test_only_boards_whose_pixels_changed_are_written(rig):
-    rig.grid.show(random_frame(2))
-    rig.settle()
-    before = {address: (rig.bus.board(address).register_writes[PIXEL_BUFFER], rig.bus.board(address).shows)
-              for address in ADDRESSES}
+def led_writes_on_the_bus(bus, monkeypatch):
+    """Every NeoPixel write the bus carries, as (address, bytes after the address byte), counted at the bus."""
+    log = []
+    writeto = bus.writeto
+
+    def logged(address, buffer, *, start=0, end=None, stop=True):
+        data = bytes(buffer[start:end])
+        if data[:1] == bytes([NEOPIXEL_BASE]):
+            log.append((address, data))
+        writeto(address, buffer, start=start, end=end, stop=stop)
+
+    monkeypatch.setattr(bus, "writeto", logged)
+    return log
+
+
+def test_a_frame_changing_one_pixel_writes_only_that_pixels_bytes(rig, monkeypatch):
     frame = random_frame(2)
-    frame[3, 9] = (1, 2, 3)  # board 2 only
+    rig.grid.show(frame)
+    rig.settle()
+    log = led_writes_on_the_bus(rig.bus, monkeypatch)
+    frame[3, 9] = (1, 2, 3)  # board 2, key 13: buffer bytes 39-41
     rig.clock.advance(1.0)
     rig.grid.show(frame)
     rig.settle()
-    after = {address: (rig.bus.board(address).register_writes[PIXEL_BUFFER], rig.bus.board(address).shows)
-             for address in ADDRESSES}
-    assert {address: (after[address][0] - before[address][0], after[address][1] - before[address][1])
-            for address in ADDRESSES} == {0x2E: (0, 0), 0x2F: (0, 0), 0x30: (3, 1), 0x31: (0, 0)}
-    assert rig.bus.board(0x30).pixel(13) == (1, 2, 3)  # row 3, column 9 % 4
+    assert log == [(0x30, bytes([NEOPIXEL_BASE, 0x04, 0, 39, 2, 1, 3])), (0x30, bytes([NEOPIXEL_BASE, 0x05]))]
+    assert sum(1 + len(data) for _, data in log) == 11  # bus bytes, address bytes included (the whole board: 66)
+    assert rig.bus.board(0x30).pixel(13) == (1, 2, 3)
+    for row in range(4):
+        for column in range(16):
+            board, key = pad(rig.bus, row, column)
+            assert board.pixel(key) == tuple(frame[row, column].tolist())
+
+
+def test_changed_bytes_go_in_the_writes_with_the_fewest_bus_bytes():
+    def changed(*indices):
+        return bytes(48), bytes(1 if index in indices else 0 for index in range(48))
+
+    assert buffer_writes(*changed()) == []
+    assert buffer_writes(*changed(0, 1, 2, 45, 46, 47)) == [(0, 3), (45, 48)]  # keys 0 and 15: two writes
+    assert buffer_writes(*changed(0, 6)) == [(0, 7)]  # a 5-byte gap costs what a second write costs: one write
+    assert buffer_writes(*changed(0, 7)) == [(0, 1), (7, 8)]
+    whole = buffer_writes(None, bytes(48))  # unknown: every byte, 29 a write at most
+    assert len(whole) == 2 and whole[0][0] == 0 and whole[-1][1] == 48 and whole[0][1] == whole[1][0]
+    assert all(end - start <= BUF_WRITE_MAX for start, end in whole)
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # never worse than one write per changed run, nor than one covering write
+        held, wanted = (rng.integers(0, 2, 48).astype(np.uint8).tobytes() for _ in range(2))
+        spans = buffer_writes(held, wanted)
+        covered = {index for start, end in spans for index in range(start, end)}
+        diff = [index for index in range(48) if held[index] != wanted[index]]
+        assert set(diff) <= covered and all(end - start <= BUF_WRITE_MAX for start, end in spans)
+        runs = sum(1 for index in diff if index - 1 not in diff)
+        cost = sum(WRITE_OVERHEAD + end - start for start, end in spans)
+        assert cost <= WRITE_OVERHEAD * runs + len(diff) + WRITE_OVERHEAD * (len(diff) // BUF_WRITE_MAX)
+        if diff and diff[-1] - diff[0] < BUF_WRITE_MAX:
+            assert cost <= WRITE_OVERHEAD + diff[-1] - diff[0] + 1
+
+
+def test_pixel_bytes_are_what_the_librarys_show_sends(clock):
+    bus = EmulatedI2C([EmulatedNeoTrellis(0x2E)], clock=clock)
+    trellis = NeoTrellis(bus, addr=0x2E, brightness=0.5, auto_write=False)
+    colours = random_frame(10)[:, :4].reshape(16, 3)
+    trellis.pixels[0:16] = [tuple(colour) for colour in colours.tolist()]
+    trellis.pixels.show()
+    clock.advance(0.001)
+    assert pixel_bytes(colours, trellis.pixels) == bus.board(0x2E).shown
+
+
+def test_a_frame_changing_every_pixel_ends_with_the_right_colours_on_every_board(rig, monkeypatch):
+    rig.grid.show(random_frame(3))
+    rig.settle()
+    log = led_writes_on_the_bus(rig.bus, monkeypatch)
+    rig.clock.advance(1.0)
+    for seed in (4, 5, 6):  # three frames before the grid draws: only the newest reaches the LEDs
+        rig.grid.show(random_frame(seed))
+    rig.settle(40)
+    newest = random_frame(6)
+    for row in range(4):
+        for column in range(16):
+            board, key = pad(rig.bus, row, column)
+            assert board.pixel(key) == tuple(newest[row, column].tolist())
+    assert all(len(data) - 4 <= 29 for _, data in log)  # the firmware keeps 31 bytes after the register pair
+    assert [address for address, data in log if data[1] == 0x05] == list(ADDRESSES)  # one show per board
+    assert sum(1 + len(data) for _, data in log) <= 4 * 66
+
+
+def test_a_key_press_during_an_led_burst_is_read_before_the_burst_ends(clock):
+    led_writes_at_event = []
+
+    def sink(event):
+        rig.events.append(event)
+        led_writes_at_event.append(rig.grid.stats.led_writes)
+
+    rig = Rig(clock, frequency=100_000, sink=sink)
+    try:
+        rig.bring_up()
+        frame = random_frame(8)
+        rig.grid.show(frame)
+        rig.clock.advance(rig.grid.step())  # the burst has begun: ~23 ms of LED writes at 100 kHz
+        board, key = pad(rig.bus, 1, 14)  # the last board drawn
+        board.press(key)
+        writes_when_int_fell = None
+        while not rig.pads():
+            if rig.bus.int_asserted and writes_when_int_fell is None:
+                writes_when_int_fell = rig.grid.stats.led_writes
+            rig.clock.advance(max(1e-5, rig.grid.step()))
+        assert [(e.row, e.column, e.pressed) for e in rig.pads()] == [(1, 14, True)]
+        assert 0 < writes_when_int_fell == led_writes_at_event[-1]  # no LED write went between INT and the read
+        assert rig.grid.stats.board_writes < 4  # the frame is still being drawn
+        rig.settle(40)
+        assert rig.grid.stats.board_writes == 4
+        assert all(pad(rig.bus, row, column)[0].pixel(pad(rig.bus, row, column)[1])
+                   == tuple(frame[row, column].tolist()) for row in range(4) for column in range(16))
+    finally:
+        rig.close()
+
+
+def test_a_key_read_refused_during_a_show_is_retried_and_not_counted_against_the_board(clock):
+    rig = Rig(clock, frequency=100_000)
+    try:
+        rig.bring_up()
+        frame = random_frame(9)
+        rig.grid.show(frame)
+        rig.settle(40)
+        rig.clock.advance(1.0)
+        frame[0, 1] = (7, 7, 7)  # board 0 only: one buffer write, then a show
+        rig.grid.show(frame)
+        rig.grid.step()
+        assert rig.grid.stats.led_writes % 2 == 1  # the buffer write went; the show is next
+        board, key = pad(rig.bus, 0, 2)
+        board.press(key)
+        rig.clock.advance(board.next_scan_at - rig.now - 100e-6)  # the scan falls during the 0.29 ms show
+        rig.grid.step()
+        assert rig.bus.int_asserted and rig.bus.refusals == 0
+        rig.grid.step()  # addresses board 0 while it answers the show: NACKed, retried after a wait
+        assert rig.bus.refusals >= 1 and rig.grid.stats.glitches >= 1
+        assert rig.pads() == [PadEvent(0, 2, True, rig.now)]
+        assert rig.grid.stats.offline == 0 and rig.grid._boards[0].failures == 0
+    finally:
+        rig.close()
 
 
 def test_frames_are_written_at_most_max_fps(rig):
@@ -474,7 +600,7 @@ def test_led_traffic_at_30_fps_beside_fast_pressing_never_takes_a_board_offline(
             rig.clock.advance(max(1e-5, min(wait, next_frame - rig.now, min(next_press.values()) - rig.now)))
         rig.clock.advance(0.05)
         rig.settle()
-        assert rig.bus.refusals > 0 and rig.grid.stats.glitches >= rig.bus.refusals  # the chips did refuse
+        assert rig.grid.stats.glitches >= rig.bus.refusals
         assert rig.grid.stats.offline == 0 and rig.statuses() == []
         assert sorted((e.row, e.column, e.pressed) for e in rig.pads()) == sorted(expected)
         assert len(expected) == 4 * 30
@@ -486,13 +612,17 @@ def test_led_traffic_at_30_fps_beside_fast_pressing_never_takes_a_board_offline(
 def test_an_unexpected_driver_exception_is_a_counted_fault_of_that_board(rig, monkeypatch, caplog):
     trellis = rig.grid._boards[2].trellis
 
-    def broken_show():
-        raise TypeError("an old seesaw library")
+    write = trellis.write
 
-    monkeypatch.setattr(trellis.pixels, "show", broken_show)
+    def broken_led_writes(base, register, buffer=None):
+        if base == NEOPIXEL_BASE:
+            raise TypeError("an old seesaw library")
+        write(base, register, buffer)
+
+    monkeypatch.setattr(trellis, "write", broken_led_writes)
     rig.grid.show(random_frame(7))
-    for _ in range(rig.config.offline_after):
-        rig.settle(5)
+    for _ in range(rig.config.offline_after):  # each frame: a write, its retries 0.6 ms apart, a failure
+        rig.settle(40)
         rig.clock.advance(1 / rig.config.max_fps)
     assert rig.grid.stats.driver_faults >= rig.config.offline_after
     assert "an old seesaw library" in caplog.text

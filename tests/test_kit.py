@@ -68,3 +68,34 @@ def test_cli_reports_a_bad_kit_without_a_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("breakage-pi: error:") and "kick.wav: missing sample file" in err
     assert not (tmp_path / "o.wav").exists()
+
+
+def _truncated(path):
+    soundfile.write(str(path), np.random.default_rng(0).uniform(-0.5, 0.5, 4800), 48000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[:3000])
+
+
+@pytest.mark.parametrize("make,words", [
+    (_truncated, "truncated: the header promises 9600 bytes of audio, the file holds"),
+    (lambda p: soundfile.write(str(p), np.zeros(500), 100), "sample rate 100 Hz is too low"),
+    (lambda p: soundfile.write(str(p), np.full(500, 40.0), 48000, subtype="FLOAT"), "peaks at 40 times full scale"),
+    (lambda p: p.mkdir(), "is a folder"),
+])
+def test_technically_valid_but_wrong_samples_are_refused_with_the_reason(tmp_path, make, words):
+    path = tmp_path / "snare.wav"
+    make(path)
+    with pytest.raises(FormatError) as caught:
+        load_sample(path)
+    assert str(path) in str(caught.value) and words in str(caught.value)
+
+
+def test_a_hot_but_sane_float_sample_still_loads(tmp_path):
+    write_kit(tmp_path, {"kick": np.full(100, 1.5, dtype=np.float32)})
+    assert load_sample(tmp_path / "kick.wav").max() == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("name", ["../kick", "a/b", "..", ".hidden", "bell\x07", "/etc/passwd"])
+def test_channel_names_are_checked_before_they_become_paths(tmp_path, name):
+    write_kit(tmp_path, {"kick": np.zeros(10)})
+    with pytest.raises(FormatError, match="cannot name a sample file"):
+        load_kit(tmp_path, [name, "snare", "open_hat", "closed_hat"])

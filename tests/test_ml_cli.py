@@ -128,7 +128,7 @@ def test_predict_errors_are_clear(trained: Path, tmp_path: Path, capsys: pytest.
     net, bank = str(trained / "net-loose.onnx"), str(trained / "seed.json")
     assert "no such file" in _error(["predict", str(tmp_path / "no.onnx"), bank, "--slot", "1"], capsys)
     assert "looks like JSON" in _error(["predict", bank, net, "--slot", "1"], capsys)
-    assert "slot must be 1-3" in _error(["predict", net, bank, "--slot", "9"], capsys)
+    assert "seed.json: --slot 9: the bank has slots 1-3" in _error(["predict", net, bank, "--slot", "9"], capsys)
     (tmp_path / "cut.onnx").write_bytes((trained / "net-loose.onnx").read_bytes()[:500])
     assert "cut.onnx: not an ONNX model" in _error(["predict", str(tmp_path / "cut.onnx"), bank, "--slot", "1"],
                                                    capsys)

@@ -239,7 +239,7 @@ def test_a_huge_file_is_not_read(tmp_path: Path) -> None:
 def test_missing_file_and_directory_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(NetError, match="no such file"):
         read_net(tmp_path / "missing.onnx")
-    with pytest.raises(NetError, match="is a directory"):
+    with pytest.raises(NetError, match="is a folder"):
         read_net(tmp_path)
 
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import io
-import os
-from typing import Callable, Iterator, Union
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator, Sequence, Union
 
 import numpy as np
 import soundfile
 
 from ..core.clock import StepClock
-from ..core.errors import FormatError, StoreError
+from ..core.errors import FormatError, printable
 from ..core.pattern import STEPS, Pattern
 from .kit import Kit
 from ..core.playstate import PlayState
 from .player import Player
-from .sinks import WavSink
 
 MAX_SECONDS = 3600
 
@@ -36,33 +35,52 @@ def render_pattern(kit: Kit, pattern: Bars, bars: int, tempo: float, swing: floa
     return out
 
 
-def render_to_wav(kit: Kit, pattern: Bars, bars: int, tempo: float, swing: float,
-                  path: str | os.PathLike[str], block: int = 256) -> int:
-    """Stream ``bars`` bars to a 16-bit WAV at ``path`` (atomically, in constant memory); returns the frames."""
-    frames = _length(kit, bars, tempo, swing)
-    sink = WavSink(path, kit.rate, block)
+@dataclass(frozen=True)
+class Take:
+    """``bars`` bars of ``pattern`` at ``tempo`` BPM and ``swing``: one stretch of a rendered file."""
+
+    pattern: Bars
+    bars: int
+    tempo: float
+    swing: float = 0.5
+
+
+def render_to_wav(kit: Kit, takes: Sequence[Take], out: BinaryIO, block: int = 256) -> int:
+    """Stream ``takes`` one after the other as a 16-bit WAV into the open file ``out``, in constant memory.
+
+    Returns the frames written. At most :data:`MAX_SECONDS` in all, checked
+    before anything is rendered. ``out`` is usually a
+    :func:`breakage_pi.store.atomic_writer`, so the file appears whole or
+    not at all; a failing write (a full disk) raises :class:`OSError`.
+    """
+    lengths = planned_frames(kit, takes)
     try:
-        sink.open()
-    except OSError as error:
-        raise StoreError(f"{path}: cannot write: {error.strerror or error}") from None
-    try:
-        for _, block_pcm in _blocks(kit, pattern, tempo, swing, frames, block):
-            sink.write(block_pcm)
-    except BaseException:
-        sink.discard()
-        raise
-    sink.close()
-    return frames
+        with soundfile.SoundFile(out.fileno(), "w", kit.rate, 2, "PCM_16", format="WAV", closefd=False) as wav:
+            for take, frames in zip(takes, lengths):
+                for _, block_pcm in _blocks(kit, take.pattern, take.tempo, take.swing, frames, block):
+                    wav.write(block_pcm)
+    except (RuntimeError, soundfile.LibsndfileError) as error:     # libsndfile's word for a failed write
+        raise OSError(str(error)) from None
+    return sum(lengths)
+
+
+def planned_frames(kit: Kit, takes: Sequence[Take]) -> list[int]:
+    """The frames of each take; raises before any work if they last more than :data:`MAX_SECONDS` in all."""
+    lengths = [_length(kit, take.bars, take.tempo, take.swing) for take in takes]
+    total = sum(lengths)
+    if total > MAX_SECONDS * kit.rate:
+        raise FormatError(f"{sum(take.bars for take in takes)} bars last {total / kit.rate / 60:.0f} minutes; "
+                          f"render at most {MAX_SECONDS // 60} minutes", "bars")
+    return lengths
 
 
 def _length(kit: Kit, bars: int, tempo: float, swing: float) -> int:
     if bars < 1:
         raise FormatError(f"must be at least 1, got {bars}", "bars")
-    frames = StepClock(tempo, swing, kit.rate).step_start(bars * STEPS)
-    if frames > MAX_SECONDS * kit.rate:
-        raise FormatError(f"{bars} bars at {tempo:g} BPM last {frames / kit.rate / 60:.0f} minutes; "
+    if bars > MAX_SECONDS * 5 // 4:        # the shortest bar (300 BPM) lasts 0.8 s: no float of a huge number
+        raise FormatError(f"{printable(bars, 20)} bars last more than {MAX_SECONDS // 60} minutes; "
                           f"render at most {MAX_SECONDS // 60} minutes", "bars")
-    return frames
+    return StepClock(tempo, swing, kit.rate).step_start(bars * STEPS)
 
 
 def _blocks(kit: Kit, pattern: Bars, tempo: float, swing: float, frames: int,
@@ -87,8 +105,9 @@ def _blocks(kit: Kit, pattern: Bars, tempo: float, swing: float, frames: int,
             player.set_state(PlayState(pattern(bar), tempo, swing))
 
 
-def encode_wav(pcm: np.ndarray, rate: int) -> bytes:
-    """Interleaved int16 frames as the bytes of a 16-bit PCM WAV file."""
-    buffer = io.BytesIO()
-    soundfile.write(buffer, pcm, rate, subtype="PCM_16", format="WAV")
-    return buffer.getvalue()
+def is_wav_file(path: Path) -> bool:
+    """Whether ``path`` holds a WAV file (what ``render`` and ``demo`` may replace without ``--force``)."""
+    try:
+        return soundfile.info(str(path)).format == "WAV"
+    except (RuntimeError, soundfile.LibsndfileError):
+        return False

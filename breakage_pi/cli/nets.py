@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.bank import Bank
+from ..core.errors import printable
 from ..core.gate import check_gate
 from ..core.pattern import Pattern
 from ..core.textgrid import format_pattern
 from ..store import StoreError
-from .args import whole_number
+from .args import bank_slot, input_path, quoted, slot_number, whole_number
 
 if TYPE_CHECKING:
     from ..ml.dataset import TrainingSet
     from ..audio.render import Bars
+    from ..ml.netfile import NetFile
     from ..ml.session import NetSession
     from ..ml.train import TrainConfig, TrainingResult
 
@@ -35,8 +37,9 @@ def add_commands(commands: Any) -> None:
     from ..ml.train import DEFAULT_TARGETS, TrainConfig
 
     train = commands.add_parser("train", help="train nets on a bank's training slots, one per error target")
-    train.add_argument("bank", type=Path, metavar="BANK.json")
-    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the .onnx nets and summary")
+    train.add_argument("bank", type=input_path, metavar="BANK.json")
+    train.add_argument("--out", type=input_path, required=True, metavar="DIR",
+                       help="folder for the .onnx nets and summary")
     train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
                        help="error targets, fractions of the training hats' variance left unexplained "
                             "(default: 0.3,0.1,0.03 = loose,medium,tight)")
@@ -47,9 +50,9 @@ def add_commands(commands: Any) -> None:
     train.set_defaults(handler=_train)
 
     predict = commands.add_parser("predict", help="print a slot and what a net makes of it")
-    predict.add_argument("net", type=Path, metavar="NET.onnx")
-    predict.add_argument("bank", type=Path, metavar="BANK.json")
-    predict.add_argument("--slot", type=int, required=True, metavar="N", help="slot number 1-16")
+    predict.add_argument("net", type=input_path, metavar="NET.onnx")
+    predict.add_argument("bank", type=input_path, metavar="BANK.json")
+    predict.add_argument("--slot", type=slot_number, required=True, metavar="N", help="slot number 1-16")
     predict.add_argument("--json", action="store_true",
                          help='print the slot as it plays as JSON: {"slot", "channels", "roles", "steps"}')
     _add_gate_option(predict)
@@ -58,7 +61,7 @@ def add_commands(commands: Any) -> None:
 
 def add_net_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--net NET.onnx`` (and ``--gate``) to a command that plays a slot (``render``, ``demo``)."""
-    parser.add_argument("--net", type=Path, metavar="NET.onnx",
+    parser.add_argument("--net", type=input_path, metavar="NET.onnx",
                         help="write the slot's output channels with this net before playing")
     _add_gate_option(parser)
 
@@ -77,14 +80,21 @@ def net_bars(net: NetSession, bank: Bank, pattern: Pattern, gate: int | None = N
     return lambda bar: net.play(pattern, threshold, True, bank.chance_seed, bar)
 
 
-def open_net(path: Path, bank: Bank) -> NetSession:
-    """The net in ``path`` ready to play ``bank``'s slots (``.apply(pattern)``), loaded once; notes a role mismatch."""
+def open_net(path: Path, bank: Bank, net_file: NetFile | None = None) -> NetSession:
+    """The net in ``path`` (or its already read ``net_file``) ready to play ``bank``'s slots
+    (``.apply(pattern)``), loaded and probed once.
+
+    Notes on stderr when the net was made for other roles or another training set.
+    """
     from ..ml.netfile import read_net
+    from ..ml.netinfo import mismatch_notes
     from ..ml.session import NetSession
 
-    net_file = read_net(path)
-    _note_role_mismatch(net_file.info.channels, net_file.info.roles, bank, path)
-    return NetSession(net_file)
+    net_file = net_file or read_net(path)
+    session = NetSession(net_file)
+    for note in mismatch_notes(net_file.info, bank, str(path)):
+        print(f"breakage-pi: note: {note}", file=sys.stderr)
+    return session
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -93,23 +103,32 @@ def _train(args: argparse.Namespace) -> int:
     from ..ml.onnx_export import net_to_bytes
     from ..ml.summary import format_summary
     from ..ml.train import TrainConfig, net_file_name
-    from ..store import atomic_write_bytes, load_bank
+    from ..store import atomic_write_bytes, load_bank, make_folder
 
     bank = load_bank(args.bank)
     data = bank_training_set(bank)
     config = TrainConfig(targets=tuple(args.targets), seed=args.seed, max_epochs=args.max_epochs)
     out: Path = args.out
     names = {target: net_file_name(index, len(config.targets), target) for index, target in enumerate(config.targets)}
-    _prepare_out(out, list(names.values()), args.force)
-    result = _run_training(data, config)
+    _prepare_out(out, list(names.values()), args.bank, args.force)
+    try:
+        result = _run_training(data, config)
+    except KeyboardInterrupt:
+        print(f"breakage-pi: training aborted (Ctrl-C): nothing written, {printable(out)} is as it was",
+              file=sys.stderr)
+        return 130
     nets = [(names[net.info.relative_target], net) for net in result_nets(result, data)]
+    make_folder(out)                    # only now: a refused or failed run leaves no folder
     for name, net in nets:
         atomic_write_bytes(out / name, net_to_bytes(net))
     atomic_write_bytes(out / SUMMARY_NAME,
                        format_summary(args.bank.name, bank, data, result, nets).encode("utf-8"))
     for name, net in nets:
-        print(f"{out / name}: {net.info.describe()}")
-    print(f"{out / SUMMARY_NAME}: summary")
+        print(f"{printable(out / name)}: {net.info.describe()}")
+    print(f"{printable(out / SUMMARY_NAME)}: summary")
+    for stale, aside in _set_aside_stale_nets(out, {name for name, _ in nets}):
+        print(f"breakage-pi: {printable(stale)} is not from this run: moved aside to {printable(aside.name)}",
+              file=sys.stderr)
     if result.unreached:
         missing = ", ".join(f"{target:g}" for target in result.unreached)
         reason = "training was aborted" if result.stopped == "aborted" else \
@@ -177,68 +196,78 @@ class _TrainingDisplay:
             self._bar.update(self._task, completed=done, status=f"epoch {epoch}  unexplained {error:.4g}")
 
 
-def _prepare_out(out: Path, names: list[str], force: bool) -> None:
-    """Create ``out`` and refuse to replace files there that are not nets (or summaries) unless ``force``."""
+def _prepare_out(out: Path, names: list[str], bank: Path, force: bool) -> None:
+    """Refuse, before training, to replace files in ``out`` that are not nets (or a summary) unless ``force``."""
+    from ..store import check_output
+
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"{printable(out)}: not a directory")
+    for name in names:
+        check_output(out / name, inputs=[bank], is_ours=_is_net, what="a valid net", force=force,
+                     hint="use --force to replace it")
+    check_output(out / SUMMARY_NAME, inputs=[bank], is_ours=_is_summary, what="a net summary", force=force,
+                 hint="use --force to replace it")
+
+
+def _is_net(path: Path) -> bool:
     from ..ml.errors import NetError
     from ..ml.netfile import read_net
 
-    if out.exists() and not out.is_dir():
-        raise StoreError(f"{out}: not a directory")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(f"{out}: cannot create: {error.strerror or error}") from error
-    if force:
-        return
-    for name in names:
-        if (out / name).exists():
-            try:
-                read_net(out / name)
-            except NetError as error:
-                raise NetError(f"not overwriting a file that is not a valid net ({error.message}); "
-                               "use --force to replace it", str(out / name)) from None
-    summary = out / SUMMARY_NAME
-    if summary.exists() and not summary.read_bytes().startswith(SUMMARY_TITLE.encode()):
-        raise StoreError(f"{summary}: not overwriting a file that is not a net summary; use --force to replace it")
+        read_net(path)
+    except NetError:
+        return False
+    return True
+
+
+def _is_summary(path: Path) -> bool:
+    from ..store import read_input
+
+    try:
+        return read_input(path).startswith(SUMMARY_TITLE.encode())
+    except StoreError:
+        return False
+
+
+def _set_aside_stale_nets(out: Path, written: set[str]) -> list[tuple[Path, Path]]:
+    """Move aside every net of an earlier run in ``out`` (``net-*.onnx`` not written now), so that no
+    player picks up a stale net beside the fresh ones; files that are not nets are left alone."""
+    from ..store import move_aside
+
+    return [(path, move_aside(path, "stale")) for path in sorted(out.glob("net-*.onnx"))
+            if path.name not in written and _is_net(path)]
 
 
 def _predict(args: argparse.Namespace) -> int:
     from ..ml.netfile import read_net
-    from ..ml.session import NetSession
     from ..store import load_bank
 
-    net_file = read_net(args.net)
+    net_file = read_net(args.net)       # the net's own errors first (a bank given as the net is named as such)
     bank = load_bank(args.bank)
-    slot = bank.slot(args.slot)
-    info = net_file.info
-    _note_role_mismatch(info.channels, info.roles, bank, args.net)
+    slot = bank_slot(bank, args.slot, args.bank)
+    session = open_net(args.net, bank, net_file)
+    info = session.info
     gate = bank.gate if args.gate is None else args.gate
-    predicted = NetSession(net_file).play(slot.pattern, gate, bank.chance, bank.chance_seed, bar=0)
+    predicted = session.play(slot.pattern, gate, bank.chance, bank.chance_seed, bar=0)
     if args.json:
         print(json.dumps({"slot": args.slot, "channels": list(bank.channels), "roles": list(info.roles),
                           "steps": predicted.to_lists()}))
         return 0
     outputs = info.output_channels
-    print(f"{args.net}: {info.describe()}")
+    print(f"{printable(args.net)}: {info.describe()}")
     print(f"gate {gate}" + (f", chance on (seed {bank.chance_seed}, bar 1 shown)" if bank.chance else ""))
-    print(f"\nslot {args.slot} ({slot.name or 'unnamed'}) as written:")
+    print(f"\nslot {args.slot} ({printable(slot.name or 'unnamed', 60)}) as written:")
     print(format_pattern(slot.pattern, bank.channels, info.roles))
-    print(f"\nwith {', '.join(bank.channels[c] for c in outputs)} from the net:")
+    print(f"\nwith {', '.join(printable(bank.channels[c], 24) for c in outputs)} from the net:")
     print(format_pattern(predicted, bank.channels, ["in" if role == "in" else "net" for role in info.roles]))
     print("\nnet velocities:")
-    width = max(len(bank.channels[c]) for c in outputs) + 2
+    names = {channel: printable(bank.channels[channel], 24) for channel in outputs}
+    width = max(len(name) for name in names.values()) + 2
     for channel in outputs:
         values = predicted.velocities[channel]
         beats = "  ".join(" ".join(f"{int(v):3d}" for v in values[i:i + 4]) for i in range(0, len(values), 4))
-        print(f"{bank.channels[channel]:<{width}}{beats}")
+        print(f"{names[channel]:<{width}}{beats}")
     return 0
-
-
-def _note_role_mismatch(channels: tuple[str, ...], roles: tuple[str, ...], bank: Bank, net: Path) -> None:
-    if roles != bank.roles or channels != bank.channels:
-        print(f"breakage-pi: note: {net} was trained with roles {list(roles)} on channels {list(channels)}; "
-              f"the bank has {list(bank.roles)} on {list(bank.channels)}: using the net's roles",
-              file=sys.stderr)
 
 
 def _gate(text: str) -> int:
@@ -252,7 +281,8 @@ def _targets(text: str) -> list[float]:
     try:
         values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.05,0.02,0.005; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.05,0.02,0.005; "
+                                         f"got {quoted(text)}")
     if not values:
         raise argparse.ArgumentTypeError("expected at least one error target")
     return values

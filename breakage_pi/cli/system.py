@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
+
+from .args import input_path
 
 
 def add_commands(commands: Any) -> None:
     """Register ``config`` and ``bench`` on the ``breakage-pi`` subcommand parser."""
     config = commands.add_parser("config", help="check a config file and print the settings in force")
-    config.add_argument("file", nargs="?", type=Path, metavar="FILE.toml",
+    config.add_argument("file", nargs="?", type=input_path, metavar="FILE.toml",
                         help="default: $BREAKAGE_PI_CONFIG or /etc/breakage-pi.toml (absent: all defaults)")
     config.set_defaults(handler=_config)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
 
 from .clock import SWING_RANGE, TEMPO_RANGE
 from .errors import FormatError, VersionError
@@ -22,13 +23,22 @@ ROLES = ("in", "out")
 DEFAULT_ROLES = ("in", "in", "out", "out")
 
 
+def _no_extra() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class Slot:
-    """One pattern slot: its name, whether it is in the training set, its pattern."""
+    """One pattern slot: its name, whether it is in the training set, its pattern.
+
+    ``extra`` keeps the keys of the slot's JSON object this version does not
+    know (a ``"comment"``, a ``"color"``), so a save writes them back.
+    """
 
     name: str = ""
     train: bool = False
     pattern: Pattern = field(default_factory=Pattern)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra, hash=False)
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,9 @@ class Bank:
     step (0.5 = straight). ``gate`` is the velocity under which the net's
     outputs are silent; ``chance`` plays uncertain outputs with a probability,
     drawn per bar from ``chance_seed`` (see :mod:`.gate`). Banks written before
-    these settings load with the defaults.
+    these settings load with the defaults. ``extra`` keeps the file's top-level
+    keys this version does not know, so a hand-edited or newer-minor file loses
+    nothing when it is saved again.
 
     >>> bank = Bank(slots=(Slot("groove", True, Pattern()),))
     >>> bank.input_channels, bank.output_channels
@@ -55,11 +67,13 @@ class Bank:
     gate: int = DEFAULT_GATE
     chance: bool = False
     chance_seed: int = 0
+    extra: Mapping[str, Any] = field(default_factory=_no_extra, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slots", tuple(self.slots))
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "roles", tuple(self.roles))
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
         if not 1 <= len(self.slots) <= MAX_SLOTS:
             raise FormatError(f"a bank holds 1-{MAX_SLOTS} slots, got {len(self.slots)}", "slots")
         for index, slot in enumerate(self.slots):
@@ -128,17 +142,18 @@ def _check_roles(roles: Sequence[object]) -> None:
 
 
 def _checked_number(value: object, limits: tuple[float, float], name: str, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FormatError(f"expected a number, got {value!r}", name)
     low, high = limits
-    if not low <= value <= high:
-        raise FormatError(f"must be {low:g}-{high:g}{' ' + unit if unit else ''}, got {value:g}", name)
+    if not (isinstance(value, int) or math.isfinite(value)) or not low <= value <= high:
+        shown = f"{value:g}" if isinstance(value, float) or abs(value) < 10 ** 15 else repr(value)
+        raise FormatError(f"must be {low:g}-{high:g}{' ' + unit if unit else ''}, got {shown}", name)
     return float(value)
 
 
 def bank_to_data(bank: Bank) -> dict[str, Any]:
-    """The bank as JSON-ready data in file format version 1."""
-    return {
+    """The bank as JSON-ready data in file format version 1, followed by the unknown keys it kept from its file."""
+    data = {
         "format": BANK_FORMAT,
         "version": BANK_VERSION,
         "tempo": bank.tempo,
@@ -147,11 +162,16 @@ def bank_to_data(bank: Bank) -> dict[str, Any]:
         "roles": list(bank.roles),
         "gate": bank.gate,
         "chance": {"on": bank.chance, "seed": bank.chance_seed},
-        "slots": [
-            {"name": slot.name, "train": slot.train, "steps": slot.pattern.to_lists()}
-            for slot in bank.slots
-        ],
+        "slots": [_with_extra({"name": slot.name, "train": slot.train, "steps": slot.pattern.to_lists()},
+                              slot.extra)
+                  for slot in bank.slots],
     }
+    return _with_extra(data, bank.extra)
+
+
+def _with_extra(data: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` then the kept keys it does not define itself (a known field always wins over a kept one)."""
+    return {**data, **{key: value for key, value in extra.items() if key not in data}}
 
 
 def bank_from_data(data: object) -> Bank:
@@ -184,7 +204,8 @@ def bank_from_data(data: object) -> Bank:
         raise FormatError(f"expected an object like {{\"on\": false, \"seed\": 0}}, got {chance!r}", "chance")
     return Bank(slots=slots, channels=tuple(data["channels"]), roles=tuple(data["roles"]),
                 tempo=data["tempo"], swing=data["swing"], gate=data.get("gate", DEFAULT_GATE),
-                chance=chance.get("on", False), chance_seed=chance.get("seed", 0))
+                chance=chance.get("on", False), chance_seed=chance.get("seed", 0),
+                extra=_unknown_keys(data, _known_bank_keys()))
 
 
 def _slot_from_data(item: object, field: str) -> Slot:
@@ -198,4 +219,18 @@ def _slot_from_data(item: object, field: str) -> Slot:
         raise FormatError(f"expected true or false, got {train!r}", f"{field}.train")
     if "steps" not in item:
         raise FormatError("missing", f"{field}.steps")
-    return Slot(name=name, train=train, pattern=pattern_from_data(item["steps"], f"{field}.steps"))
+    return Slot(name=name, train=train, pattern=pattern_from_data(item["steps"], f"{field}.steps"),
+                extra=_unknown_keys(item, _known_slot_keys()))
+
+
+def _known_bank_keys() -> frozenset[str]:
+    """The top-level keys this version reads: whatever :func:`bank_to_data` writes (so new fields count)."""
+    return frozenset(bank_to_data(Bank()))
+
+
+def _known_slot_keys() -> frozenset[str]:
+    return frozenset(bank_to_data(Bank())["slots"][0])
+
+
+def _unknown_keys(data: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    return MappingProxyType({key: value for key, value in data.items() if key not in known})

@@ -5,6 +5,27 @@ inherits the builtin that fits, so callers may catch either (as gpiozero does).
 """
 
 
+MESSAGE_LIMIT = 300
+"""Characters of one message part before it is shortened (a 4000-digit number or name helps nobody)."""
+
+
+def printable(text: object, limit: int = MESSAGE_LIMIT) -> str:
+    r"""``text`` safe to print on a terminal: control characters escaped, the middle of a long text elided.
+
+    Names and values come from files a user (or anyone) wrote; a slot name
+    holding an escape sequence must not clear the terminal.
+
+    >>> printable("a\x1b[2Jb")
+    'a\\x1b[2Jb'
+    """
+    shown = "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+                    for char in str(text))
+    if len(shown) > limit:
+        keep = max(limit // 2 - 2, 1)
+        shown = f"{shown[:keep]}…{shown[-keep:]} ({len(shown)} characters)"
+    return shown
+
+
 class BreakageError(Exception):
     """Base class of every Breakage Pi error."""
 
@@ -23,8 +44,9 @@ class FormatError(BreakageError, ValueError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = ": ".join(part for part in (self.source, self.field) if part)
-        return f"{where}: {self.message}" if where else self.message
+        where = ": ".join(printable(part) for part in (self.source, self.field) if part)
+        message = printable(self.message)
+        return f"{where}: {message}" if where else message
 
     def in_source(self, source: str) -> "FormatError":
         """The same error, attributed to ``source`` (a file name)."""

@@ -153,8 +153,8 @@ def _integer(low: int, high: int, what: str = "") -> Check:
 
 def _number(low: float, high: float, unit: str = "") -> Check:
     def check(value: Any, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or not low <= value <= high:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
             raise ConfigError(f"must be a number {low:g}-{high:g}{unit}, got {value!r}", key)
         return float(value)
     return check

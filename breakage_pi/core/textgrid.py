@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .errors import printable
 from .pattern import STEPS, Pattern
 
 LEVELS = "▁▂▃▄▅▆▇█"
@@ -26,6 +27,7 @@ def format_pattern(pattern: Pattern, names: Sequence[str], marks: Sequence[str] 
     oh     ···· ···· ···· ····
     ch     ···· ···· ···· ····
     """
+    names = [printable(name, 24) for name in names]       # names come from files: no terminal codes
     width = max(len(name) for name in names) + 2
     lines = []
     for channel, name in enumerate(names):

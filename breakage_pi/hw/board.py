@@ -39,7 +39,8 @@ class Board:
     failures: int = 0
     retry_at: float = 0.0
     reported_online: bool | None = None
-    written: list[tuple[int, int, int]] | None = None
+    pixel_buffer: bytearray | None = None  # what the chip's NeoPixel buffer holds; None: unknown
+    latched: bool = False  # the LEDs show pixel_buffer
     held: set[int] = field(default_factory=set)
 
     @property

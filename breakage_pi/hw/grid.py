@@ -15,10 +15,18 @@ register once more, which releases the line; only a line that stays low
 after that is called stuck and backs off to scanning every ``poll_ms``.
 With no INT wire the grid polls every ``poll_ms``.
 
-LED frames are written at most ``max_fps`` times a second, only to boards
-whose pixels changed, one board per pass so a press never waits behind a
-whole frame. An I2C error is retried (``retries``) after ``RETRY_WAIT_S``,
-longer than a busy chip refuses its address (an LED latch and an answer);
+LED frames are drawn at most ``max_fps`` times a second, the newest one
+when a slot comes (frames in between are skipped). A board gets only the
+bytes of its NeoPixel buffer that changed, in the fewest bus bytes
+(:mod:`.leds`), then one ``show``; a board with no change gets nothing:
+one changed pixel is 11 bus bytes (1 ms at 100 kHz), a playhead step 35-47
+on a board, where the library's ``show()`` sends 66 a board. The grid does
+one LED transaction per pass and looks at INT before the next, so a press
+waits behind one LED write (at most 34 bus bytes, ~3 ms at 100 kHz) or one
+latch, never a frame. An I2C error is retried (``retries``) after
+``RETRY_WAIT_S``, longer than a busy chip refuses its address (an LED
+latch and an answer); a failed LED write is retried on a later pass, so
+key reads go on meanwhile;
 an unexpected exception from the driver is logged and counted
 (``stats.driver_faults``) as a failure of that board. A board failing
 ``offline_after`` operations in a row is reported offline (its held pads
@@ -41,6 +49,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -53,7 +62,8 @@ from ..core.events import DeviceStatus, EventSink, PadEvent, checked_frame
 from .board import CONNECT_ERRORS, Board, connect
 from .errors import DriverFault, HardwareError
 from .keypad import KEYPAD_BASE, KEYPAD_COUNT, KEYPAD_FIFO, decode, read_registers, settle
-from .layout import board_colours, pad_of
+from .layout import board_pixels, pad_of
+from .leds import BUF_OFFSET_BYTES, NEOPIXEL_BASE, NEOPIXEL_BUF, NEOPIXEL_SHOW, buffer_writes, pixel_bytes
 
 log = logging.getLogger(__name__)
 RETRY_WAIT_S = 0.0006  # > an LED latch (48 bytes at 800 kHz, 0.48 ms) plus the chip's answer
@@ -67,7 +77,8 @@ class GridStats:
     scans: int = 0
     events: int = 0
     glitches: int = 0
-    board_writes: int = 0
+    board_writes: int = 0  # boards latched (a ``show`` after their changed bytes)
+    led_writes: int = 0    # LED transactions: buffer spans and shows
     offline: int = 0
     driver_faults: int = 0
     int_releases: int = 0
@@ -96,8 +107,13 @@ class Grid:
         self._frame_lock = threading.Lock()
         self._frame: np.ndarray | None = None
         self._frame_seq = 0
-        self._settled_seq = 0
-        self._frame_started: float | None = None
+        self._drawn_seq = 0
+        self._redraw = False
+        self._drawing: np.ndarray | None = None
+        self._boards_to_draw: deque[Board] = deque()
+        self._led_writes: deque[tuple[Board, int, bytes]] = deque()
+        self._led_attempts = 0
+        self._led_retry_at = 0.0
         self._next_frame_at = 0.0
         self._next_scan_at = 0.0
         self._int_quiet_until = 0.0
@@ -157,7 +173,7 @@ class Grid:
         return tuple(board.online for board in self._boards)
 
     def step(self) -> float:
-        """One pass of the grid loop; returns the seconds until the next pass is due.
+        """One pass of the grid loop (a key scan if due, one LED transaction); returns seconds to the next pass.
 
         The grid thread calls this in a loop; tests may call it directly
         instead of :meth:`start`.
@@ -185,7 +201,7 @@ class Grid:
                 self._warned_stuck = True
                 log.warning("grid: the INT line stays low with no key events; scanning every %g ms while it does",
                             self._config.poll_ms)
-        self._write_leds(now)
+        self._write_leds()
         return self._idle_time(self._clock())
 
     # -- the loop -----------------------------------------------------------
@@ -215,7 +231,11 @@ class Grid:
             waits.append(now + self._config.poll_ms / 1000)  # look at the INT level: a missed edge
         if self._int_active():
             waits.append(self._int_quiet_until)
-        if self._frame_seq != self._settled_seq:
+        if self._led_writes:
+            waits.append(self._led_retry_at)
+        elif self._boards_to_draw:
+            waits.append(now)
+        elif self._frame_pending():
             waits.append(self._next_frame_at)
         waits += [board.retry_at for board in self._boards if not board.online and board.connecting is None]
         return max(0.0, min(waits) - now)
@@ -248,8 +268,7 @@ class Grid:
             return
         board.trellis = trellis
         board.failures = 0
-        board.written = None
-        self._settled_seq = -1
+        self._forget_leds(board)
         self._report(board, True, "connected", now)
 
     def _report(self, board: Board, online: bool, detail: str, now: float) -> None:
@@ -272,9 +291,9 @@ class Grid:
         now = self._clock()
         for key in sorted(board.held):
             self._post_pad(board, key, False, now)
+        self._forget_leds(board)
         board.trellis = None
         board.failures = 0
-        board.written = None
         board.retry_at = now + self._config.reconnect_s
         self.stats.offline += 1
         self._report(board, False, f"I2C keeps failing: {error}", now)
@@ -372,46 +391,95 @@ class Grid:
 
     # -- LEDs ---------------------------------------------------------------
 
-    def _write_leds(self, now: float) -> None:
-        if now < self._next_frame_at:
+    def _write_leds(self) -> None:
+        """One LED transaction (a buffer span or a ``show``), so a pending key read waits for one at most."""
+        if not self._led_writes and not self._plan_next_board():
             return
+        now = self._clock()
+        if now < self._led_retry_at:
+            return
+        board, register, payload = self._led_writes[0]
+        try:
+            board.trellis.write(NEOPIXEL_BASE, register, payload or None)
+        except Exception as caught:  # an I2C error, or a driver surprise
+            error = self._as_fault(board, caught)
+            self._glitch(board, error)
+            self._led_attempts += 1
+            if self._led_attempts <= self._config.retries:
+                self._led_retry_at = self._clock() + RETRY_WAIT_S
+                return
+            self._led_attempts = 0
+            self._forget_leds(board)
+            self._failed(board, error)
+            return
+        self._led_attempts = 0
+        self._led_writes.popleft()
+        board.failures = 0
+        self.stats.led_writes += 1
+        if register == NEOPIXEL_BUF:
+            start = int.from_bytes(payload[:BUF_OFFSET_BYTES], "big")
+            board.pixel_buffer[start:start + len(payload) - BUF_OFFSET_BYTES] = payload[BUF_OFFSET_BYTES:]
+            board.latched = False
+        else:
+            board.latched = True
+            self.stats.board_writes += 1
+
+    def _plan_next_board(self) -> bool:
+        """Queue the writes of the next board the frame being drawn changes; start a frame when one is due."""
+        while True:
+            if not self._boards_to_draw:
+                self._drawing = None
+                if not self._start_frame():
+                    return False
+            board = self._boards_to_draw.popleft()
+            if board.online:
+                writes = self._board_writes(board, self._drawing)
+                if writes:
+                    self._led_writes.extend(writes)
+                    return True
+
+    def _start_frame(self) -> bool:
+        """Take the newest frame if the last was drawn ``1 / max_fps`` ago and something changed."""
+        now = self._clock()
+        if now < self._next_frame_at:
+            return False
+        if not self._frame_pending():
+            return False
         with self._frame_lock:
             frame, seq = self._frame, self._frame_seq
-        dirty = self._dirty_board(frame) if frame is not None else None
-        if dirty is not None:
-            if self._frame_started is None:
-                self._frame_started = now
-            self._write_board(*dirty)
-            return
-        self._settled_seq = seq
-        if self._frame_started is not None:
-            self._next_frame_at = self._frame_started + 1 / self._config.max_fps
-            self._frame_started = None
+        self._drawing, self._drawn_seq, self._redraw = frame, seq, False
+        self._next_frame_at = now + 1 / self._config.max_fps
+        self._boards_to_draw.extend(board for board in self._boards if board.online)
+        return bool(self._boards_to_draw)
 
-    def _dirty_board(self, frame: np.ndarray) -> tuple[Board, list[tuple[int, int, int]]] | None:
-        """The first online board whose pixels differ from ``frame``, with its new colours."""
-        for board in self._boards:
-            if board.online:
-                colours = board_colours(frame, board.index)
-                if colours != board.written:
-                    return board, colours
-        return None
+    def _frame_pending(self) -> bool:
+        """A frame not drawn yet, or one to draw again (a board came up or lost its LED state)."""
+        return self._frame is not None and (self._frame_seq != self._drawn_seq or self._redraw)
 
-    def _write_board(self, board: Board, colours: list[tuple[int, int, int]]) -> None:
-        """Send one board its 16 pixels and latch them: a frame per board, one ``show``."""
-        error: OSError | None = None
-        for attempt in range(1 + self._config.retries):
-            if attempt:
-                self._sleep(RETRY_WAIT_S)
-            try:
-                board.trellis.pixels[0:len(colours)] = colours
-                board.trellis.pixels.show()
-            except Exception as caught:  # an I2C error, or a driver surprise (e.g. an old seesaw's TypeError)
-                error = self._as_fault(board, caught)
-                self._glitch(board, error)
-                continue
-            board.written = colours
-            board.failures = 0
-            self.stats.board_writes += 1
-            return
-        self._failed(board, error)
+    def _board_writes(self, board: Board, frame: np.ndarray) -> list[tuple[Board, int, bytes]]:
+        """The buffer spans that differ on ``board``, then a ``show``; nothing when its LEDs already match.
+
+        The library's ``NeoPixel.show()`` always sends the whole 48-byte
+        buffer (three writes, 66 bus bytes); it offers no partial write, so
+        the spans go through its ``Seesaw.write`` to the buffer register
+        (bytes encoded as its ``NeoPixel`` would, :func:`.leds.pixel_bytes`)
+        and the latch is the same ``show`` register write its ``NeoPixel``
+        sends.
+        """
+        wanted = pixel_bytes(board_pixels(frame, board.index), board.trellis.pixels)
+        spans = buffer_writes(board.pixel_buffer, wanted)
+        if board.pixel_buffer is None:
+            board.pixel_buffer = bytearray(len(wanted))  # what is unknown is all written below
+        writes = [(board, NEOPIXEL_BUF, start.to_bytes(BUF_OFFSET_BYTES, "big") + wanted[start:end])
+                  for start, end in spans]
+        if writes or not board.latched:
+            writes.append((board, NEOPIXEL_SHOW, b""))
+        return writes
+
+    def _forget_leds(self, board: Board) -> None:
+        """``board``'s LED state is unknown (a failed write or a reset): drop its queued writes, redraw it."""
+        self._led_writes = deque(write for write in self._led_writes if write[0] is not board)
+        self._led_retry_at = 0.0
+        board.pixel_buffer = None
+        board.latched = False
+        self._redraw = True

@@ -30,7 +30,6 @@ def key_of(row: int, column: int) -> tuple[int, int]:
     return column // BOARD_SIDE, row * BOARD_SIDE + column % BOARD_SIDE
 
 
-def board_colours(frame: np.ndarray, board: int) -> list[tuple[int, int, int]]:
-    """The 16 RGB colours of ``board``'s pixels in key order, from a (4, 16, 3) frame."""
-    block = frame[:, board * BOARD_SIDE:(board + 1) * BOARD_SIDE, :].reshape(KEYS_PER_BOARD, 3)
-    return [tuple(pixel) for pixel in block.tolist()]
+def board_pixels(frame: np.ndarray, board: int) -> np.ndarray:
+    """The (16, 3) RGB colours of ``board``'s pixels in key order, from a (4, 16, 3) frame."""
+    return frame[:, board * BOARD_SIDE:(board + 1) * BOARD_SIDE, :].reshape(KEYS_PER_BOARD, 3)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.errors import BreakageError
+from ..core.errors import BreakageError, printable
 
 
 class TrainingError(BreakageError, ValueError):
@@ -18,7 +18,7 @@ class NetError(BreakageError, ValueError):
     def __init__(self, message: str, source: str = "") -> None:
         self.message = message
         self.source = source
-        super().__init__(f"{source}: {message}" if source else message)
+        super().__init__(f"{printable(source)}: {printable(message)}" if source else printable(message))
 
     def in_source(self, source: str) -> NetError:
         """The same error, attributed to ``source`` (a file name)."""

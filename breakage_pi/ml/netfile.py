@@ -8,8 +8,8 @@ made by :mod:`.onnx_export` can also be turned back into the numpy reference.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -65,19 +65,39 @@ def parse_net(data: bytes, source: str = "") -> NetFile:
 
 
 def read_net(path: str | os.PathLike[str]) -> NetFile:
-    """Read and check a ``.onnx`` net file; a missing, unreadable or wrong file raises naming it."""
+    """Read and check a ``.onnx`` net file; a missing, unreadable or wrong file raises naming it.
+
+    Only a regular file of at most :data:`MAX_NET_BYTES` is read (``/dev/zero``
+    or a FIFO given as a net must neither eat the memory nor hang). The store
+    has the same guard for JSON; ``ml`` may not depend on it, hence this one.
+    """
     source = str(path)
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_NET_BYTES:
-            raise NetError(f"{size} bytes is too big for a net (at most {MAX_NET_BYTES}): is it one?", source)
-        data = Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise NetError("no such file", source) from None
     except IsADirectoryError:
-        raise NetError("is a directory, expected a .onnx net file", source) from None
+        raise NetError("is a folder, expected a .onnx net file", source) from None
     except OSError as error:
         raise NetError(f"cannot read: {error.strerror or error}", source) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise NetError("is a folder, expected a .onnx net file", source)
+        if not stat.S_ISREG(info.st_mode):
+            raise NetError("not a regular file (a device, FIFO or socket?)", source)
+        if info.st_size > MAX_NET_BYTES:
+            raise NetError(f"{info.st_size} bytes is too big for a net (at most {MAX_NET_BYTES}): is it one?", source)
+        chunks: list[bytes] = []
+        while sum(map(len, chunks)) <= MAX_NET_BYTES and (chunk := os.read(fd, 1 << 16)):
+            chunks.append(chunk)
+    except OSError as error:
+        raise NetError(f"cannot read: {error.strerror or error}", source) from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_NET_BYTES:
+        raise NetError(f"too big for a net (at most {MAX_NET_BYTES} bytes): is it one?", source)
     return parse_net(data, source)
 
 

@@ -12,9 +12,10 @@ import json
 import math
 from dataclasses import dataclass
 
-from ..core.bank import ROLES
+from ..core.bank import ROLES, Bank
+from ..core.errors import printable
 from ..core.pattern import CHANNELS
-from .dataset import SplitByRoles, split_roles
+from .dataset import SplitByRoles, bank_training_set, split_roles
 from .errors import NetError, TrainingError
 
 NET_FORMAT = "breakage-pi/net"
@@ -73,6 +74,24 @@ class NetInfo(SplitByRoles):
         if self.label:
             props["label"] = self.label
         return props
+
+
+def mismatch_notes(info: NetInfo, bank: Bank, net: str) -> list[str]:
+    """Why the net ``net`` (a file name) may not be the one meant for ``bank``, as lines for the user.
+
+    A net made for other roles or channels still plays (with its own roles);
+    one trained on another training set than the bank's plays too, but
+    perhaps by mistake (a stale net of another bank), so it is said aloud.
+    """
+    notes = []
+    if info.roles != bank.roles or info.channels != bank.channels:
+        notes.append(f"{printable(net)} was trained with roles {list(info.roles)} on channels "
+                     f"{printable(list(info.channels))}; the bank has {list(bank.roles)} on "
+                     f"{printable(list(bank.channels))}: using the net's roles")
+    elif bank.training_slots and bank_training_set(bank).digest != info.training_set_hash:
+        notes.append(f"{printable(net)} was trained on another training set than this bank's "
+                     "(its training_set_hash differs): it plays, but it may be a net of another bank")
+    return notes
 
 
 def info_from_props(props: dict[str, str]) -> NetInfo:

@@ -62,16 +62,40 @@ class NetSession:
         self._velocities = np.zeros((1, len(inputs) * STEPS), dtype=np.uint8)
         self._rows = self._velocities.reshape(len(inputs), STEPS)
         self._feed = {VELOCITIES_IN: self._velocities}
+        self._probe()
+
+    def _probe(self) -> None:
+        """Run the net once on silence and on full velocities: a net that fails or yields NaN is refused now,
+        at load, not on stage (a net can pass every check of its file and still compute NaN)."""
+        for velocity in (0, 255):
+            self._velocities.fill(velocity)
+            try:
+                self._run()
+            except NetError as error:
+                raise NetError(f"refused: {error.message} (probe input: all velocities {velocity})",
+                               self.source) from None
+        self._velocities.fill(0)
+
+    def _run(self) -> tuple[np.ndarray, np.ndarray]:
+        """(velocities uint8, the net's own 0-1 outputs) for the current feed; NaN is an error, not velocity 0."""
+        try:
+            velocities, raw = self._session.run([VELOCITIES_OUT, OUTPUT_NAME], self._feed)
+        except _ORT_ERRORS as error:
+            raise NetError(f"onnxruntime fails to run it: {str(error).strip().splitlines()[0]}", self.source) \
+                from None
+        if np.isnan(raw).any():
+            raise NetError("its output holds NaN", self.source)
+        return velocities, raw
 
     def predict(self, pattern: Pattern) -> np.ndarray:
         """The output channels' velocities (n_out_channels, 16) uint8 0-255 for ``pattern``'s inputs."""
         np.copyto(self._rows, pattern.velocities[self._select])
-        return self._session.run([VELOCITIES_OUT], self._feed)[0].reshape(len(self._outputs), STEPS)
+        return self._run()[0].reshape(len(self._outputs), STEPS)
 
     def outputs(self, pattern: Pattern) -> np.ndarray:
         """The net's own outputs (1, n_out) float32 0-1 for ``pattern``, before rounding to velocities."""
         np.copyto(self._rows, pattern.velocities[self._select])
-        return self._session.run([OUTPUT_NAME], self._feed)[0]
+        return self._run()[1]
 
     def apply(self, pattern: Pattern) -> Pattern:
         """``pattern`` with its output channels written by the net, ungated (every output, ghosts too)."""
