@@ -296,6 +296,8 @@ class Controller:
         self.alive: Callable[[], None] = lambda: None
         """Called once per loop pass (a hook for a keep-alive; the systemd watchdog watches ``iterations``)."""
         self.iterations = 0
+        self.on_kit: Callable[[str | None], None] = lambda name: None
+        """Called with the kit the player chose (a folder of ``kits/``, None for the built-in one)."""
 
     def post(self, event: InputEvent) -> None:
         """The hardware's event sink (thread-safe)."""
@@ -367,7 +369,7 @@ class Controller:
             log.info("saving: %s", effect.reason)
             self.saver.save(self.state.bank, saved_to_data(self.state))
         elif isinstance(effect, SelectKit):
-            log.info("kit %s plays from the next start", effect.name or "built-in")
+            self.on_kit(effect.name)
         elif isinstance(effect, Log):
             log.info("%s", effect.message)
         return ()
@@ -405,7 +407,7 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     data.prepare()
     bank = data.load_bank()
     nets = Nets(data)
-    state = Instrument(bank, kits=data.kit_names(), playing=options.config.instrument.autoplay)
+    state = Instrument(bank, kits=_playable_kits(data, bank), playing=options.config.instrument.autoplay)
     state, _ = step(state, nets.loaded())
     saved = data.load_state()
     if saved is not None:
@@ -448,6 +450,52 @@ class _Stop:
         """Stop as on SIGTERM (the simulator's quit key)."""
         log.info("quit: saving and stopping")
         self.requested = True
+
+
+def _playable_kits(data: DataDir, bank: Bank) -> tuple[str, ...]:
+    """The kits in ``kits/`` that load (a bad one is named in the log and left off the grid)."""
+    from .audio.kit import load_kit
+
+    playable = []
+    for name in data.kit_names():
+        try:
+            load_kit(data.kits / name, bank.channels)
+        except BreakageError as error:
+            log.error("kit %s cannot be played: %s", name, error)
+        else:
+            playable.append(name)
+    return tuple(playable)
+
+
+class _LiveEngine:
+    """The audio process. Choosing a kit starts it again with the new kit (loading samples is disk
+    work the running engine must never do): a short gap, then the slot from step 1."""
+
+    def __init__(self, options: RunOptions, data: DataDir) -> None:
+        self._options, self._data = options, data
+        self._frames = _frames(options)
+        self._done = 0
+        self.process: Any = None
+        self.settings: Any = None
+
+    def start(self, state: Instrument) -> None:
+        from .audio.process import AudioProcess
+
+        frames = None if self._frames is None else max(1, self._frames - self._done)
+        self.settings = _engine_settings(self._options, frames, _kit(state, self._data)[0])
+        self.process = AudioProcess(self.settings, state.play_state()).start()
+
+    def send(self, play: PlayState) -> bool:
+        return self.process is not None and self.process.send(play)
+
+    def switch_kit(self, state: Instrument) -> None:
+        log.info("kit %s: restarting the audio engine with it", state.kit or "built-in")
+        self._done += self.process.stop().get("frames", 0)
+        self.start(state)
+
+    def finished(self, frame: int) -> bool:
+        """Whether ``--seconds`` of audio have been played (``frame``: the running process's count)."""
+        return self._frames is not None and self._done + frame >= self._frames
 
 
 def _kit(state: Instrument, data: DataDir) -> tuple[str | None, tuple[str, ...]]:
@@ -499,24 +547,26 @@ def run_live(options: RunOptions) -> int:
     watchdog heartbeat while both the audio blocks and the control loop move
     (:mod:`breakage_pi.systemd`), and ``STOPPING=1`` on the way out.
     """
-    from .audio.process import AudioProcess
     from .systemd import Heartbeat, notify_ready, notify_stopping
 
     stop = _Stop()
     restore_signals = stop.install()
-    audio_box: list[Any] = []
     hardware_box: list[Any] = []
-    controller, data = open_instrument(options, False, lambda play: audio_box[0].send(play),
+    engine_box: list[_LiveEngine] = []
+    controller, data = open_instrument(options, False, lambda play: engine_box[0].send(play),
                                        lambda frame: hardware_box[0].show(frame) if hardware_box else None)
-    settings = _engine_settings(options, _frames(options), _kit(controller.state, data)[0])
-    audio = AudioProcess(settings, controller.state.play_state()).start()
-    audio_box.append(audio)
+    engine = _LiveEngine(options, data)
+    engine_box.append(engine)
+    engine.start(controller.state)
+    controller.on_kit = lambda name: engine.switch_kit(controller.state)
     rig = None
     ui_box: list[Any] = []
-    heartbeat_box: list[Any] = []
+    heartbeat = Heartbeat({"audio blocks": lambda: engine.process.status().blocks,
+                           "control loop": lambda: controller.iterations})
     try:
         if options.sim:
-            rig, hardware = _sim_hardware(options, controller.state, controller.post, time.monotonic, options.config.grid.frequency)
+            rig, hardware = _sim_hardware(options, controller.state, controller.post, time.monotonic,
+                                          options.config.grid.frequency)
         else:
             from .hw import Hardware
 
@@ -524,38 +574,35 @@ def run_live(options: RunOptions) -> int:
         hardware_box.append(hardware)
         _show_now(hardware, controller.state)
         hardware.start()
-        log.info("instrument running on %s%s", settings.device, " (simulated panel)" if options.sim else "")
+        log.info("instrument running on %s%s", engine.settings.device, " (simulated panel)" if options.sim else "")
         if options.ui is not None:
             ui = options.ui(rig, lambda: controller.state.summary(), stop.request)
             ui_box.append(ui)
             controller.add_source(ui.poll)
-        frames = _frames(options)
-        heartbeat = Heartbeat({"audio blocks": lambda: audio.status().blocks,
-                               "control loop": lambda: controller.iterations})
-        heartbeat_box.append(heartbeat)
         ready = False
         while not stop.requested:
-            status = audio.status()
+            status = engine.process.status()
             if not ready and status.blocks > 0:      # the PCM is open and taking blocks
                 ready = True
-                log.info("audio running on %s, %d frames a block", settings.device, status.period)
-                notify_ready(f"playing on {settings.device}, {status.period} frames")
+                log.info("audio running on %s, %d frames a block", engine.settings.device, status.period)
+                notify_ready(f"playing on {engine.settings.device}, {status.period} frames")
                 heartbeat.start()
             controller.iterate(time.monotonic(), status.step, status.switched)
-            if frames is not None and status.frame >= frames or not audio.is_alive():
+            if engine.finished(status.frame):
+                break
+            if not engine.process.is_alive():
+                report = engine.process.wait(1.0)
+                if not engine.finished(report.get("frames", 0)):
+                    raise AppError(f"the audio process ended: {report.get('error') or 'no report'}")
                 break
             controller.wait(LOOP_WAKE_S)
-        if not audio.is_alive() and not stop.requested and (frames is None or audio.status().frame < frames):
-            report = audio.wait(1.0)
-            raise AppError(f"the audio process ended: {report.get('error') or 'no report'}")
     finally:
         if ui_box:
             ui_box[0].close()
-        if heartbeat_box:
-            heartbeat_box[0].stop()
+        heartbeat.stop()
         notify_stopping()
         controller.shutdown()
-        report = audio.stop()
+        report = engine.process.stop()
         if hardware_box:
             hardware_box[0].close()
         if rig is not None:
@@ -596,6 +643,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     _bring_up(hardware.grid)
     script = deque(options.script)
     player = Player(load_kit(*_kit(controller.state, data)), controller.state.play_state(), max_block=1024)
+    controller.on_kit = lambda name: player.use_kit(load_kit(*_kit(controller.state, data)))
     knob_period = config.knob_poll_ms / 1000
     next_knob_poll = [0.0]
     busy_until = [0.0]

@@ -257,3 +257,18 @@ def test_a_malformed_script_line_is_an_error_with_its_line_number(tmp_path):
     _, done = run(tmp_path, root, "0 button play down\n5 press 9 0\n", 1.0, check=False)
     assert done.returncode == 2 and "take.txt:2: row must be 0-3" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_kit_chosen_on_the_shift_page_plays_from_the_next_block(tmp_path):
+    root = data_dir(tmp_path, bank_of(Pattern().with_channel(0, [200, 0, 0, 0] * 4)))
+    half = {name: np.eye(1, 8, channel, dtype=np.float32)[0] * 0.5
+            for channel, name in enumerate(DEFAULT_CHANNEL_NAMES)}
+    write_kit(root / "kits" / "quiet", half)
+    (root / "kits" / "broken").mkdir()                              # no samples: left off the grid
+    script = ("0 button play down\n20 button play up\n"
+              "2100 button shift down\n2150 press 2 9\n2190 release 2 9\n2300 button shift up\n")
+    pcm, done = run(tmp_path, root, script, 4.0)
+    assert "kit broken cannot be played" in done.stderr and "kit quiet" in done.stderr, done.stderr
+    heights = pcm[:, 0].astype(np.int64)
+    assert [heights[step * STEP] for step in (0, 4, 8, 12)] == [expected_level(200)] * 4
+    assert heights[BAR + 4 * STEP] == int(np.rint(np.float32(velocity_gain(200)) * np.float32(0.5) * np.float32(32767.0)))

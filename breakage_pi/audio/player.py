@@ -47,6 +47,13 @@ class Player:
         self._float = np.zeros((max_block, 2), dtype=np.float32)
         self._pcm = np.zeros((max_block, 2), dtype=np.int16)
 
+    def use_kit(self, kit: Kit) -> None:
+        """Play ``kit`` from the next block: sounding voices stop, the clock and the pattern go on.
+
+        Loading ``kit`` is disk work, the caller's, never the real-time loop's.
+        """
+        self.mixer = Mixer(kit, max_voices=self.mixer.max_voices, max_block=self.mixer.max_block)
+
     def set_state(self, state: PlayState) -> None:
         """Hand over a new snapshot; it applies at the start of the next block."""
         self._pending = state
