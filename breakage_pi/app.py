@@ -521,23 +521,31 @@ def _frames(options: RunOptions) -> int | None:
 
 
 def _sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputEvent], None],
-                  clock: Callable[[], float], frequency: int | None) -> tuple[Any, Any]:
-    """The emulated rig and the real hardware classes over it; the emulated pots are where
-    ``state.json`` says they were left."""
+                  clock: Callable[[], float], frequency: int | None) -> tuple[Any, Any, Callable[[], None]]:
+    """The emulated rig and the real hardware classes over it, and what puts gpiozero's pin factory
+    back afterwards; the emulated pots are where ``state.json`` says they were left."""
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
 
     from .hw import Hardware
     from .hw.sim import SimRig
 
-    if not isinstance(Device.pin_factory, MockFactory):
+    previous = Device.pin_factory
+    ours = not isinstance(previous, MockFactory)
+    if ours:
         Device.pin_factory = MockFactory()
+
+    def restore() -> None:
+        if ours:
+            Device.pin_factory.reset()
+            Device.pin_factory = previous
+
     rig = SimRig(options.config, frequency=frequency)
     rig.start()
     for name, knob in state.knobs.items():
         if knob.position is not None and rig.knob_position(name) is not None:
             rig.knob(name, knob.position)
-    return rig, Hardware(options.config, sink, bus=rig.bus, clock=clock)
+    return rig, Hardware(options.config, sink, bus=rig.bus, clock=clock), restore
 
 
 def run_live(options: RunOptions) -> int:
@@ -560,13 +568,14 @@ def run_live(options: RunOptions) -> int:
     engine.start(controller.state)
     controller.on_kit = lambda name: engine.switch_kit(controller.state)
     rig = None
+    restore_pins: Callable[[], None] = lambda: None
     ui_box: list[Any] = []
     heartbeat = Heartbeat({"audio blocks": lambda: engine.process.status().blocks,
                            "control loop": lambda: controller.iterations})
     try:
         if options.sim:
-            rig, hardware = _sim_hardware(options, controller.state, controller.post, time.monotonic,
-                                          options.config.grid.frequency)
+            rig, hardware, restore_pins = _sim_hardware(options, controller.state, controller.post, time.monotonic,
+                                                        options.config.grid.frequency)
         else:
             from .hw import Hardware
 
@@ -607,6 +616,7 @@ def run_live(options: RunOptions) -> int:
             hardware_box[0].close()
         if rig is not None:
             rig.close()
+        restore_pins()
         restore_signals()
         if report:
             log.info("audio: %d blocks, %d xruns, worst block %.2f ms", report.get("blocks", 0),
@@ -637,7 +647,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     hardware_box: list[Any] = []
     handed: list[PlayState] = []
     controller, data = open_instrument(options, True, handed.append, lambda frame: hardware_box[0].show(frame))
-    rig, hardware = _sim_hardware(options, controller.state, controller.post, audio_time, None)
+    rig, hardware, restore_pins = _sim_hardware(options, controller.state, controller.post, audio_time, None)
     hardware_box.append(hardware)
     _show_now(hardware, controller.state)
     _bring_up(hardware.grid)
@@ -695,6 +705,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
         controller.shutdown()
         hardware.close()
         rig.close()
+        restore_pins()
         restore_signals()
     return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": player.frame,
             "training_waits": controller.trainer.waits}

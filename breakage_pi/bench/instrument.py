@@ -53,8 +53,8 @@ class _LiveInstrument:
         self.controller, _ = open_instrument(options, False, self._send, lambda frame: None)
         self.audio = AudioProcess(_engine_settings(options, None, None), self.controller.state.play_state()).start()
         self.events: list[tuple[float, Any]] = []
-        self.rig, self.hardware = _sim_hardware(options, self.controller.state, self._post,
-                                                time.monotonic, options.config.grid.frequency)
+        self.rig, self.hardware, self._restore_pins = _sim_hardware(
+            options, self.controller.state, self._post, time.monotonic, options.config.grid.frequency)
         self.rig.bus.add_int_listener(lambda asserted: self.int_fell.append(time.perf_counter()) if asserted else None)
         self.hardware.start()
         deadline = time.monotonic() + 20
@@ -105,6 +105,7 @@ class _LiveInstrument:
         self.controller.shutdown()
         self.hardware.close()
         self.rig.close()
+        self._restore_pins()
         self.audio.stop()
 
 
