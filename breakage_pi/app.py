@@ -407,7 +407,12 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     data.prepare()
     bank = data.load_bank()
     nets = Nets(data)
-    state = Instrument(bank, kits=_playable_kits(data, bank), playing=options.config.instrument.autoplay)
+    settings = options.config.instrument
+    kits = _playable_kits(data, bank)
+    state = Instrument(bank, kits=kits, playing=settings.autoplay, kit=settings.kit if settings.kit in kits else None)
+    if settings.kit and settings.kit not in kits:
+        log.error("[instrument] kit %r is not a playable folder of %s; playing the built-in kit", settings.kit,
+                  data.kits)
     state, _ = step(state, nets.loaded())
     saved = data.load_state()
     if saved is not None:

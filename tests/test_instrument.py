@@ -341,3 +341,60 @@ def test_leds_playhead_and_blinking_queued_slot():
 def replace_now(state, now):
     from dataclasses import replace
     return replace(state, now=now)
+
+
+# -- more edges ------------------------------------------------------------------------------------
+
+def test_an_encoder_turns_what_the_knob_edits_by_detents():
+    state = Instrument(bank(tempo=120.0))
+    state, _ = run(state, KnobEvent("tempo", 0.0, delta=2), KnobEvent("tempo", 0.1, delta=-1))
+    assert state.bank.tempo == pytest.approx(120.0 + 270 / 64, abs=0.1)
+    state, _ = run(state, PadEvent(0, 3, True, 0.2), KnobEvent("velocity", 0.3, delta=-64))
+    assert state.pattern.velocity(0, 3) == 0                 # all the way down: off
+
+
+def test_stopping_with_a_slot_queued_selects_it():
+    state = Instrument(bank(KICKS, GROOVE))
+    state, _ = run(state, *press("play"), shift_down(0.1), *tap(0, 1, 0.2), shift_up(0.3), *press("play", 0.5))
+    assert not state.playing and state.slot == 1 and state.queued is None
+
+
+def test_tapping_the_playing_slot_cancels_a_queued_one():
+    state = Instrument(bank(KICKS, GROOVE))
+    state, _ = run(state, *press("play"), shift_down(0.1), *tap(0, 1, 0.2), *tap(0, 0, 0.3))
+    assert state.queued is None and state.play_state().queued is None
+
+
+def test_a_chain_starting_at_the_playing_slot_queues_the_next_one():
+    state = Instrument(bank(KICKS, GROOVE, KICKS))
+    state, _ = run(state, *press("play"), shift_down(0.1), PadEvent(0, 0, True, 0.2), *tap(0, 2, 0.3))
+    assert state.chain == (0, 1, 2) and state.queued == 1
+
+
+def test_copy_with_no_empty_slot_after_says_so():
+    state = Instrument(bank(*[KICKS] * 16))
+    state, effects = run(state, shift_down(), *tap(3, 13, 0.1))
+    assert [slot.pattern for slot in state.bank.slots] == [KICKS] * 16
+    assert any("no empty slot" in log.message for log in of(effects, Log))
+
+
+def test_failed_training_keeps_the_old_nets():
+    state = with_nets(Instrument(bank(GROOVE)))
+    state, _ = run(state, shift_down(), PadEvent(3, 15, True, 1.0), Tick(2.0))
+    state, effects = run(state, TrainingFinished(False, "training failed: no way"))
+    assert state.training is None and state.nets == ("loose", "medium", "tight")
+    assert Log("training failed: no way") in effects
+
+
+def test_nothing_to_train_on_is_said_not_started():
+    state = Instrument(Bank(slots=(Slot("a", False, GROOVE),)))
+    state, effects = run(state, shift_down(), PadEvent(3, 15, True, 1.0), Tick(2.1))
+    assert not of(effects, StartTraining) and state.training is None
+    assert any("nothing to train on" in log.message for log in of(effects, Log))
+
+
+def test_the_summary_names_mode_slot_net_and_transport():
+    state = with_nets(Instrument(bank(KICKS, GROOVE)))
+    state, _ = run(state, *press("play"), *press("mode", 0.1), shift_down(0.2), *tap(0, 1, 0.3))
+    summary = state.summary()
+    assert summary.startswith("PERFORM  slot 1 -> 2  net medium") and "PLAYING" in summary

@@ -67,7 +67,7 @@ def restore(state: Instrument, data: object) -> Instrument:
     mutes = data.get("mutes", list(state.mutes))
     if not isinstance(mutes, list) or len(mutes) != CHANNELS or not all(isinstance(m, bool) for m in mutes):
         raise FormatError(f"expected {CHANNELS} true/false values, got {mutes!r}", "mutes")
-    kit = data.get("kit")
+    kit = data.get("kit", state.kit)
     knobs = data.get("knobs", {})
     if not isinstance(knobs, dict):
         raise FormatError(f"expected an object, got {knobs!r}", "knobs")

@@ -118,10 +118,12 @@ class AudioConfig:
 
 @dataclass(frozen=True)
 class InstrumentConfig:
-    """The daemon: where the player's files live, and whether the transport starts playing."""
+    """The daemon: where the player's files live, whether the transport starts playing, and the kit
+    (a folder of ``kits/`` in the data directory; "" = the built-in one) until one is chosen on the grid."""
 
     data_dir: str = "/var/lib/breakage-pi"
     autoplay: bool = False
+    kit: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,13 @@ def _folder(value: Any, key: str) -> str:
     return value
 
 
-_INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean}
+def _kit_name(value: Any, key: str) -> str:
+    if not isinstance(value, str) or "/" in value or value in (".", ".."):
+        raise ConfigError(f"must be the name of a folder in kits/ (\"\" for the built-in kit), got {value!r}", key)
+    return value
+
+
+_INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean, "kit": _kit_name}
 _TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument")
 
 
