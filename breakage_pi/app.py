@@ -389,7 +389,6 @@ class RunOptions:
     config: Config
     data_dir: Path
     sim: bool = False
-    headless: bool = False
     script: Sequence[ScriptEvent] = ()
     seconds: float | None = None
     device: str | None = None
@@ -657,8 +656,8 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     _show_now(hardware, controller.state)
     _bring_up(hardware.grid)
     script = deque(options.script)
-    player = Player(load_kit(*_kit(controller.state, data)), controller.state.play_state(), max_block=1024)
-    controller.on_kit = lambda name: player.use_kit(load_kit(*_kit(controller.state, data)))
+    player = Player(load_kit(*_kit(controller.state, data), rate=rate), controller.state.play_state(), max_block=1024)
+    controller.on_kit = lambda name: player.use_kit(load_kit(*_kit(controller.state, data), rate=rate))
     knob_period = config.knob_poll_ms / 1000
     next_knob_poll = [0.0]
     busy_until = [0.0]

@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
         script = tuple(parse_script(text, str(args.script)))
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
     options = RunOptions(config=config, data_dir=args.data or Path(config.instrument.data_dir), sim=args.sim,
-                         headless=args.headless, script=script, seconds=args.seconds, device=args.device,
+                         script=script, seconds=args.seconds, device=args.device,
                          pace=args.pace, frame_every_ms=args.print_grid)
     if args.headless and args.script is None:
         return run_live(options)           # the daemon on the emulated panel, in real time, no UI
