@@ -102,6 +102,15 @@ class Nets:
         log.info("nets: %s", ", ".join(labels))
         return NetsLoaded(labels, self.bank.roles)
 
+    def check_against(self, bank: Bank) -> None:
+        """Say so in the log if the nets were made for other roles or another bank than ``bank``."""
+        from .ml.netinfo import mismatch_notes
+
+        if self.bank is not None:
+            session = self.bank[0]
+            for note in mismatch_notes(session.info, bank, Path(session.source).name or "the nets"):
+                log.warning("%s", note)
+
     def answer(self, request: RunNet) -> NetResult:
         assert self.bank is not None, "the state machine asks for nets only when some are loaded"
         return NetResult(request, self.bank[request.net].apply(request.pattern))
@@ -413,6 +422,7 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
         log.error("[instrument] kit %r is not a playable folder of %s; playing the built-in kit", settings.kit,
                   data.kits)
     state, _ = step(state, nets.loaded())
+    nets.check_against(bank)
     saved = data.load_state()
     if saved is not None:
         try:
