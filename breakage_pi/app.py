@@ -644,85 +644,108 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     Returns the engine's figures (blocks, xruns, frames) and how often the audio clock waited for a
     training run (``training_waits``).
     """
-    from .audio.engine import STOP, Engine
-    from .audio.kit import load_kit
-    from .audio.player import Player
+    from .audio.engine import Engine
     from .audio.process import make_sink
 
     stop = _Stop()
     restore_signals = stop.install()
-    config = options.config
-    rate = config.audio.rate
-    clock_frames = [0]
-
-    def audio_time() -> float:
-        return clock_frames[0] / rate
-
-    hardware_box: list[Any] = []
-    handed: list[PlayState] = []
-    controller, data = open_instrument(options, True, handed.append, lambda frame: hardware_box[0].show(frame))
-    rig, hardware, restore_pins = _sim_hardware(options, controller.state, controller.post, audio_time, None)
-    hardware_box.append(hardware)
-    _show_now(hardware, controller.state)
-    _bring_up(hardware.grid)
-    script = deque(options.script)
-    player = Player(load_kit(*_kit(controller.state, data), rate=rate), controller.state.play_state(), max_block=1024)
-    controller.on_kit = lambda name: player.use_kit(load_kit(*_kit(controller.state, data), rate=rate))
-    knob_period = config.knob_poll_ms / 1000
-    next_knob_poll = [0.0]
-    busy_until = [0.0]
-    button_settle = config.buttons.debounce_ms / 1000 + knob_period
-    next_frame_at = [0.0]
-    last_block = [-1]
-
-    def poll() -> object:
-        frame = player.frame
-        if frame == last_block[0]:
-            return None
-        last_block[0] = frame
-        if stop.requested:
-            return STOP
-        clock_frames[0] = frame
-        now = frame / rate
-        turned = False
-        while script and script[0].time_ms * rate <= frame * 1000:
-            event = script.popleft()
-            delivered = hardware.grid.stats.events + 1
-            rig.apply(event)
-            if event.kind == "pad":
-                _wait_for_the_scan(hardware.grid, delivered)
-            turned |= event.kind == "knob"
-            if event.kind != "pad":       # pots settling, or a button's debounce window and hold
-                settle = LOCKSTEP_SETTLE_S if event.kind == "knob" else button_settle
-                busy_until[0] = max(busy_until[0], now + settle)
-        hardware.grid.step()
-        if turned or now >= next_knob_poll[0]:
-            hardware.controls.poll()
-            next_knob_poll[0] = now + (knob_period if now < busy_until[0] else LOCKSTEP_IDLE_POLL_S)
-        status = engine.status.read()
-        controller.iterate(now, status.step, status.switched)
-        if options.on_frame is not None and options.frame_every_ms and now >= next_frame_at[0]:
-            next_frame_at[0] = now + options.frame_every_ms / 1000
-            options.on_frame(now, rig.pixels())
-        latest = handed[-1] if handed else None
-        handed.clear()
-        return latest
-
-    settings = _engine_settings(options, None, None)
-    engine = Engine(player, lambda: make_sink(settings), poll)
+    loop = _Lockstep(options, stop)
+    engine = Engine(loop.player, lambda: make_sink(_engine_settings(options, None, None)), loop.poll)
+    loop.status = engine.status
     frames = _frames(options)
     if frames is None and options.script:          # a script with no --seconds: until 1 s after its last action
-        frames = math.ceil((options.script[-1].time_ms / 1000 + 1.0) * rate)
+        frames = math.ceil((options.script[-1].time_ms / 1000 + 1.0) * options.config.audio.rate)
     try:
         engine.run(frames, wait_for_device=False)
     finally:
-        controller.shutdown()
-        hardware.close()
-        rig.close()
-        restore_pins()
+        loop.close()
         restore_signals()
-    return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": player.frame,
-            "training_waits": controller.trainer.waits}
+    return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": loop.player.frame,
+            "training_waits": loop.controller.trainer.waits}
+
+
+class _Lockstep:
+    """The control loop of a scripted session, run by the in-process engine before each block (its
+    ``poll``), at that block's audio time: the script's actions due by then go through the emulated
+    bus and pins, one grid pass, the knobs, the state machine and the nets; the newest snapshot goes
+    back to the engine for that very block."""
+
+    def __init__(self, options: RunOptions, stop: _Stop) -> None:
+        from .audio.kit import load_kit
+        from .audio.player import Player
+
+        self.options, self.stop = options, stop
+        config = options.config
+        self.rate = config.audio.rate
+        self.now = 0.0
+        self.handed: list[PlayState] = []
+        self.controller, data = open_instrument(options, True, self.handed.append, lambda frame: self.show(frame))
+        self.rig, self.hardware, self._restore_pins = _sim_hardware(options, self.controller.state,
+                                                                    self.controller.post, lambda: self.now, None)
+        _show_now(self.hardware, self.controller.state)
+        _bring_up(self.hardware.grid)
+
+        def kit() -> Any:
+            return load_kit(*_kit(self.controller.state, data), rate=self.rate)
+
+        self.player = Player(kit(), self.controller.state.play_state(), max_block=1024)
+        self.controller.on_kit = lambda name: self.player.use_kit(kit())
+        self.script = deque(options.script)
+        self.status: Any = None
+        self._knob_period = config.knob_poll_ms / 1000
+        self._button_settle = config.buttons.debounce_ms / 1000 + self._knob_period
+        self._next_knob_poll = self._busy_until = self._next_print = 0.0
+        self._last_block = -1
+
+    def show(self, frame: np.ndarray) -> None:
+        self.hardware.show(frame)
+
+    def poll(self) -> object:
+        """The engine's command source: None, or the snapshot (or STOP) for the block about to render."""
+        from .audio.engine import STOP
+
+        frame = self.player.frame
+        if frame == self._last_block:
+            return None                     # asked again within the same block: nothing more
+        self._last_block = frame
+        if self.stop.requested:
+            return STOP
+        self.now = now = frame / self.rate
+        self._act(frame)
+        self.hardware.grid.step()
+        if now >= self._next_knob_poll:
+            self.hardware.controls.poll()
+            busy = now < self._busy_until
+            self._next_knob_poll = now + (self._knob_period if busy else LOCKSTEP_IDLE_POLL_S)
+        status = self.status.read()
+        self.controller.iterate(now, status.step, status.switched)
+        if self.options.on_frame is not None and self.options.frame_every_ms and now >= self._next_print:
+            self._next_print = now + self.options.frame_every_ms / 1000
+            self.options.on_frame(now, self.rig.pixels())
+        latest = self.handed[-1] if self.handed else None
+        self.handed.clear()
+        return latest
+
+    def _act(self, frame: int) -> None:
+        """Carry out the script's actions due by ``frame``, each delivered before the next."""
+        while self.script and self.script[0].time_ms * self.rate <= frame * 1000:
+            event = self.script.popleft()
+            delivered = self.hardware.grid.stats.events + 1
+            self.rig.apply(event)
+            if event.kind == "pad":
+                _wait_for_the_scan(self.hardware.grid, delivered)
+                continue
+            # the knobs are read at once, then every knob_poll_ms while the pots' smoothing settles
+            # or a button's debounce window closes
+            settle = LOCKSTEP_SETTLE_S if event.kind == "knob" else self._button_settle
+            self._busy_until = max(self._busy_until, self.now + settle)
+            self._next_knob_poll = self.now
+
+    def close(self) -> None:
+        self.controller.shutdown()
+        self.hardware.close()
+        self.rig.close()
+        self._restore_pins()
 
 
 def _wait_for_the_scan(grid: Any, events: int, timeout: float = 5.0) -> None:
