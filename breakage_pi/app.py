@@ -27,6 +27,7 @@ import logging
 import math
 import queue
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -64,6 +65,17 @@ mock SPI costs ~1 ms, and nothing but the script moves the pots)."""
 TRAINING_CONTEXT = "forkserver"
 TRAINING_PRELOAD = ["breakage_pi.ml.process", "breakage_pi.ml.train", "breakage_pi.ml.dataset"]
 """Training runs fork from a server process that has these loaded (see :meth:`Trainer.warm_up`)."""
+
+
+CONTROL_SWITCH_INTERVAL_S = 0.0005
+"""The control process hands the interpreter between its threads (grid, knobs, loop) this often: a pad
+event waits less behind another thread's Python (measured with the simulated panel: the loop's median
+from pad event to snapshot 1.3 -> 1.0 ms, p99 3.1 -> 2.5 ms)."""
+
+
+def quick_thread_switches() -> None:
+    """Apply :data:`CONTROL_SWITCH_INTERVAL_S` to this (the control) process."""
+    sys.setswitchinterval(CONTROL_SWITCH_INTERVAL_S)
 
 
 class AppError(BreakageError, RuntimeError):
@@ -496,7 +508,7 @@ class _LiveEngine:
         from .audio.process import AudioProcess
 
         frames = None if self._frames is None else max(1, self._frames - self._done)
-        self.settings = _engine_settings(self._options, frames, _kit(state, self._data)[0])
+        self.settings = engine_settings(self._options, frames, _kit(state, self._data)[0])
         self.process = AudioProcess(self.settings, state.play_state()).start()
 
     def send(self, play: PlayState) -> bool:
@@ -521,7 +533,7 @@ def _kit(state: Instrument, data: DataDir) -> tuple[str | None, tuple[str, ...]]
     return str(data.kits / state.kit), state.bank.channels
 
 
-def _engine_settings(options: RunOptions, frames: int | None, kit_dir: str | None) -> Any:
+def engine_settings(options: RunOptions, frames: int | None, kit_dir: str | None) -> Any:
     from .audio.process import EngineSettings
 
     audio = options.config.audio
@@ -534,7 +546,7 @@ def _frames(options: RunOptions) -> int | None:
     return None if options.seconds is None else round(options.seconds * options.config.audio.rate)
 
 
-def _sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputEvent], None],
+def sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputEvent], None],
                   clock: Callable[[], float], frequency: int | None) -> tuple[Any, Any, Callable[[], None]]:
     """The emulated rig and the real hardware classes over it, and what puts gpiozero's pin factory
     back afterwards; the emulated pots are where ``state.json`` says they were left."""
@@ -571,6 +583,7 @@ def run_live(options: RunOptions) -> int:
     """
     from .systemd import Heartbeat, notify_ready, notify_stopping
 
+    quick_thread_switches()
     stop = _Stop()
     restore_signals = stop.install()
     hardware_box: list[Any] = []
@@ -588,7 +601,7 @@ def run_live(options: RunOptions) -> int:
                            "control loop": lambda: controller.iterations})
     try:
         if options.sim:
-            rig, hardware, restore_pins = _sim_hardware(options, controller.state, controller.post, time.monotonic,
+            rig, hardware, restore_pins = sim_hardware(options, controller.state, controller.post, time.monotonic,
                                                         options.config.grid.frequency)
         else:
             from .hw import Hardware
@@ -650,7 +663,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     stop = _Stop()
     restore_signals = stop.install()
     loop = _Lockstep(options, stop)
-    engine = Engine(loop.player, lambda: make_sink(_engine_settings(options, None, None)), loop.poll)
+    engine = Engine(loop.player, lambda: make_sink(engine_settings(options, None, None)), loop.poll)
     loop.status = engine.status
     frames = _frames(options)
     if frames is None and options.script:          # a script with no --seconds: until 1 s after its last action
@@ -680,7 +693,7 @@ class _Lockstep:
         self.now = 0.0
         self.handed: list[PlayState] = []
         self.controller, data = open_instrument(options, True, self.handed.append, lambda frame: self.show(frame))
-        self.rig, self.hardware, self._restore_pins = _sim_hardware(options, self.controller.state,
+        self.rig, self.hardware, self._restore_pins = sim_hardware(options, self.controller.state,
                                                                     self.controller.post, lambda: self.now, None)
         _show_now(self.hardware, self.controller.state)
         _bring_up(self.hardware.grid)

@@ -44,16 +44,17 @@ class _LiveInstrument:
 
     def __init__(self, data_dir: Path) -> None:
         self.int_fell: list[float] = []
-        from ..app import RunOptions, _engine_settings, _sim_hardware, open_instrument
+        from ..app import RunOptions, engine_settings, sim_hardware, open_instrument, quick_thread_switches
         from ..audio.process import AudioProcess
         from ..config import Config
 
+        quick_thread_switches()             # as the daemon does
         options = RunOptions(config=Config(), data_dir=data_dir, sim=True, device="none", pace=True)
         self.sent: list[tuple[float, int, Any, Any]] = []   # when, engine blocks then, snapshot, nets playing
         self.controller, _ = open_instrument(options, False, self._send, lambda frame: None)
-        self.audio = AudioProcess(_engine_settings(options, None, None), self.controller.state.play_state()).start()
+        self.audio = AudioProcess(engine_settings(options, None, None), self.controller.state.play_state()).start()
         self.events: list[tuple[float, Any]] = []
-        self.rig, self.hardware, self._restore_pins = _sim_hardware(
+        self.rig, self.hardware, self._restore_pins = sim_hardware(
             options, self.controller.state, self._post, time.monotonic, options.config.grid.frequency)
         self.rig.bus.add_int_listener(lambda asserted: self.int_fell.append(time.perf_counter()) if asserted else None)
         self.hardware.start()
