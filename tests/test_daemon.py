@@ -4,7 +4,6 @@ MockFactory pins, audio through ALSA's file plugin, proven from the captured WAV
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
-from pathlib import Path
 
 from breakage_pi.app import RunOptions, run_live
 from breakage_pi.audio.kit import default_kit_dir
