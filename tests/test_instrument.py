@@ -398,3 +398,17 @@ def test_the_summary_names_mode_slot_net_and_transport():
     state, _ = run(state, *press("play"), *press("mode", 0.1), shift_down(0.2), *tap(0, 1, 0.3))
     summary = state.summary()
     assert summary.startswith("PERFORM  slot 1 -> 2  net medium") and "PLAYING" in summary
+
+
+def test_with_chance_every_bar_line_switches_to_that_bars_draw_exactly():
+    state = with_nets(Instrument(bank(GROOVE, chance=True)))
+    state, effects = run(state, *press("mode"))
+    state, _ = run(state, *answer(effects, np.full((2, 16), 48, dtype=np.uint8)), *press("play", 0.1))
+    play = state.play_state()
+    assert play.queued == state.played(0, 1)[0] and play.queue_token != state.switch_seen    # bar 1, asked for
+    token = play.queue_token
+    state, effects = run(state, Tick(2.0, step=0, switched=token))                           # the engine switched
+    assert state.bar == 1 and state.slot == 0
+    now_playing = of(effects, Play)[-1].state
+    assert now_playing.pattern == play.queued and now_playing.queued == state.played(0, 2)[0]
+    assert now_playing.queue_token == token + 1                                                # bar 2 asked for

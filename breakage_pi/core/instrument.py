@@ -278,6 +278,7 @@ class Instrument:
     flashes: Mapping[int, float] = field(default_factory=lambda: MappingProxyType({}))
     playhead: int = -1
     bar: int = 0
+    switch_seen: int = 0
     now: float = 0.0
     dirty_at: float | None = None
     sent: PlayState | None = None
@@ -306,8 +307,9 @@ class Instrument:
     def net_label(self) -> str:
         return self.nets[self.net] if self.nets else "none"
 
-    def played(self, slot: int) -> tuple[Pattern, np.ndarray]:
-        """What slot ``slot`` plays now and which of its steps are chance steps (a (4, 16) bool mask)."""
+    def played(self, slot: int, bar: int | None = None) -> tuple[Pattern, np.ndarray]:
+        """What slot ``slot`` plays in ``bar`` (default: this bar) and which of its steps are chance
+        steps (a (4, 16) bool mask)."""
         pattern = self.bank.slots[slot].pattern
         chancy = np.zeros((CHANNELS, STEPS), dtype=bool)
         rows = self.output_rows
@@ -317,7 +319,8 @@ class Instrument:
         grid = pattern.velocities.copy()
         outputs = answer[1].velocities[list(rows)]
         bank = self.bank
-        grid[list(rows)] = gated(outputs, bank.gate, bank.chance, bank.chance_seed, self.bar)
+        grid[list(rows)] = gated(outputs, bank.gate, bank.chance, bank.chance_seed,
+                                 self.bar if bar is None else bar)
         if bank.chance:
             chancy[list(rows)] = uncertain(outputs, bank.gate)
         return Pattern(grid), chancy
@@ -332,9 +335,19 @@ class Instrument:
                 f"{self.bank.tempo:g} BPM  swing {self.bank.swing:g}  volume {self.volume:.2f}  "
                 f"velocity {self.default_velocity}  gate {self.bank.gate}{training}")
 
+    def upcoming(self) -> int | None:
+        """The slot whose next bar the engine must switch to at the bar line: a queued slot, or with
+        chance on the playing slot itself (its next bar's draw), so every bar line is exact."""
+        if not self.playing:
+            return None
+        if self.queued is not None:
+            return self.queued
+        return self.slot if self.bank.chance and self.output_rows else None
+
     def play_state(self) -> PlayState:
         """The snapshot the engine should be playing."""
-        queued = self.played(self.queued)[0] if self.queued is not None and self.playing else None
+        upcoming = self.upcoming()
+        queued = None if upcoming is None else self.played(upcoming, self.bar + 1)[0]
         return PlayState(self.played(self.slot)[0], self.bank.tempo, self.bank.swing, self.mutes, self.volume,
                          self.playing, queued=queued, queue_token=self.queue_token)
 
@@ -390,6 +403,8 @@ def _consequences(old: Instrument, state: Instrument, event: Event,
         if old.bank is not state.bank or _persisted(old) != _persisted(state):
             state = replace(state, dirty_at=state.now)
     if not quiet or state.bar != old.bar:
+        if state.upcoming() is not None and state.queue_token == state.switch_seen:
+            state = replace(state, queue_token=state.queue_token + 1)     # a fresh request for the bar line
         play = state.play_state()
         if play != state.sent:
             state = replace(state, sent=play)
@@ -409,7 +424,7 @@ def _consequences(old: Instrument, state: Instrument, event: Event,
 def _settled(old: Instrument, state: Instrument) -> bool:
     """Whether a tick left everything but the time, playhead and bar as it was."""
     return (old.bank is state.bank and old.slot == state.slot and old.queued == state.queued
-            and old.training is state.training and old.train_pressed_at == state.train_pressed_at
+            and old.queue_token == state.queue_token and old.training is state.training and old.train_pressed_at == state.train_pressed_at
             and old.flashes is state.flashes and old.dirty_at == state.dirty_at)
 
 
@@ -558,7 +573,7 @@ def _queue(state: Instrument, index: int, effects: list[Effect]) -> Instrument:
         effects.append(Log(f"slot {index + 1} selected"))
         return replace(state, slot=index, queued=None)
     effects.append(Log(f"slot {index + 1} queued for the next bar"))
-    return replace(state, queued=index, queue_token=state.queue_token + 1)
+    return replace(state, queued=index)
 
 
 def _next_in_chain(state: Instrument) -> Instrument:
@@ -566,7 +581,7 @@ def _next_in_chain(state: Instrument) -> Instrument:
     if len(state.chain) < 2 or state.slot not in state.chain:
         return state
     following = state.chain[(state.chain.index(state.slot) + 1) % len(state.chain)]
-    return replace(state, queued=following, queue_token=state.queue_token + 1)
+    return replace(state, queued=following)
 
 
 def _toggle_role(state: Instrument, channel: int, effects: list[Effect]) -> Instrument:
@@ -745,13 +760,12 @@ def pick_up_all(state: Instrument) -> Instrument:
 # -- the engine's heartbeat --------------------------------------------------------------------
 
 def _tick(state: Instrument, event: Tick, effects: list[Effect]) -> Instrument:
-    playhead = event.step if state.playing else -1
-    if state.playing and 0 <= playhead < state.playhead:
-        state = replace(state, bar=state.bar + 1)
-    state = replace(state, playhead=playhead)
-    if state.queued is not None and event.switched == state.queue_token:
-        effects.append(Log(f"slot {state.queued + 1} playing"))
-        state = _next_in_chain(replace(state, slot=state.queued, queued=None))
+    state = replace(state, playhead=event.step if state.playing else -1)
+    if state.queue_token != state.switch_seen and event.switched == state.queue_token:   # a bar line passed
+        state = replace(state, switch_seen=state.queue_token, bar=state.bar + 1)
+        if state.queued is not None:
+            effects.append(Log(f"slot {state.queued + 1} playing"))
+            state = _next_in_chain(replace(state, slot=state.queued, queued=None))
     if state.train_pressed_at is not None and state.now - state.train_pressed_at >= TRAIN_HOLD_S:
         state = _start_training(replace(state, train_pressed_at=None), effects)
     expired = [row for row, until in state.flashes.items() if until <= state.now]
