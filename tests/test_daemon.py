@@ -270,7 +270,8 @@ def test_a_kit_chosen_on_the_shift_page_plays_from_the_next_block(tmp_path):
     assert "kit broken cannot be played" in done.stderr and "kit quiet" in done.stderr, done.stderr
     heights = pcm[:, 0].astype(np.int64)
     assert [heights[step * STEP] for step in (0, 4, 8, 12)] == [expected_level(200)] * 4
-    assert heights[BAR + 4 * STEP] == int(np.rint(np.float32(velocity_gain(200)) * np.float32(0.5) * np.float32(32767.0)))
+    half_level = int(np.rint(np.float32(velocity_gain(200)) * np.float32(0.5) * np.float32(32767.0)))
+    assert heights[BAR + 4 * STEP] == half_level                    # the next step after the choice
 
 
 def test_with_chance_each_bar_plays_its_own_draw_from_its_first_step(tmp_path):

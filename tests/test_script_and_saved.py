@@ -51,13 +51,14 @@ def test_a_malformed_line_names_the_file_and_line(line, message):
 
 def test_saved_state_round_trips():
     bank = Bank(slots=(Slot(), Slot(), Slot()))
-    state, _ = step(Instrument(bank, kits=("909",)), NetsLoaded(("loose", "medium", "tight"), ("in",) * 2 + ("out",) * 2))
+    nets = NetsLoaded(("loose", "medium", "tight"), ("in", "in", "out", "out"))
+    state, _ = step(Instrument(bank, kits=("909",)), nets)
     from dataclasses import replace
     state = replace(state, slot=2, mode=PERFORM, net=2, volume=0.5, default_velocity=99,
                     mutes=(True, False, False, True), kit="909")
     data = saved_to_data(state)
     assert data["slot"] == 3 and data["net"] == "tight"
-    fresh, _ = step(Instrument(bank, kits=("909",)), NetsLoaded(("loose", "medium", "tight"), ("in",) * 2 + ("out",) * 2))
+    fresh, _ = step(Instrument(bank, kits=("909",)), nets)
     back = restore(fresh, data)
     assert saved_to_data(back) == data
 

@@ -59,8 +59,11 @@ MODES = (EDIT, PERFORM)
 DEFAULT_VELOCITY = 200
 DEFAULT_VOLUME = 0.8
 TRAIN_HOLD_S = 1.0
+"""TRAIN starts after its pad has been held this long (seconds)."""
 SAVE_DELAY_S = 2.0
+"""Edits are saved this long after the last one (seconds): a knob sweep is one save, not a hundred."""
 FLASH_S = 0.15
+"""How long a net-written row flashes when pressed in PERFORM (seconds)."""
 PICKUP_CATCH = 0.02
 """A pot this close (fraction of travel) to the value it must pick up takes it at once."""
 FRAME_INTERVAL_S = 1 / 60
@@ -424,8 +427,9 @@ def _consequences(old: Instrument, state: Instrument, event: Event,
 def _settled(old: Instrument, state: Instrument) -> bool:
     """Whether a tick left everything but the time, playhead and bar as it was."""
     return (old.bank is state.bank and old.slot == state.slot and old.queued == state.queued
-            and old.queue_token == state.queue_token and old.training is state.training and old.train_pressed_at == state.train_pressed_at
-            and old.flashes is state.flashes and old.dirty_at == state.dirty_at)
+            and old.queue_token == state.queue_token and old.training is state.training
+            and old.train_pressed_at == state.train_pressed_at and old.flashes is state.flashes
+            and old.dirty_at == state.dirty_at)
 
 
 def _persisted(state: Instrument) -> tuple[object, ...]:
