@@ -368,9 +368,13 @@ class Controller:
         then hand the engine the resulting snapshot at once."""
         pending = deque([event])
         while pending:
-            self.state, effects = step(self.state, pending.popleft())
-            for effect in effects:
-                pending.extend(self._carry_out(effect))
+            current = pending.popleft()
+            try:
+                self.state, effects = step(self.state, current)
+                for effect in effects:
+                    pending.extend(self._carry_out(effect))
+            except Exception:  # an instrument on stage outlives a surprise: drop the event, log it, play on
+                log.exception("the control loop could not handle %r; carrying on", current)
         if self._play is not None:
             play, self._play = self._play, None
             self._send(play)
