@@ -225,12 +225,17 @@ def test_a_corrupt_bank_is_moved_aside_and_the_instrument_still_starts(tmp_path)
     root = data_dir(tmp_path, bank_of(Pattern()), kit=False)
     (root / "bank.json").write_bytes(b'{"format": "breakage-pi/bank", "version": 1, "slots": [')
     (root / ".bank.json.x1y2z3w4.tmp").write_bytes(b"half a save")
+    (root / "nets" / "net-loose.onnx").write_bytes(b"\x08\x01garbage")
+    (root / "state.json").write_text('{"format": "breakage-pi/state", "version": 1, "slot": 99}')
     pcm, done = run(tmp_path, root, "0 button play down\n20 button play up\n", 1.0)
     aside = list(root.glob("bank.json.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_bytes().endswith(b'"slots": [')
     assert not (root / ".bank.json.x1y2z3w4.tmp").exists()
     assert f"moved aside to {aside[0].name}" in done.stderr and "starting with the demo bank" in done.stderr
     assert load_bank(root / "bank.json").slots[0].name == "sparse"     # the demo bank
+    assert len(list((root / "nets").glob("net-loose.onnx.corrupt-*"))) == 1
+    assert "nets: medium, tight" in done.stderr                       # the others play
+    assert len(list(root.glob("state.json.corrupt-*"))) == 1 and "slot: must be an integer 1-6" in done.stderr
     assert np.flatnonzero(pcm[:, 0]).size > 0                             # and it plays
 
 
