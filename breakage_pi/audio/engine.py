@@ -75,7 +75,7 @@ class Engine:
         self.status = status or StatusBoard()
         self.clock, self.sleep = clock, sleep
         self.late_block = late_block
-        self.blocks = self.xruns = self.device_lost = self.opens = 0
+        self.blocks = self.xruns = self.device_lost = self.opens = self.states_taken = 0
         self.frames_written = 0          # frames that reached the device (not counting a lost buffer)
         self.failing = 0                 # device failures in a row, across reopen attempts
         self.last_error = ""
@@ -158,6 +158,7 @@ class Engine:
                 latest = command
         if latest is not None:
             self.player.set_state(latest)
+            self.states_taken += 1
 
     def _fade_out(self) -> None:
         """Ramp the volume to silence over ``FADE_SECONDS`` before the device closes (no click)."""

@@ -271,6 +271,8 @@ def engine_main(settings: EngineSettings, state: PlayState, board_memory: Any, s
     _send_quietly(results, {
         **report, "blocks": engine.blocks, "xruns": engine.xruns, "device_lost": engine.device_lost,
         "frames": player.frame, "frames_written": engine.frames_written, "opens": engine.opens,
+        "states_taken": engine.states_taken,
+        "final_state": (player.state.tempo, player.state.swing, player.state.volume),
         "worst_block_ms": engine.worst_block * 1e3,
         "block_latency_p99_ms": engine.latency_percentile(99) * 1e3,
         "block_latency_median_ms": engine.latency_percentile(50) * 1e3,
