@@ -3,6 +3,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := libasound2-dev libsndfile1 python3-venv python3-dev gcc
+# for the tests only: a dummy JACK server that keeps real time, and ALSA's jack plugin (plug:jack);
+# without recommends (plain jackd2 would pull in qjackctl, Qt and Mesa)
+TEST_APT_PACKAGES := jackd2 libasound2-plugins
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -20,6 +23,17 @@ setup: $(STAMP)
 	fi
 	@touch $@
 
+.testdeps:
+	@missing=""; for p in $(TEST_APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing test packages:$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
 $(STAMP): pyproject.toml .sysdeps
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -29,10 +43,10 @@ $(STAMP): pyproject.toml .sysdeps
 demo: setup
 	$(VENV)/bin/breakage-pi demo --net models/net-0.02.onnx
 
-test: setup
+test: setup .testdeps
 	$(PY) -m pytest -q
 
-soak: setup
+soak: setup .testdeps
 	$(PY) -m pytest -q -m soak
 
 bench: setup
@@ -47,4 +61,4 @@ models: setup
 	$(VENV)/bin/breakage-pi train models/demo_bank.json --out models --seed 0
 
 clean:
-	rm -rf $(VENV) .sysdeps build *.egg-info
+	rm -rf $(VENV) .sysdeps .testdeps build *.egg-info

@@ -57,12 +57,17 @@ class Engine:
     system's monotonic clock by default, so readings compare across
     processes) and ``sleep`` are injectable for tests. ``late_block`` is a
     test hook called after rendering, before the write (to starve the device
-    on purpose). Each deadline miss is recorded in ``misses``: when the write
-    was called, how long the block took to render, and the gap since the
+    on purpose). Each deadline miss is recorded in ``misses``: the block, when
+    its write was called, how long it took to render, and the gap since the
     previous write returned (what the loop did between two writes).
 
-    >>> engine = Engine(player, lambda: AlsaSink("hw:CARD=Headphones,DEV=0"), slot)   # doctest: +SKIP
-    >>> engine.run()                                                                 # doctest: +SKIP
+    >>> from breakage_pi.audio.kit import load_kit
+    >>> from breakage_pi.audio.sinks import NullSink
+    >>> from breakage_pi.core.pattern import Pattern
+    >>> engine = Engine(Player(load_kit(), PlayState(Pattern())), lambda: NullSink(period=64))
+    >>> engine.run(frames=48_000)           # a second of audio, as fast as the null device takes it
+    >>> engine.blocks, engine.xruns
+    (750, 0)
     """
 
     def __init__(self, player: Player, open_sink: Callable[[], Sink], commands: Commands | None = None,
@@ -81,7 +86,7 @@ class Engine:
         self.last_error = ""
         self.worst_block = 0.0
         self.block_latency = np.zeros(LATENCY_HISTORY)      # seconds from wake-up to block handed over
-        self.misses = np.zeros((MISS_HISTORY, 3))           # (write called at, render s, gap s) per xrun
+        self.misses = np.zeros((MISS_HISTORY, 4))           # (block, write called at, render s, gap s) per xrun
         self.stop_requested = False
         self._sink: Sink | None = None
         self._written_since_open = 0
@@ -174,7 +179,7 @@ class Engine:
                 return
 
     def _count_miss(self, called: float, render: float, gap: float) -> None:
-        self.misses[self.xruns % MISS_HISTORY] = (called, render, gap)
+        self.misses[self.xruns % MISS_HISTORY] = (self.blocks, called, render, gap)
         self.xruns += 1
         self._publish()
 
@@ -253,8 +258,8 @@ class Engine:
         recorded = self.block_latency[:min(self.blocks, LATENCY_HISTORY)]
         return float(np.percentile(recorded, percent)) if len(recorded) else 0.0
 
-    def recorded_misses(self) -> list[tuple[float, float, float]]:
-        """Each recorded deadline miss as (write called at, render s, gap s), oldest first."""
+    def recorded_misses(self) -> list[tuple[float, ...]]:
+        """Each recorded deadline miss as (block number, write called at, render s, gap s), oldest first."""
         count = min(self.xruns, MISS_HISTORY)
         rows = np.roll(self.misses, -(self.xruns % MISS_HISTORY), axis=0)[-count:] if count else self.misses[:0]
         return [tuple(map(float, row)) for row in rows]

@@ -93,9 +93,12 @@ class AudioProcess:
     serial ``send`` gave the state now playing, ``status().frame`` the
     engine's clock (frames rendered).
 
-    >>> with AudioProcess(EngineSettings("hw:CARD=Headphones,DEV=0"), PlayState(pattern)) as audio:  # doctest: +SKIP
-    ...     audio.send(PlayState(pattern, tempo=100.0))      # applied at the next block
-    ...     audio.status().step                               # the playhead
+    >>> from breakage_pi.core.pattern import Pattern
+    >>> audio = AudioProcess(EngineSettings("none", frames=4800), PlayState(Pattern())).start()
+    >>> audio.send(PlayState(Pattern(), tempo=100.0))      # from the next block on; never waits
+    True
+    >>> audio.wait(30)["frames"]
+    4800
     """
 
     def __init__(self, settings: EngineSettings, state: PlayState) -> None:
