@@ -58,8 +58,9 @@ class Engine:
     processes) and ``sleep`` are injectable for tests. ``late_block`` is a
     test hook called after rendering, before the write (to starve the device
     on purpose). Each deadline miss is recorded in ``misses``: the block, when
-    its write was called, how long it took to render, and the gap since the
-    previous write returned (what the loop did between two writes).
+    its write was called, how long it took to render, the gap since the
+    previous write returned (what the loop did between two writes), and how
+    long that previous write took (the engine waiting on the device).
 
     >>> from breakage_pi.audio.kit import load_kit
     >>> from breakage_pi.audio.sinks import NullSink
@@ -86,11 +87,11 @@ class Engine:
         self.last_error = ""
         self.worst_block = 0.0
         self.block_latency = np.zeros(LATENCY_HISTORY)      # seconds from wake-up to block handed over
-        self.misses = np.zeros((MISS_HISTORY, 4))           # (block, write called at, render s, gap s) per xrun
+        self.misses = np.zeros((MISS_HISTORY, 5))     # (block, write called at, render s, gap s, previous write s)
         self.stop_requested = False
         self._sink: Sink | None = None
         self._written_since_open = 0
-        self._last_write_returned = 0.0
+        self._last_write_returned = self._last_write_took = 0.0
 
     def run(self, frames: int | None = None, wait_for_device: bool = True) -> None:
         """Play until stopped, or until ``frames`` frames have been rendered.
@@ -147,6 +148,7 @@ class Engine:
         if underrun:
             self._count_miss(called, rendered - woke, called - self._last_write_returned)
         self._last_write_returned = self.clock()
+        self._last_write_took = self._last_write_returned - called
         self._written_since_open += len(block)
         if self.failing and self._written_since_open > self._buffer_frames():
             self.failing = 0                 # the device has played past its own buffer: it works again
@@ -179,7 +181,7 @@ class Engine:
                 return
 
     def _count_miss(self, called: float, render: float, gap: float) -> None:
-        self.misses[self.xruns % MISS_HISTORY] = (self.blocks, called, render, gap)
+        self.misses[self.xruns % MISS_HISTORY] = (self.blocks, called, render, gap, self._last_write_took)
         self.xruns += 1
         self._publish()
 
@@ -259,7 +261,8 @@ class Engine:
         return float(np.percentile(recorded, percent)) if len(recorded) else 0.0
 
     def recorded_misses(self) -> list[tuple[float, ...]]:
-        """Each recorded deadline miss as (block number, write called at, render s, gap s), oldest first."""
+        """Each recorded deadline miss as (block number, write called at, render s, gap s, previous write s),
+        oldest first."""
         count = min(self.xruns, MISS_HISTORY)
         rows = np.roll(self.misses, -(self.xruns % MISS_HISTORY), axis=0)[-count:] if count else self.misses[:0]
         return [tuple(map(float, row)) for row in rows]
