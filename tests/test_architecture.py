@@ -78,3 +78,13 @@ def test_the_training_child_loads_neither_onnx_nor_onnxruntime():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'onnxruntime')))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+def test_the_entry_module_and_the_audio_process_import_nothing_heavy():
+    """A spawned child re-runs the parent's entry module: the CLI's must stay light, and the audio
+    process loads only what it plays with (numpy, and soundfile and soxr for the kit)."""
+    code = ("import sys, breakage_pi.cli, breakage_pi.audio.process, breakage_pi.audio.kit; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names)))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = {name for name in ast.literal_eval(output) if not name.startswith("_")}
+    assert loaded <= {"breakage_pi", "numpy", "soundfile", "soxr", "cffi", "typing_extensions"}, loaded

@@ -272,3 +272,34 @@ def test_a_bad_snapshot_is_refused_on_the_control_side():
         PlayState(KICKS, volume=1.5)
     with pytest.raises(FormatError, match="4 mutes"):
         PlayState(KICKS, mutes=(True,))
+
+
+class ScriptedAudio:
+    """Stands in for an AudioProcess: hands out the given readings one by one."""
+
+    exitcode = None
+
+    def __init__(self, readings):
+        self.readings = iter(readings)
+
+    def status(self):
+        return next(self.readings)
+
+
+def test_the_monitor_logs_xruns_at_most_once_a_second_and_a_failing_device_once(caplog):
+    from breakage_pi.audio.status import EngineStatus
+
+    readings = [EngineStatus(xruns=1, alive=True), EngineStatus(xruns=5, alive=True),
+                EngineStatus(xruns=9, alive=True)]
+    readings += [EngineStatus(xruns=9, failing=n, error="audio device 'usb': No such device", alive=True)
+                 for n in range(1, 188)]
+    readings += [EngineStatus(xruns=9, alive=True)]
+    monitor = EngineMonitor(ScriptedAudio(readings))
+    with caplog.at_level(logging.WARNING):
+        for now in [0.0, 0.5, 1.2] + [2.0 + n / 100 for n in range(188)]:
+            monitor.check(now)
+    lines = caplog.messages
+    assert lines[:2] == ["audio: 1 xrun(s) (underruns), recovered; 1 in all",
+                         "audio: 8 xrun(s) (underruns), recovered; 9 in all"]
+    assert lines[2:] == ["audio device 'usb': No such device; retrying with back-off",
+                         "audio device playing again after 187 failure(s)"]

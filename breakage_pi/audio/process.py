@@ -87,7 +87,7 @@ def make_sink(settings: EngineSettings) -> Sink:
 class AudioProcess:
     """The control side's handle on the audio process.
 
-    ``send`` never waits: it overwrites the shared slot (about 2 us here) and
+    ``send`` never waits: it overwrites the shared slot (about 5 us here) and
     the engine plays the newest state sent from its next block on; call it
     on every edit, as often as you like. ``status().state_serial`` is the
     serial ``send`` gave the state now playing, ``status().frame`` the
