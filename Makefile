@@ -47,7 +47,7 @@ test: setup .testdeps
 	$(PY) -m pytest -q
 
 soak: setup .testdeps
-	$(PY) -m pytest -q -m soak
+	$(PY) -m pytest -q -s -m soak
 
 bench: setup
 	$(VENV)/bin/breakage-pi bench

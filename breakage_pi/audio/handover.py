@@ -61,7 +61,9 @@ class StateSlot:
         self._sent += 1
         record = self._out_record
         record["serial"] = self._sent
-        record["tempo"], record["swing"], record["volume"] = state.tempo, state.swing, state.volume
+        record["tempo"] = state.tempo
+        record["swing"] = state.swing
+        record["volume"] = state.volume
         record["velocities"] = state.pattern.velocities
         record["mutes"] = state.mutes
         record["playing"] = state.playing

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
 
 from ..core.errors import BreakageError
 from . import nets, sound, system
@@ -32,6 +32,8 @@ class Stopped(KeyboardInterrupt):
 
 @contextmanager
 def _stop_signals_like_ctrl_c() -> Iterator[None]:
+    """While a command runs, SIGTERM and SIGHUP raise :class:`Stopped` where Ctrl-C raises KeyboardInterrupt."""
+
     def stop(signum: int, frame: object) -> None:
         raise Stopped(signum)
 
