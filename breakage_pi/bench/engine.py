@@ -21,7 +21,7 @@ probes saw at the same moment: if one of them also woke late by
 ``BREAKAGE_PI_FLOOD_SECONDS`` (default 10) while the engine plays paced
 64-frame blocks: the longest ``send`` (wall time, and time on the CPU: a
 send that took long on the wall but not on the CPU was preempted, not
-waiting) and the worst block.
+waiting), the worst block, and its misses explained as in the soak.
 
 **Memory.** Resident memory (RSS) and proportional share (PSS, shared
 library pages split between the processes using them) of the audio,
@@ -238,6 +238,7 @@ def flood(seconds: float, period: int = 64) -> dict[str, float]:
     states = [PlayState(Pattern(rng.integers(0, 256, (4, 16), dtype=np.uint8)), float(tempo))
               for tempo in rng.integers(60, 200, 64)]
     settings = EngineSettings("none", period=period, pace=True, frames=round((seconds + 1) * RATE))
+    probe = Probe(seconds + 5).start()
     audio = AudioProcess(settings, states[0]).start()
     durations = np.zeros((10_000_000, 2))         # wall and on-CPU seconds per send
     sent = 0
@@ -256,6 +257,7 @@ def flood(seconds: float, period: int = 64) -> dict[str, float]:
     finally:
         audio.stop()
     sends, on_cpu = durations[:sent, 0], durations[:sent, 1]
+    explained = explain_misses(report["misses"], probe.late_wakeups(), period / RATE)
     return {
         "engine.flood.seconds": seconds,
         "engine.flood.sends": sent,
@@ -267,6 +269,8 @@ def flood(seconds: float, period: int = 64) -> dict[str, float]:
         "engine.flood.blocks": report["blocks"],
         "engine.flood.states_taken": report["states_taken"],
         "engine.flood.deadline_misses": report["xruns"],
+        "engine.flood.misses_engine": sum(miss["cause"] == "engine" for miss in explained),
+        "engine.flood.misses_machine": sum(miss["cause"] == "machine" for miss in explained),
         "engine.flood.worst_block_ms": report["worst_block_ms"],
         "engine.flood.block_latency_p99_ms": report["block_latency_p99_ms"],
         "engine.flood.last_state_played": float(report["final_state"][0] == last.tempo),
