@@ -111,7 +111,7 @@ def test_each_underrun_is_one_xrun_the_device_stays_open_and_the_audio_stays_on_
     engine.run(blocks * PERIOD)
     missed = [int(row[0]) for row in engine.recorded_misses()]
     for late in late_blocks:                             # the late block's write finds the underrun, once:
-        assert [block for block in missed if late <= block <= late + 8] == [late]    # playing resumed at once
+        assert [block for block in missed if late <= block <= late + 2] == [late]    # and only once
     assert board.read().xruns == engine.xruns == len(missed)
     assert log["opens"] == 1 and engine.device_lost == 0                 # never closed and reopened for an xrun
     played = np.concatenate(log["blocks"])
