@@ -3,9 +3,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := libasound2-dev libsndfile1 python3-venv python3-dev gcc
-# only for tests: systemd-analyze verifies the units in systemd/, shellcheck lints firmware/*.sh,
-# tmux runs the simulator in a real terminal
-TEST_APT_PACKAGES := systemd shellcheck tmux
+# only for tests: systemd-analyze verifies the units in systemd/, shellcheck lints firmware/*.sh;
+# a dummy JACK server that keeps real time, and ALSA's jack plugin (plug:jack); all without recommends
+# (plain jackd2 would pull in qjackctl, Qt and Mesa); tmux runs the simulator in a real terminal
+TEST_APT_PACKAGES := systemd shellcheck jackd2 libasound2-plugins tmux
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -32,6 +33,17 @@ endef
 	$(call apt_install_missing,$(TEST_APT_PACKAGES),--no-install-recommends)
 	@touch $@
 
+.testdeps:
+	@missing=""; for p in $(TEST_APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing test packages:$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
 $(STAMP): pyproject.toml .sysdeps
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -50,7 +62,7 @@ test: setup .testdeps
 
 # the ten-minute engine soak, 2000 SIGKILLs during saves, thousands of hostile files and command lines (hypothesis)
 soak: setup .testdeps
-	$(PY) -m pytest -q -m soak
+	$(PY) -m pytest -q -s -m soak
 
 bench: setup
 	$(VENV)/bin/breakage-pi bench

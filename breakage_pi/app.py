@@ -667,7 +667,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     stop = _Stop()
     restore_signals = stop.install()
     loop = _Lockstep(options, stop)
-    engine = Engine(loop.player, lambda: make_sink(engine_settings(options, None, None)), loop.poll)
+    engine = Engine(loop.player, lambda: make_sink(engine_settings(options, None, None)), loop)
     loop.status = engine.status
     frames = _frames(options)
     if frames is None and options.script:          # a script with no --seconds: until 1 s after its last action
@@ -682,10 +682,12 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
 
 
 class _Lockstep:
-    """The control loop of a scripted session, run by the in-process engine before each block (its
-    ``poll``), at that block's audio time: the script's actions due by then go through the emulated
-    bus and pins, one grid pass, the knobs, the state machine and the nets; the newest snapshot goes
-    back to the engine for that very block."""
+    """The control loop of a scripted session, run by the in-process engine before each block (it is
+    the engine's command source: :meth:`take`), at that block's audio time: the script's actions due
+    by then go through the emulated bus and pins, one grid pass, the knobs, the state machine and the
+    nets; the newest snapshot goes back to the engine for that very block."""
+
+    serial = 0          # the engine's command source numbers no states
 
     def __init__(self, options: RunOptions, stop: _Stop) -> None:
         from .audio.kit import load_kit
@@ -717,9 +719,9 @@ class _Lockstep:
     def show(self, frame: np.ndarray) -> None:
         self.hardware.show(frame)
 
-    def poll(self) -> object:
-        """The engine's command source: None, or the snapshot (or STOP) for the block about to render."""
-        from .audio.engine import STOP
+    def take(self) -> object:
+        """None, or the snapshot (or STOP) for the block about to render."""
+        from .audio.handover import STOP
 
         frame = self.player.frame
         if frame == self._last_block:

@@ -50,11 +50,13 @@ def onsets(pcm: np.ndarray) -> np.ndarray:
 class ScriptedControl:
     """A control side that sends each command once the engine's player reaches its frame."""
 
+    serial = 0
+
     def __init__(self, player, script):
         self.player = player
         self.script = sorted(script, key=lambda item: item[0])
 
-    def poll(self):
+    def take(self):
         if self.script and self.script[0][0] <= self.player.frame:
             return self.script.pop(0)[1]
         return None

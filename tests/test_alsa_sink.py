@@ -67,7 +67,7 @@ def test_a_device_that_appears_later_is_opened_and_played(tmp_path):
 
     kicks = Pattern().with_channel(0, [200] * 16)
     player = Player(load_kit(), PlayState(kicks), max_block=64)
-    engine = Engine(player, lambda: AlsaSink(f"file:FILE={folder / 'out.wav'},FORMAT=wav"), lambda: None,
+    engine = Engine(player, lambda: AlsaSink(f"file:FILE={folder / 'out.wav'},FORMAT=wav"),
                     sleep=plug_in_after_three_tries)
     engine.run(48000)
     pcm, _ = read_wav(folder / "out.wav")

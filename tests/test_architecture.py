@@ -1,6 +1,14 @@
-"""The dependency rules of DESIGN §3, read from the imports with ast."""
+"""The dependency rules of DESIGN §3, read from the imports with ast: the one architecture checker.
+
+``core`` does no I/O and imports nothing above it; each package (audio, ml,
+hw, sync, store) imports only core, itself, and ``breakage_pi.children``
+(how every child process is started, which imports nothing of the project).
+Children stay light: the training child loads no ONNX code.
+"""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,34 +20,44 @@ IO_MODULES = {"os", "io", "socket", "threading", "multiprocessing", "subprocess"
 SIBLINGS = {"audio", "ml", "hw", "sync", "midi", "store"}
 # sync applies pushes through store's atomic writes (store depends only on core, so the graph stays one-way)
 ALSO_ALLOWED = {"sync": {"store"}}
+SHARED_LEAVES = {"children"}
 
 
 def imports_of(path: Path) -> set[str]:
-    """Absolute module names imported by ``path`` (relative imports resolved)."""
+    """Absolute module names imported by ``path`` anywhere in it (relative imports resolved)."""
     module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    package = module.rsplit(".", 1)[0]
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                parts = package.split(".")
+                base = parts[: len(parts) - node.level + 1]
                 names.add(".".join(base + ([node.module] if node.module else [])))
             else:
                 names.add(node.module)
     return names
 
 
-def modules_under(folder: str):
+def modules_under(folder: str) -> list[Path]:
     return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def test_the_import_reader_resolves_relative_imports():
+    assert "breakage_pi.core.settings" in imports_of(PACKAGE / "hw" / "grid.py")
+    assert "breakage_pi.core.errors" in imports_of(PACKAGE / "hw" / "errors.py")
+    assert "breakage_pi.hw.sim.seesaw" in imports_of(PACKAGE / "hw" / "sim" / "bus.py")
+    assert "breakage_pi.children" in imports_of(PACKAGE / "audio" / "process.py")
 
 
 @pytest.mark.parametrize("path", modules_under("core"), ids=lambda p: p.name)
 def test_core_does_no_io_and_imports_nothing_else_of_the_project(path):
     for name in imports_of(path):
-        assert name.split(".")[0] not in IO_MODULES, f"{path.name} imports {name}"
-        if name.startswith("breakage_pi."):
+        top = name.split(".")[0]
+        assert top not in IO_MODULES and not top.startswith("adafruit"), f"{path.name} imports {name}"
+        if top == "breakage_pi":
             assert name.startswith("breakage_pi.core"), f"{path.name} imports {name}"
 
 
@@ -50,5 +68,28 @@ def test_packages_depend_only_on_core(path):
     for name in imports_of(path):
         parts = name.split(".")
         if parts[0] == "breakage_pi" and len(parts) > 1:
-            allowed = {"core", own} | ALSO_ALLOWED.get(own, set())
+            allowed = {"core", own} | ALSO_ALLOWED.get(own, set()) | SHARED_LEAVES
             assert parts[1] in allowed, f"{path.relative_to(PACKAGE)} imports {name}"
+
+
+
+@pytest.mark.parametrize("leaf", sorted(SHARED_LEAVES))
+def test_shared_leaves_import_nothing_of_the_project(leaf):
+    assert not [name for name in imports_of(PACKAGE / f"{leaf}.py") if name.startswith("breakage_pi")]
+
+
+def test_the_training_child_loads_neither_onnx_nor_onnxruntime():
+    code = ("import sys, breakage_pi.ml.process; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'onnxruntime')))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
+
+
+def test_the_entry_module_and_the_audio_process_import_nothing_heavy():
+    """A spawned child re-runs the parent's entry module: the CLI's must stay light, and the audio
+    process loads only what it plays with (numpy, and soundfile and soxr for the kit)."""
+    code = ("import sys, breakage_pi.cli, breakage_pi.audio.process, breakage_pi.audio.kit; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names)))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = {name for name in ast.literal_eval(output) if not name.startswith("_")}
+    assert loaded <= {"breakage_pi", "numpy", "soundfile", "soxr", "cffi", "typing_extensions"}, loaded

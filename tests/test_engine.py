@@ -20,7 +20,7 @@ def capture(tmp_path, kit, state, frames, script=(), period=64):
     path = tmp_path / "capture.wav"
     player = Player(kit, state, max_block=1024)
     control = ScriptedControl(player, list(script))
-    engine = Engine(player, lambda: AlsaSink(f"file:FILE={path},FORMAT=wav", period=period), control.poll)
+    engine = Engine(player, lambda: AlsaSink(f"file:FILE={path},FORMAT=wav", period=period), control)
     engine.run(frames)
     pcm, rate = read_wav(path)
     assert rate == 48000 and len(pcm) == frames
@@ -107,7 +107,7 @@ def test_a_vanished_device_is_reopened_and_playing_resumes(tmp_path):
     log = {"writes": 0, "opens": 0, "closes": 0, "refuse": 0, "frames": []}
     slept = []
     player = Player(load_kit(impulse_kit(tmp_path / "kit")), PlayState(KICKS, 120.0), max_block=64)
-    engine = Engine(player, lambda: FlakySink(log, fail_after=50, refusals=6), lambda: None,
+    engine = Engine(player, lambda: FlakySink(log, fail_after=50, refusals=6),
                     sleep=slept.append)
     engine.run(64 * 400)
     assert engine.device_lost == 1 and log["opens"] == 2 and log["closes"] == 2
@@ -121,24 +121,32 @@ def test_xruns_are_counted_and_not_fatal(tmp_path):
     log = {"writes": 0, "opens": 0, "closes": 0, "refuse": 0, "frames": []}
     board = StatusBoard()
     engine = Engine(Player(load_kit(), PlayState(KICKS), max_block=64),
-                    lambda: FlakySink(log, xrun_every=10), lambda: None, status=board)
+                    lambda: FlakySink(log, xrun_every=10), status=board)
     engine.run(64 * 100)
     assert engine.xruns == 10 and board.read().xruns == 10 and engine.blocks == 100
 
 
-def test_stop_command_ends_the_run_and_status_tells(tmp_path):
+def test_stop_fades_out_ends_the_run_and_status_tells(tmp_path):
     log = {"writes": 0, "opens": 0, "closes": 0, "refuse": 0, "frames": []}
     board = StatusBoard()
     player = Player(load_kit(), PlayState(KICKS), max_block=64)
-    control = ScriptedControl(player, [(64 * 200, STOP)])
     readings = []
-    engine = Engine(player, lambda: FlakySink(log), lambda: (readings.append(board.read()), control.poll())[1],
-                    status=board)
+
+    class Reading(ScriptedControl):
+        def take(self):
+            readings.append(board.read())
+            return super().take()
+
+    engine = Engine(player, lambda: FlakySink(log), Reading(player, [(64 * 200, STOP)]), status=board)
     engine.run()
     assert readings[-1].running and readings[-1].latency_frames == 192 and readings[-1].period == 64
     assert [r.step for r in readings[:200]] == [max((64 * j - 1) // 6000, 0) % 16 for j in range(200)]
     status = board.read()
-    assert status.frame == 64 * 200 and status.blocks == 200 and not status.running
+    fade = 3                                          # 4 ms at 48 kHz in 64-frame blocks, then the device closes
+    assert status.frame == 64 * (200 + fade) and status.blocks == 200 + fade and not status.running
+    played = np.concatenate(log["frames"])
+    assert np.abs(played[-64 * fade - 64:-64 * fade]).max() > 1000 and not played[-1].any()   # loud, then faded
+    assert log["closes"] == 1
 
 
 def test_a_missing_alsa_device_is_reported_as_lost():

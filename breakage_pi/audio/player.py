@@ -58,6 +58,11 @@ class Player:
         """Hand over a new snapshot; it applies at the start of the next block."""
         self._pending = state
 
+    @property
+    def state(self) -> PlayState:
+        """The newest state handed over (playing from the next block if not already)."""
+        return self._pending or self._state
+
     def current_step(self) -> int | None:
         """The pattern column (0-15) sounding now, or None when stopped."""
         if self._clock is None:

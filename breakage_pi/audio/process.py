@@ -2,13 +2,25 @@
 
 Measured (DESIGN §3): Python work in another thread of the audio process
 makes blocks late through the GIL, and a full garbage collection can take
-~1 s on a Pi 4. So the engine gets a process of its own, started with
-``spawn`` (nothing inherited but what it is given), fed PlayState snapshots
-through a pipe it polls without waiting, and reporting on a shared
-:class:`StatusBoard`. Inside it, after start-up, the garbage collector is
-frozen and disabled, and real-time priority and memory locking are asked for
-(granted under systemd with ``LimitRTPRIO``/``LimitMEMLOCK``; refused
-harmlessly elsewhere).
+~1 s on a Pi 4. So the engine gets a process of its own, started by
+:func:`breakage_pi.children.child_context` (``spawn``: nothing inherited but
+what it is given). The two sides share two small pieces of memory and never
+wait on each other:
+
+- the control side writes the newest :class:`PlayState` into a
+  :class:`~.handover.StateSlot` (``send``: a copy of ~100 bytes, whatever
+  the engine is doing); the engine takes it at its next block start;
+- the engine publishes its counters on a :class:`~.status.StatusBoard`
+  each block; ``status()`` reads them with bounded retries.
+
+A pipe carries the engine's final report back. The audio process stops,
+fading out and closing its device, when asked (``stop``), on SIGINT, SIGTERM
+or SIGHUP, and when the control side has died (its parent changed), and it
+always exits quietly. After start-up its garbage collector is frozen and
+disabled, and real-time priority and memory locking are asked for (granted
+under systemd with ``LimitRTPRIO``/``LimitMEMLOCK``; refused harmlessly
+elsewhere). The control side logs what the board counts
+(:class:`EngineMonitor`), rate-limited; the audio process logs nothing.
 """
 
 from __future__ import annotations
@@ -17,21 +29,25 @@ import ctypes
 import ctypes.util
 import gc
 import logging
-import multiprocessing
 import os
-from dataclasses import dataclass
+import signal
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from ..children import child_context
 from ..core.errors import BreakageError
-from .engine import STOP, Engine
 from ..core.playstate import PlayState
+from . import handover, status
+from .engine import Engine
+from .handover import STOP, StateSlot
 from .sinks import AlsaSink, NullSink, PacedSink, Sink, WavSink
-from .status import FIELDS, EngineStatus, StatusBoard
+from .status import EngineStatus, StatusBoard
 
 log = logging.getLogger(__name__)
 
-MCL_CURRENT, MCL_FUTURE = 1, 2
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
@@ -39,8 +55,9 @@ class EngineSettings:
     """How the audio process opens its device and what it loads.
 
     ``device``: an ALSA PCM name, ``wav:PATH`` (offline capture) or ``none``.
-    ``pace``: pace an unpaced device (file/null/wav/none) in real time.
-    ``frames``: stop after this many frames (None: until stopped).
+    ``rate``: the device's rate in Hz; the kit is resampled to it and the
+    step clock runs at it. ``pace``: pace an unpaced device (file/null/wav/none)
+    in real time. ``frames``: stop after this many frames (None: until stopped).
     """
 
     device: str
@@ -70,55 +87,82 @@ def make_sink(settings: EngineSettings) -> Sink:
 class AudioProcess:
     """The control side's handle on the audio process.
 
-    >>> with AudioProcess(EngineSettings("hw:CARD=Headphones,DEV=0"), PlayState(pattern)) as audio:
-    ...     audio.send(PlayState(pattern, tempo=100.0))      # applied at the next block
-    ...     audio.status().step                               # the playhead
+    ``send`` never waits: it overwrites the shared slot (about 5 us here) and
+    the engine plays the newest state sent from its next block on; call it
+    on every edit, as often as you like. ``status().state_serial`` is the
+    serial ``send`` gave the state now playing, ``status().frame`` the
+    engine's clock (frames rendered).
+
+    >>> from breakage_pi.core.pattern import Pattern
+    >>> audio = AudioProcess(EngineSettings("none", frames=4800), PlayState(Pattern())).start()
+    >>> audio.send(PlayState(Pattern(), tempo=100.0))      # from the next block on; never waits
+    True
+    >>> audio.wait(30)["frames"]
+    4800
     """
 
     def __init__(self, settings: EngineSettings, state: PlayState) -> None:
-        context = multiprocessing.get_context("spawn")
-        child_end, self._commands = context.Pipe(duplex=False)           # (receiving end, sending end)
-        self._results, self._child_results = context.Pipe(duplex=False)
-        self._shared = context.RawArray("b", 8 * len(FIELDS))
-        self._board = StatusBoard(self._shared)
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")     # inherited by the spawned child
+        context = child_context()
+        self._results, child_results = context.Pipe(duplex=False)
+        self._board_memory = context.RawArray("b", 8 * status.WORDS)
+        self._slot_memory = context.RawArray("b", 8 * handover.WORDS)
+        self._board = StatusBoard(self._board_memory)
+        self._slot = StateSlot(self._slot_memory)
         self._process = context.Process(target=engine_main, name="breakage-pi-audio", daemon=True,
-                                        args=(settings, state, child_end, self._child_results, self._shared))
+                                        args=(settings, state, self._board_memory, self._slot_memory,
+                                              child_results, os.getpid()))
+        self._child_results = child_results
         self.report: dict[str, Any] = {}
+        self.serial = 0
 
     def start(self) -> AudioProcess:
         self._process.start()
+        self._child_results.close()          # the child holds its own end; ours would hide its exit
         return self
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
     def send(self, state: PlayState) -> bool:
-        """Hand a new snapshot to the engine (never waits on the audio side); False if it has ended."""
-        try:
-            self._commands.send(state)
-        except (BrokenPipeError, ConnectionResetError):
-            return False
-        return True
+        """Make ``state`` the newest (never waits); False if the audio process has ended.
+
+        Safe to call thousands of times a second from one control thread;
+        ``self.serial`` is the serial the state got.
+        """
+        self.serial = self._slot.send(state)
+        return self._process.exitcode is None
 
     def status(self) -> EngineStatus:
-        return self._board.read()
+        """The board's newest reading (bounded retries, never hangs), with ``alive`` set."""
+        return replace(self._board.read(), alive=self.is_alive())
 
     def is_alive(self) -> bool:
         return self._process.is_alive()
+
+    @property
+    def exitcode(self) -> int | None:
+        """The audio process's exit code (negative: killed by that signal), None while it runs."""
+        return self._process.exitcode
+
+    def ended(self, timeout: float = 0.0) -> bool:
+        """Whether the audio process has ended (or sent its report), waiting up to ``timeout`` seconds."""
+        return bool(wait([self._results, self._process.sentinel], timeout))
 
     def wait(self, timeout: float | None = None) -> dict[str, Any]:
         """Wait for the engine to finish by itself; returns its final report ({} if it died without one)."""
         wait([self._results, self._process.sentinel], timeout)
         if self._results.poll():
-            self.report = self._results.recv()
+            try:
+                self.report = self._results.recv()
+            except EOFError:
+                pass
         self._process.join(5.0 if timeout is None else timeout)
         return self.report
 
     def stop(self, timeout: float = 5.0) -> dict[str, Any]:
-        """Stop the engine and return its final report (blocks, xruns, latencies)."""
-        if self._process.is_alive():
-            try:
-                self._commands.send(STOP)
-            except (BrokenPipeError, OSError):
-                pass
+        """Stop the engine (it fades out) and return its final report (blocks, xruns, latencies)."""
+        self._slot.request_stop()
         report = self.wait(timeout)
         if self._process.is_alive():
             self._process.terminate()
@@ -132,56 +176,154 @@ class AudioProcess:
         self.stop()
 
 
-def engine_main(settings: EngineSettings, state: PlayState, commands: Connection, results: Connection,
-                shared: Any) -> None:
-    """The audio process's body: load, settle, go real-time, run, and always report."""
+class EngineMonitor:
+    """Turns the board's counters into log lines on the control side, rate-limited.
+
+    Call :meth:`check` now and then (a few times a second): xruns are logged
+    at most once per ``interval`` seconds with the count since the last line;
+    a device failure is logged once when it starts, once when it ends (with
+    how many failures it took), never once per retry; the death of the audio
+    process is logged once.
+    """
+
+    def __init__(self, audio: AudioProcess, logger: logging.Logger = log, interval: float = 1.0) -> None:
+        self.audio, self.log, self.interval = audio, logger, interval
+        self._xruns = self._failing = 0
+        self._last_line = -interval
+        self._dead = False
+
+    def check(self, now: float) -> EngineStatus:
+        """Read the board and log what changed; ``now`` in seconds (e.g. ``time.monotonic()``)."""
+        reading = self.audio.status()
+        if reading.xruns > self._xruns and now - self._last_line >= self.interval:
+            self.log.warning("audio: %d xrun(s) (underruns), recovered; %d in all",
+                             reading.xruns - self._xruns, reading.xruns)
+            self._xruns, self._last_line = reading.xruns, now
+        if reading.failing and not self._failing:
+            self.log.error("%s; retrying with back-off", reading.error)
+        elif self._failing and not reading.failing:
+            self.log.warning("audio device playing again after %d failure(s)", self._failing)
+        self._failing = max(reading.failing, self._failing) if reading.failing else 0
+        if not reading.alive and not self._dead and self.audio.exitcode not in (None, 0):
+            self._dead = True
+            self.log.error("the audio process has died (%s)", describe_exit(self.audio.exitcode))
+        return reading
+
+
+def describe_exit(code: int | None) -> str:
+    """An exit code in words: ``killed by SIGKILL``, ``exit status 1``."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit status {code}"
+
+
+class _FromControl:
+    """The engine's command source: the shared slot, and STOP once the control side has died."""
+
+    def __init__(self, slot: StateSlot, parent: int) -> None:
+        self.slot, self.parent = slot, parent
+
+    @property
+    def serial(self) -> int:
+        return self.slot.serial
+
+    def take(self) -> PlayState | str | None:
+        if os.getppid() != self.parent:          # orphaned: the control side is gone
+            return STOP
+        return self.slot.take()
+
+
+def engine_main(settings: EngineSettings, state: PlayState, board_memory: Any, slot_memory: Any,
+                results: Connection, parent: int) -> None:
+    """The audio process's body: load, settle, go real-time, run, and always report (if anyone listens)."""
     from .kit import load_kit
     from .player import Player
 
-    logging.basicConfig(level=logging.INFO, format="breakage-pi audio: %(message)s")
+    stopping: list[Engine] = []
+    requested = []
+
+    def stop(signum: int, frame: object) -> None:
+        requested.append(signum)
+        for engine in stopping:
+            engine.stop()
+
+    for number in STOP_SIGNALS:
+        signal.signal(number, stop)
     report: dict[str, Any] = {"error": ""}
     try:
-        player = Player(load_kit(settings.kit_dir), state, max_block=1024, max_voices=settings.max_voices)
+        player = Player(load_kit(settings.kit_dir, rate=settings.rate), state, max_block=1024,
+                        max_voices=settings.max_voices)
     except BreakageError as failure:
-        results.send({**report, "error": str(failure)})
+        _send_quietly(results, {**report, "error": str(failure)})
         return
-
-    def poll() -> object:
-        return commands.recv() if commands.poll() else None
-
-    engine = Engine(player, lambda: make_sink(settings), poll, StatusBoard(shared))
+    board = StatusBoard(board_memory)
+    engine = Engine(player, lambda: make_sink(settings), _FromControl(StateSlot(slot_memory), parent), board)
+    stopping.append(engine)
+    if requested:
+        engine.stop()
     report["realtime"] = _ask_for_realtime(settings.realtime_priority)
     gc.collect()
     gc.freeze()
     gc.disable()
     try:
         engine.run(settings.frames, settings.wait_for_device)
-    except KeyboardInterrupt:
-        pass
     except BreakageError as failure:
         report["error"] = str(failure)
-    finally:
-        results.send({
-            **report, "blocks": engine.blocks, "xruns": engine.xruns, "device_lost": engine.device_lost,
-            "frames": player.frame, "worst_block_ms": engine.worst_block * 1e3,
-            "block_latency_p99_ms": engine.latency_percentile(99) * 1e3,
-            "block_latency_median_ms": engine.latency_percentile(50) * 1e3,
-        })
+    _send_quietly(results, {
+        **report, "blocks": engine.blocks, "xruns": engine.xruns, "device_lost": engine.device_lost,
+        "frames": player.frame, "frames_written": engine.frames_written, "opens": engine.opens,
+        "states_taken": engine.states_taken,
+        "final_state": (player.state.tempo, player.state.swing, player.state.volume),
+        "worst_block_ms": engine.worst_block * 1e3,
+        "block_latency_p99_ms": engine.latency_percentile(99) * 1e3,
+        "block_latency_median_ms": engine.latency_percentile(50) * 1e3,
+        "misses": engine.recorded_misses(), "last_error": engine.last_error,
+        "rss_mb": resident_mb(), "stopped_by": [signal.Signals(n).name for n in requested],
+    })
+
+
+def _send_quietly(results: Connection, report: dict[str, Any]) -> None:
+    """Send the report; a control side that has gone cannot read it, and that is no error."""
+    try:
+        results.send(report)
+    except OSError:
+        pass
+
+
+def resident_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process in MB (``VmRSS``), 0.0 if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as lines:
+            for line in lines:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _ask_for_realtime(priority: int) -> str:
-    """SCHED_FIFO and locked memory where the system grants them; a description of what was granted."""
+    """SCHED_FIFO and locked memory where the system grants them; a description of what was granted.
+
+    Memory is locked as it is touched (``MCL_ONFAULT``) rather than all at
+    once: locking every mapped page made each shared library resident in
+    full (~108 MB); what the engine has touched by now is what it runs on.
+    """
     granted = []
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
         granted.append(f"SCHED_FIFO {priority}")
     except (PermissionError, OSError, AttributeError) as error:
-        log.info("no real-time priority (%s); running at normal priority", error)
+        granted.append(f"normal priority ({error.strerror if isinstance(error, OSError) else error})")
     libc_name = ctypes.util.find_library("c")
     if libc_name:
         libc = ctypes.CDLL(libc_name, use_errno=True)
-        if libc.mlockall(MCL_CURRENT | MCL_FUTURE) == 0:
+        if libc.mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0:
+            granted.append("memory locked as touched")
+        elif libc.mlockall(MCL_CURRENT | MCL_FUTURE) == 0:
             granted.append("memory locked")
         else:
-            log.info("memory not locked (%s)", os.strerror(ctypes.get_errno()))
-    return ", ".join(granted) or "normal priority"
+            granted.append(f"memory not locked ({os.strerror(ctypes.get_errno())})")
+    return ", ".join(granted)

@@ -1,63 +1,110 @@
-"""The engine's status board: counters the control side reads without a lock.
+"""The engine's status board: counters the control side reads without a lock and without waiting.
 
-A few int64 slots in any writable buffer (a ``multiprocessing``
-``RawArray`` shared between the audio and control processes). The audio
-side is the only writer and publishes with a sequence count (a seqlock):
-odd while it writes, so a reader that sees it odd or changed reads again.
-Neither side ever waits on the other.
+A few int64 words in any writable buffer (a ``multiprocessing`` ``RawArray``
+shared between the audio and control processes) under a :class:`SeqLock`:
+the audio side is the only writer. A read retries a bounded number of times;
+if the writer never leaves a consistent copy (it died mid-update) the read
+returns the last good reading marked ``stale``. ``updated_ns`` (the
+system's monotonic clock, the same in every process) says how old a reading
+is, so a control side can tell a silent engine from a busy one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-FIELDS = ("sequence", "frame", "step", "blocks", "xruns", "worst_block_ns", "device_lost",
-          "latency_frames", "period", "switched", "running")
+from .seqlock import SeqLock
+
+FIELDS = ("frame", "step", "blocks", "xruns", "worst_block_ns", "device_lost", "latency_frames", "period",
+          "running", "state_serial", "frames_written", "failing", "updated_ns", "switched")
+ERROR_BYTES = 256
+WORDS = 1 + len(FIELDS) + ERROR_BYTES // 8
+READ_TRIES = 1000          # about 0.2 ms of retrying at most, then the reading is marked stale
 
 
 @dataclass(frozen=True)
 class EngineStatus:
-    """One consistent reading. ``step`` is the pattern column playing (-1 when stopped);
-    ``switched`` is the queue token of the last bar-line pattern switch (see :class:`PlayState`)."""
+    """One reading of the board.
 
-    frame: int
-    step: int
-    blocks: int
-    xruns: int
-    worst_block_ns: int
-    device_lost: int
-    latency_frames: int
-    period: int
-    switched: int
-    running: bool
+    ``frame``: frames rendered (the engine's clock); ``step``: the pattern
+    column playing (-1 when stopped); ``state_serial``: the serial of the
+    newest state the engine has taken (see :class:`~.handover.StateSlot`);
+    ``frames_written``: frames the device accepted; ``failing``: device
+    failures in a row (0 when it plays), ``error`` the last one's message;
+    ``updated_ns``: ``time.monotonic_ns()`` of the engine's last update;
+    ``switched``: the queue token of the last bar-line pattern switch (see
+    :class:`~breakage_pi.core.playstate.PlayState`).
+    ``stale`` is True when no consistent copy could be read (the values are
+    the previous reading's); ``alive`` is None unless the reader knows.
+    """
+
+    frame: int = 0
+    step: int = -1
+    blocks: int = 0
+    xruns: int = 0
+    worst_block_ns: int = 0
+    device_lost: int = 0
+    latency_frames: int = 0
+    period: int = 0
+    running: bool = False
+    state_serial: int = 0
+    frames_written: int = 0
+    failing: int = 0
+    updated_ns: int = 0
+    switched: int = 0
+    error: str = ""
+    stale: bool = False
+    alive: bool | None = None
 
     @property
     def worst_block_ms(self) -> float:
         return self.worst_block_ns / 1e6
 
+    def age(self, now_ns: int) -> float:
+        """Seconds since the engine last updated the board (``now_ns`` from ``time.monotonic_ns()``)."""
+        return (now_ns - self.updated_ns) / 1e9
+
 
 class StatusBoard:
-    """Single-writer, many-reader counters over ``buffer`` (at least ``len(FIELDS)`` int64)."""
+    """Single-writer, many-reader status over ``buffer`` (at least ``8 * WORDS`` bytes).
+
+    >>> board = StatusBoard()
+    >>> board.publish(frame=640, blocks=10)
+    >>> board.read().frame, board.read().blocks
+    (640, 10)
+    """
 
     def __init__(self, buffer: object | None = None) -> None:
-        storage = buffer if buffer is not None else bytearray(8 * len(FIELDS))
-        self._slots = np.frombuffer(storage, dtype=np.int64, count=len(FIELDS))
+        storage = buffer if buffer is not None else bytearray(8 * WORDS)
+        self._lock = SeqLock(np.frombuffer(storage, dtype=np.int64, count=WORDS))
         self._index = {name: i for i, name in enumerate(FIELDS)}
+        self._error = self._lock.data[len(FIELDS):].view(np.uint8)
+        self._copy = np.zeros(WORDS - 1, dtype=np.int64)
+        self._last = EngineStatus()
 
-    def publish(self, **values: int) -> None:
-        """Write fields (audio side only)."""
-        slots = self._slots
-        slots[0] += 1
+    def publish(self, error: str | None = None, **values: int) -> None:
+        """Write fields (audio side only); ``error`` replaces the message (UTF-8, cut to 256 bytes)."""
+        data, index = self._lock.data, self._index
+        self._lock.begin()
         for name, value in values.items():
-            slots[self._index[name]] = value
-        slots[0] += 1
+            data[index[name]] = value
+        data[index["updated_ns"]] = time.monotonic_ns()
+        if error is not None:
+            encoded = error.encode("utf-8", "replace")[:ERROR_BYTES]
+            self._error[:] = 0
+            self._error[:len(encoded)] = np.frombuffer(encoded, dtype=np.uint8)
+        self._lock.end()
 
-    def read(self) -> EngineStatus:
-        """A consistent snapshot; retries while the writer is mid-update."""
-        while True:
-            before = int(self._slots[0])
-            values = self._slots.tolist()
-            if before % 2 == 0 and int(self._slots[0]) == before:
-                return EngineStatus(*values[1:-1], running=bool(values[-1]))
+    def read(self, tries: int = READ_TRIES) -> EngineStatus:
+        """A consistent reading, or the previous one marked ``stale`` after ``tries`` failed tries."""
+        if self._lock.read_into(self._copy, tries) is None:
+            return replace(self._last, stale=True)
+        values = self._copy[:len(FIELDS)].tolist()
+        fields = dict(zip(FIELDS, values))
+        fields["running"] = bool(fields["running"])
+        error = self._copy[len(FIELDS):].view(np.uint8).tobytes().rstrip(b"\0").decode("utf-8", "replace")
+        self._last = EngineStatus(**fields, error=error)
+        return self._last

@@ -1,4 +1,15 @@
-"""Bench section ``mixer``: the cost of one mixer block as a fraction of its real-time length.
+"""Bench section ``mixer``: the cost of one mixer block as a fraction of its real-time length,
+and what a block allocates.
+
+Allocation is measured with ``tracemalloc`` over 10 000 steady-state blocks
+(voices started, choked, stolen and retired as they go): ``growth_bytes`` is
+what the blocks kept, ``transient_bytes`` the most one block allocated at
+once. Every numpy call costs a few hundred bytes of Python objects (views,
+scalars), so the transient figure is never 0; an audio-sized buffer (one
+voice's window alone is 2 KiB at 256 frames) would push it past
+``BUFFER_BYTES``, and ``allocs_per_block`` counts the blocks that did so
+(goal 0; the mixer before its buffers were made ahead allocated one per
+block and more).
 
 Also the master limiter's cost per block (``mixer.limiter.f{n}.*``): passing
 a quiet mix through, and limiting a mix that is over the ceiling throughout.
@@ -9,6 +20,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -22,6 +34,43 @@ VOICES = (4, 16, 64)
 FRAMES = (64, 128, 256)
 BLOCKS = 3000
 PACED_SECONDS = 3.0
+
+
+ALLOCATION_BLOCKS = 10_000
+BUFFER_BYTES = 16 * 1024
+
+
+def block_allocations(voices: int, frames: int = 256, blocks: int = ALLOCATION_BLOCKS) -> dict[str, float]:
+    """Allocation over ``blocks`` steady-state blocks with ``voices`` voices sounding (see the module docstring)."""
+    mixer = Mixer(_long_kit(), max_voices=max(8, voices), max_block=frames)
+
+    def block(number: int) -> None:
+        while mixer.count < voices:
+            mixer.trigger(number % 3, 200, number % frames)
+        if number % 5 == 0:
+            mixer.trigger(3, 100, 5)                # a closed hat: chokes the open hat (channel 2)
+        if number % 97 == 0:
+            mixer.fade_out(0)                       # a stop: everything fades and retires
+        mixer.render(frames)
+
+    for number in range(500):
+        block(number)
+    tracemalloc.start()
+    try:
+        for number in range(500):
+            block(number)
+        start = tracemalloc.get_traced_memory()[0]
+        worst, over = 0, 0
+        for number in range(blocks):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            block(number)
+            transient = tracemalloc.get_traced_memory()[1] - before
+            worst, over = max(worst, transient), over + (transient > BUFFER_BYTES)
+        growth = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    return {"growth_bytes": growth, "transient_bytes": worst, "allocs_per_block": over / blocks}
 
 
 def _long_kit() -> Kit:
@@ -95,4 +144,10 @@ def run() -> dict[str, float]:
                 figures[f"mixer.limiter.f{frames}.{name}_rt_p99"] = float(np.percentile(costs, 99))
     finally:
         gc.enable()
+    print(f"  allocation over {ALLOCATION_BLOCKS} blocks of 256 frames, 4 and 48 voices", file=sys.stderr)
+    allocations = {voices: block_allocations(voices) for voices in (4, 48)}
+    figures["mixer.allocs_per_block"] = max(found["allocs_per_block"] for found in allocations.values())
+    for voices, found in allocations.items():
+        figures[f"mixer.v{voices}.f256.alloc_growth_bytes"] = found["growth_bytes"]
+        figures[f"mixer.v{voices}.f256.alloc_transient_bytes"] = found["transient_bytes"]
     return figures

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,10 +114,12 @@ def _train(args: argparse.Namespace) -> int:
     _prepare_out(out, list(names.values()), args.bank, args.force)
     try:
         result = _run_training(data, config)
-    except KeyboardInterrupt:
-        print(f"breakage-pi: training aborted (Ctrl-C): nothing written, {printable(out)} is as it was",
+    except KeyboardInterrupt as stop:     # Ctrl-C, or SIGTERM/SIGHUP raised as one (see cli.main)
+        signum = getattr(stop, "signum", signal.SIGINT)
+        how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"breakage-pi: training aborted ({how}): nothing written, {printable(out)} is as it was",
               file=sys.stderr)
-        return 130
+        return 128 + signum
     nets = [(names[net.info.relative_target], net) for net in result_nets(result, data)]
     make_folder(out)                    # only now: a refused or failed run leaves no folder
     for name, net in nets:

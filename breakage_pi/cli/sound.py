@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -23,6 +24,8 @@ def add_commands(commands: Any) -> None:
     add_slot_arguments(render)
     render.add_argument("--bars", type=positive_int, required=True, metavar="B")
     render.add_argument("--out", type=output_file, required=True, metavar="FILE.wav")
+    render.add_argument("--rate", type=_sample_rate, default=48_000, metavar="HZ",
+                        help="sample rate of the WAV, as the device's (default 48000)")
     add_net_option(render)
     add_force_option(render)
     render.set_defaults(handler=_render)
@@ -46,6 +49,13 @@ def add_commands(commands: Any) -> None:
     demo.set_defaults(handler=_demo)
 
 
+def _sample_rate(text: str) -> int:
+    rate = positive_int(text)
+    if not 8_000 <= rate <= 192_000:
+        raise argparse.ArgumentTypeError(f"must be a sample rate 8000-192000 Hz, got {rate}")
+    return rate
+
+
 def _render(args: argparse.Namespace) -> int:
     from ..audio.kit import load_kit
     from ..audio.render import Take, render_to_wav
@@ -54,7 +64,7 @@ def _render(args: argparse.Namespace) -> int:
     bank = load_bank(args.bank)
     slot = bank_slot(bank, args.slot, args.bank)
     tempo = bank.tempo if args.tempo is None else args.tempo
-    kit = load_kit(args.kit, bank.channels if args.kit else DEFAULT_CHANNEL_NAMES)
+    kit = load_kit(args.kit, bank.channels if args.kit else DEFAULT_CHANNEL_NAMES, rate=args.rate)
     pattern = slot.pattern if args.net is None else net_bars(open_net(args.net, bank), bank, slot.pattern, args.gate)
     _check_wav_output(args, [args.bank, args.net], kit)
     with atomic_writer(args.out) as out:
@@ -76,8 +86,10 @@ def _check_wav_output(args: argparse.Namespace, inputs: Sequence[Path | None], k
 
 
 def _play(args: argparse.Namespace) -> int:
+    import time
+
     from ..core.playstate import PlayState
-    from ..audio.process import AudioProcess, EngineSettings
+    from ..audio.process import AudioProcess, EngineMonitor, EngineSettings, describe_exit
     from ..config import load_config
     from ..audio.kit import load_kit
     from ..store import load_bank
@@ -94,17 +106,24 @@ def _play(args: argparse.Namespace) -> int:
     print(f"playing slot {args.slot} ({printable(slot.name or 'unnamed', 60)}) on {printable(settings.device)}, "
           f"period {settings.period} frames; Ctrl-C stops")
     process = AudioProcess(settings, state).start()
+    monitor = EngineMonitor(process)
     try:
+        while not process.ended(0.2):
+            monitor.check(time.monotonic())
         report = process.wait()
     except KeyboardInterrupt:
         report = process.stop()
     if not report:
-        raise BreakageError("the audio process ended without a report (see the messages above)")
+        raise BreakageError(f"the audio process ended without a report ({describe_exit(process.exitcode)})")
     if report["error"]:
         raise BreakageError(report["error"])
     print(f"blocks {report['blocks']}, xruns {report['xruns']}, device lost {report['device_lost']} time(s), "
           f"worst block {report['worst_block_ms']:.3f} ms, p99 {report['block_latency_p99_ms']:.3f} ms "
           f"({report['realtime']})")
+    if report["frames_written"] == 0:
+        print(f"breakage-pi: error: no audio reached {settings.device}"
+              + (f" ({report['last_error']})" if report["last_error"] else ""), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -31,7 +31,7 @@ The interaction is DESIGN §2's (see the README's cheat sheet):
 >>> state.bank.slots[0].pattern.velocity(0, 4)
 200
 >>> [type(effect).__name__ for effect in effects]     # the LEDs follow on the next Tick
-['Play']
+['Log', 'Play']
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ back through a pipe, stops early when asked, and sends the result.
 
 from __future__ import annotations
 
-import multiprocessing
 import signal
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 
+from ..children import child_context
 from ..core.errors import BreakageError
 from .dataset import TrainingSet
 from .errors import TrainingError
@@ -34,7 +34,7 @@ class TrainingProcess:
     def __init__(self, data: TrainingSet, config: TrainConfig = TrainConfig(), context: str = "spawn") -> None:
         if context not in ("spawn", "forkserver"):
             raise TrainingError(f"start training with 'spawn' or 'forkserver', not {context!r}")
-        ctx = multiprocessing.get_context(context)
+        ctx = child_context(context)
         receiver, sender = ctx.Pipe(duplex=False)
         self._abort = ctx.Event()
         self._receiver = receiver

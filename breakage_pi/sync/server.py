@@ -50,8 +50,14 @@ class SyncServer:
     when ``kind == "bank"``). A port that cannot be opened, or vanishes, is
     retried with back-off; nothing the host sends stops the server.
 
-    >>> server = SyncServer("/var/lib/breakage-pi", on_changed=events.put_changed, port="/dev/ttyGS0").start()
+    >>> import os, queue, tempfile
+    >>> changes = queue.SimpleQueue()
+    >>> device_end, host_end = os.openpty()           # on the Pi: port="/dev/ttyGS0"
+    >>> server = SyncServer(tempfile.mkdtemp(), on_changed=lambda kind, name: changes.put((kind, name)),
+    ...                     port=os.ttyname(device_end)).start()
     >>> server.stop()
+    >>> os.close(device_end), os.close(host_end)
+    (None, None)
     """
 
     def __init__(self, data_dir: str | os.PathLike[str], on_changed: ChangedCallback | None = None, *,

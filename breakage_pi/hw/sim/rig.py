@@ -14,6 +14,7 @@ drives its pin low, a knob sets the ADC's input that the real
 >>> rig.press(1, 9)                    # board 0x30, key 5: its next 10 ms key scan queues the event
 >>> rig.bus.board(0x30).queued
 0
+>>> Device.pin_factory.reset()
 """
 
 from __future__ import annotations
