@@ -187,8 +187,10 @@ def test_training_from_the_grid_completes_while_audio_plays_on(tmp_path):
     old = {path.name: path.read_bytes() for path in (root / "nets").glob("*.onnx")}
     pcm, done = run(tmp_path, root, script, 8.0, "--pace", "--config", str(config))
     assert "training on 2 slot(s)" in done.stderr and "now playing them" in done.stderr
-    # the run finished in its process while the paced audio went on: the audio clock never waited for it
-    # (the xruns this shared machine causes are printed, as the soak prints them, not asserted)
+    # the run finished in its process while the paced audio went on: the audio clock never waited for it.
+    # Deadline misses are printed, not asserted (as the soak does): this scripted engine shares its process
+    # with the control loop, which builds the new nets' sessions (measured: one miss in 7 s with training,
+    # none without); the daemon's engine has a process of its own.
     assert "waited for training 0 time(s)" in done.stderr, done.stderr[-400:]
     new = {path.name: path.read_bytes() for path in (root / "nets").glob("*.onnx")}
     assert set(new) == set(old) and all(new[name] != old[name] for name in new)
