@@ -166,3 +166,15 @@ def test_a_queued_pattern_starts_exactly_at_the_next_bar_line(tmp_path):
     assert found[:16] == [6000 * k for k in range(16)]             # bar 0 as it was
     assert found[16:] == [bar + 6000, 2 * bar + 6000]               # the new pattern from the bar line on
     assert engine.player.switched == 1
+
+
+def test_the_state_slot_carries_a_queued_pattern_and_its_token():
+    from breakage_pi.audio.handover import StateSlot
+
+    slot = StateSlot()
+    queued = Pattern().with_velocity(1, 4, 180)
+    slot.send(PlayState(KICKS, 120.0, queued=queued, queue_token=7))
+    taken = slot.take()
+    assert taken.pattern == KICKS and taken.queued == queued and taken.queue_token == 7
+    slot.send(PlayState(KICKS, 120.0))
+    assert slot.take().queued is None
