@@ -165,7 +165,7 @@ def test_a_queued_pattern_starts_exactly_at_the_next_bar_line(tmp_path):
     found = onsets(pcm).tolist()
     assert found[:16] == [6000 * k for k in range(16)]             # bar 0 as it was
     assert found[16:] == [bar + 6000, 2 * bar + 6000]               # the new pattern from the bar line on
-    assert engine.player.switched == 1
+    assert engine.player.switched == 1 and engine.status.read().switched == 1     # told to the control side
 
 
 def test_the_state_slot_carries_a_queued_pattern_and_its_token():
