@@ -19,6 +19,7 @@ atomic (:mod:`breakage_pi.store`).
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -39,8 +40,10 @@ def demo_bank_path() -> Path:
 
 
 def default_nets_dir() -> Path:
-    """The default nets trained from the demo bank (``models/`` beside the package)."""
-    return Path(__file__).resolve().parent.parent / "models"
+    """The default nets trained from the demo bank: ``models/`` of a checkout (an editable install), else
+    the copy an installed package carries in ``<venv>/share/breakage-pi/models`` (see pyproject.toml)."""
+    checkout = Path(__file__).resolve().parent.parent / "models"
+    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "breakage-pi" / "models"
 
 
 @dataclass(frozen=True)

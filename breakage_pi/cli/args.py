@@ -16,13 +16,7 @@ def quoted(text: str) -> str:
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text)}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {printable(text, 40)}")
-    return value
+    return _whole_number_from(text, 1, "must be at least 1")
 
 
 def positive_float(text: str) -> float:
@@ -36,12 +30,16 @@ def positive_float(text: str) -> float:
 
 
 def whole_number(text: str) -> int:
+    return _whole_number_from(text, 0, "must be 0 or more")
+
+
+def _whole_number_from(text: str, least: int, rule: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text)}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {printable(text, 40)}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{rule}, got {printable(text, 40)}")
     return value
 
 

@@ -1,0 +1,13 @@
+"""An installed (not editable) package carries what the daemon seeds a new data directory with."""
+
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_default_nets_are_installed_with_the_package():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    patterns = project["tool"]["setuptools"]["data-files"]["share/breakage-pi/models"]
+    shipped = {path.name for pattern in patterns for path in REPO.glob(pattern)}
+    assert shipped == {path.name for path in (REPO / "models").glob("*.onnx")} and len(shipped) == 3
