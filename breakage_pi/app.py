@@ -455,6 +455,19 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     return controller, data
 
 
+def serve_sync(options: RunOptions, controller: Controller, data: DataDir) -> Any:
+    """USB sync beside playing (``[sync] port``), what it changes a source of the control loop; None when off."""
+    from .sync_link import SyncLink, sync_port
+
+    port = sync_port(options.config.sync)
+    if port is None:
+        return None
+    link = SyncLink(port, data, lambda: Nets(data).bank, controller.nets.adopt, lambda bank: _playable_kits(data, bank),
+                    lambda: controller.state.bank).start()
+    controller.add_source(link.poll)
+    return link
+
+
 class _Stop:
     """SIGTERM/SIGINT set this; the loops look at it once per pass."""
 
@@ -507,16 +520,35 @@ class _LiveEngine:
         self._done = 0
         self.process: Any = None
         self.settings: Any = None
+        from .midi_link import midi_out_path
+
+        self._midi_path = midi_out_path(options.config.midi)
+        self.midi: Any = None
+        """Live MIDI out (:class:`~breakage_pi.midi_link.LiveMidiFeed`), None when off."""
 
     def start(self, state: Instrument) -> None:
         from .audio.process import AudioProcess
+        from .midi_link import LiveMidiFeed, MidiOut
 
         frames = None if self._frames is None else max(1, self._frames - self._done)
         self.settings = engine_settings(self._options, frames, _kit(state, self._data)[0])
-        self.process = AudioProcess(self.settings, state.play_state()).start()
+        initial = state.play_state()
+        self.process = AudioProcess(self.settings, initial).start()
+        if self.midi is not None:
+            self.midi.restart(initial, self._done)
+        elif self._midi_path is not None:
+            self.midi = LiveMidiFeed(MidiOut(self._midi_path, self.settings.rate, initial, self._done))
 
     def send(self, play: PlayState) -> bool:
-        return self.process is not None and self.process.send(play)
+        sent = self.process is not None and self.process.send(play)
+        if self.midi is not None and sent:
+            self.midi.sent(self.process.serial, play)
+        return sent
+
+    def close_midi(self, report: dict[str, Any]) -> None:
+        """End live MIDI at the last frame played (``report``: the audio process's final one)."""
+        if self.midi is not None:
+            self.midi.out.close(self._done + report.get("frames", 0))
 
     def switch_kit(self, state: Instrument) -> None:
         log.info("kit %s: restarting the audio engine with it", state.kit or "built-in")
@@ -603,7 +635,9 @@ def run_live(options: RunOptions) -> int:
     ui_box: list[Any] = []
     heartbeat = Heartbeat({"audio blocks": lambda: engine.process.status().blocks,
                            "control loop": lambda: controller.iterations})
+    sync = None
     try:
+        sync = serve_sync(options, controller, data)
         if options.sim:
             rig, hardware, restore_pins = sim_hardware(options, controller.state, controller.post, time.monotonic,
                                                         options.config.grid.frequency)
@@ -627,6 +661,8 @@ def run_live(options: RunOptions) -> int:
                 log.info("audio running on %s, %d frames a block", engine.settings.device, status.period)
                 notify_ready(f"playing on {engine.settings.device}, {status.period} frames")
                 heartbeat.start()
+            if engine.midi is not None:
+                engine.midi.update(status)
             controller.iterate(time.monotonic(), status.step, status.switched)
             if engine.finished(status.frame):
                 break
@@ -641,8 +677,11 @@ def run_live(options: RunOptions) -> int:
             ui_box[0].close()
         heartbeat.stop()
         notify_stopping()
+        if sync is not None:
+            sync.close()
         controller.shutdown()
         report = engine.process.stop()
+        engine.close_midi(report)
         if hardware_box:
             hardware_box[0].close()
         if rig is not None:
@@ -708,6 +747,11 @@ class _Lockstep:
             return load_kit(*_kit(self.controller.state, data), rate=self.rate)
 
         self.player = Player(kit(), self.controller.state.play_state(), max_block=1024)
+        from .midi_link import MidiOut, midi_out_path
+
+        midi_path = midi_out_path(config.midi)
+        self.midi = None if midi_path is None else MidiOut(midi_path, self.rate, self.player.state)
+        self.sync = serve_sync(options, self.controller, data)
         self.controller.on_kit = lambda name: self.player.use_kit(kit())
         self.script = deque(options.script)
         self.status: Any = None
@@ -743,6 +787,10 @@ class _Lockstep:
             self.options.on_frame(now, self.rig.pixels())
         latest = self.handed[-1] if self.handed else None
         self.handed.clear()
+        if self.midi is not None:
+            self.midi.advance(frame)
+            if latest is not None:
+                self.midi.adopted(latest, frame)
         return latest
 
     def _act(self, frame: int) -> None:
@@ -761,6 +809,10 @@ class _Lockstep:
             self._next_knob_poll = self.now
 
     def close(self) -> None:
+        if self.sync is not None:
+            self.sync.close()
+        if self.midi is not None:
+            self.midi.close(self.player.frame)
         self.controller.shutdown()
         self.hardware.close()
         self.rig.close()
