@@ -463,7 +463,7 @@ def serve_sync(options: RunOptions, controller: Controller, data: DataDir) -> An
     if port is None:
         return None
     link = SyncLink(port, data, lambda: Nets(data).bank, controller.nets.adopt, lambda bank: _playable_kits(data, bank),
-                    lambda: controller.state.bank).start()
+                    lambda: controller.state, lambda name: controller.on_kit(name)).start()
     controller.add_source(link.poll)
     return link
 

@@ -44,17 +44,23 @@ class SyncLink:
 
     ``load_nets()`` returns a freshly loaded net bank (or None) and
     ``adopt_nets(bank)`` makes it the one playing, returning the event for
-    the state machine; ``playable_kits(bank)`` lists the kits that load.
+    the state machine; ``playable_kits(bank)`` lists the kits that load;
+    ``instrument()`` is the state machine's state now; ``reload_kit(name)``
+    plays the kit ``name`` again (the one playing was pushed anew).
     """
 
     def __init__(self, port: str, data: DataDir, load_nets: Callable[[], Any], adopt_nets: Callable[[Any], Any],
-                 playable_kits: Callable[[Bank], tuple[str, ...]], bank: Callable[[], Bank]) -> None:
+                 playable_kits: Callable[[Bank], tuple[str, ...]], instrument: Callable[[], Any],
+                 reload_kit: Callable[[str], None]) -> None:
         from .sync import SyncServer
 
         self._data = data
-        self._load_nets, self._adopt_nets, self._playable_kits, self._bank = load_nets, adopt_nets, playable_kits, bank
+        self._load_nets, self._adopt_nets, self._playable_kits = load_nets, adopt_nets, playable_kits
+        self._instrument, self._reload_kit = instrument, reload_kit
         self._changes: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.ready = threading.Event()
+        """Set when a change is ready for :meth:`poll` (a waiting loop may wake on it); poll clears it."""
         self._worker = threading.Thread(target=self._work, name="sync-reload", daemon=True)
         self.server = SyncServer(data.root, on_changed=lambda kind, name: self._changes.put((kind, name)), port=port)
 
@@ -66,6 +72,7 @@ class SyncLink:
     def poll(self, now: float) -> list[Any]:
         """Events for the state machine from what the worker has made ready (a control loop source)."""
         events: list[Any] = []
+        self.ready.clear()
         while True:
             try:
                 kind, value = self._ready.get_nowait()
@@ -76,7 +83,11 @@ class SyncLink:
             elif kind == "net":
                 events.append(self._adopt_nets(value))
             else:
-                events.append(KitsFound(value, now))
+                name, kits = value
+                events.append(KitsFound(kits, now))
+                if name == self._instrument().kit and name in kits:
+                    log.info("sync: kit %s pushed anew; playing it", name)
+                    self._reload_kit(name)
 
     def close(self) -> None:
         self.server.stop()
@@ -90,6 +101,7 @@ class SyncLink:
                 self._reload(kind, name)
             except BreakageError as error:
                 log.error("sync: %s %s was stored but cannot be played: %s", kind, name, error)
+            self.ready.set()
 
     def _reload(self, kind: str, name: str) -> None:
         if kind == "bank":
@@ -100,4 +112,4 @@ class SyncLink:
             self._ready.put(("net", self._load_nets()))
         elif kind == "kit":
             log.info("sync: kits changed (%s)", name)
-            self._ready.put(("kit", self._playable_kits(self._bank())))
+            self._ready.put(("kit", (name, self._playable_kits(self._instrument().bank))))
