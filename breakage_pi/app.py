@@ -468,6 +468,20 @@ def serve_sync(options: RunOptions, controller: Controller, data: DataDir) -> An
     return link
 
 
+def follow_clock(options: RunOptions, controller: Controller) -> Any:
+    """Incoming MIDI clock as the tempo and transport (``[midi] follow_clock``, live only); None when off."""
+    from .midi_link import ClockIn, clock_in_path
+
+    path = clock_in_path(options.config.midi)
+    if path is None:
+        if options.config.midi.follow_clock:
+            log.info("MIDI clock: no USB gadget MIDI port; not following")
+        return None
+    clock = ClockIn(path)
+    controller.add_source(clock.poll)
+    return clock
+
+
 class _Stop:
     """SIGTERM/SIGINT set this; the loops look at it once per pass."""
 
@@ -635,9 +649,10 @@ def run_live(options: RunOptions) -> int:
     ui_box: list[Any] = []
     heartbeat = Heartbeat({"audio blocks": lambda: engine.process.status().blocks,
                            "control loop": lambda: controller.iterations})
-    sync = None
+    sync = clock_in = None
     try:
         sync = serve_sync(options, controller, data)
+        clock_in = follow_clock(options, controller)
         if options.sim:
             rig, hardware, restore_pins = sim_hardware(options, controller.state, controller.post, time.monotonic,
                                                         options.config.grid.frequency)
@@ -679,6 +694,8 @@ def run_live(options: RunOptions) -> int:
         notify_stopping()
         if sync is not None:
             sync.close()
+        if clock_in is not None:
+            clock_in.close()
         controller.shutdown()
         report = engine.process.stop()
         engine.close_midi(report)

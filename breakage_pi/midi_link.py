@@ -16,9 +16,10 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from .core.instrument import ExternalClock
 from .core.playstate import PlayState
 from .core.settings import MidiConfig
-from .midi import MidiScheduler, RawMidiWriter, gadget_midi_node
+from .midi import ClockFollower, MidiScheduler, RawMidiReader, RawMidiWriter, gadget_midi_node
 
 log = logging.getLogger("breakage_pi")
 
@@ -31,6 +32,13 @@ def midi_out_path(config: MidiConfig) -> str | None:
     if config.out == "auto":
         return gadget_midi_node()
     return config.out
+
+
+def clock_in_path(config: MidiConfig) -> str | None:
+    """Where a followed MIDI clock arrives (None: not following, or ``"auto"`` without a gadget)."""
+    if not config.follow_clock:
+        return None
+    return gadget_midi_node() if config.clock_in == "auto" else config.clock_in
 
 
 class MidiOut:
@@ -108,3 +116,27 @@ class LiveMidiFeed:
         self.offset, self._serial, self._sent = offset, 0, {}
         self.out.restart(state, offset)
 
+
+class ClockIn:
+    """Incoming MIDI clock as tempo and transport (``[midi] follow_clock``): a control loop source that
+    reads the node without waiting; messages read in one pass are timed at that pass (``now``, seconds),
+    jitter the follower's fit over two beats averages out."""
+
+    def __init__(self, path: str) -> None:
+        self.reader = RawMidiReader(path)
+        self.follower = ClockFollower()
+        log.info("following MIDI clock on %s", path)
+
+    def poll(self, now: float) -> list[ExternalClock]:
+        tempo = self.follower.tempo
+        transport = None
+        for message in self.reader.poll():
+            transport = self.follower.feed(message, now) or transport
+        self.follower.check(now)
+        changed = self.follower.tempo if self.follower.tempo is not None and self.follower.tempo != tempo else None
+        if changed is None and transport is None:
+            return []
+        return [ExternalClock(changed, transport, now)]
+
+    def close(self) -> None:
+        self.reader.close()

@@ -433,3 +433,15 @@ def test_kits_found_over_sync_are_offered_and_a_vanished_kit_gives_way_to_the_bu
     assert state.kits == ("acoustic", "909") and state.kit == "acoustic" and not of(effects, SelectKit)
     state, effects = run(state, KitsFound(("909",)))
     assert state.kit is None and of(effects, SelectKit) == [SelectKit(None)]
+
+
+def test_a_followed_midi_clock_sets_the_tempo_and_starts_and_stops_play():
+    from breakage_pi.core.instrument import ExternalClock
+
+    state = Instrument(bank(KICKS))
+    state, effects = run(state, ExternalClock(tempo=97.3, transport="start", time=0.1))
+    assert state.playing and state.bank.tempo == 97.3 and of(effects, Play)[-1].state.tempo == 97.3
+    state, _ = run(state, ExternalClock(transport="start", time=0.2))          # already playing: no change
+    assert state.playing
+    state, effects = run(state, ExternalClock(transport="stop", time=0.3))
+    assert not state.playing and not of(effects, Play)[-1].state.playing

@@ -57,3 +57,29 @@ def test_a_restarted_engine_is_stop_then_start_and_the_end_is_stop(tmp_path):
     assert types == ["songpos", "start", "note_on", "note_off", "stop",
                      "songpos", "start", "note_on", "note_off", "stop"]
     assert notes(decoded(path)) == [("note_on", 36), ("note_on", 38)]
+
+
+def test_a_followed_clock_from_a_fifo_becomes_tempo_and_transport_events(tmp_path):
+    import os
+
+    from breakage_pi.core.instrument import ExternalClock
+    from breakage_pi.midi_link import ClockIn
+
+    fifo = tmp_path / "clock-in"
+    os.mkfifo(fifo)
+    clock = ClockIn(str(fifo))
+    assert clock.poll(0.0) == []                              # opens the FIFO's reading end, nothing yet
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        events = []
+        pulse_s = 60 / (100 * 24)                             # a DAW at 100 BPM
+        for pulse in range(60):
+            os.write(writer, (bytes(mido.Message("start").bytes()) if pulse == 0 else b"") + bytes([0xF8]))
+            events += clock.poll(pulse * pulse_s)
+        os.write(writer, bytes(mido.Message("stop").bytes()))
+        events += clock.poll(60 * pulse_s)
+    finally:
+        os.close(writer)
+        clock.close()
+    assert events == [ExternalClock(None, "start", 0.0), ExternalClock(100.0, None, 48 * pulse_s),
+                      ExternalClock(None, "stop", 60 * pulse_s)]

@@ -146,8 +146,18 @@ class KitsFound:
     time: float = 0.0
 
 
+@dataclass(frozen=True)
+class ExternalClock:
+    """What a followed MIDI clock says (``[midi] follow_clock``): a new ``tempo`` (BPM) and/or the
+    ``transport`` ("start" or "stop"); None where nothing changed."""
+
+    tempo: float | None = None
+    transport: str | None = None
+    time: float = 0.0
+
+
 Event = Union[PadEvent, ButtonEvent, KnobEvent, DeviceStatus, Tick, NetsLoaded, NetResult, TrainingStarted,
-              TrainingProgress, TrainingFinished, BankLoaded, KitsFound]
+              TrainingProgress, TrainingFinished, BankLoaded, KitsFound, ExternalClock]
 
 
 # -- effects -----------------------------------------------------------------------------------
@@ -403,6 +413,8 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
         state = _bank_loaded(state, event.bank, effects)
     elif isinstance(event, KitsFound):
         state = _kits_found(state, event.kits, effects)
+    elif isinstance(event, ExternalClock):
+        state = _external_clock(state, event, effects)
     elif isinstance(event, DeviceStatus):
         pass  # the hardware layer has logged it; nothing on the grid changes
     return _consequences(old, state, event, effects)
@@ -879,3 +891,14 @@ def _kits_found(state: Instrument, kits: tuple[str, ...], effects: list[Effect])
         effects.append(Log(f"kit {state.kit} is gone; playing the built-in kit"))
         state = replace(state, kit=None)
     return replace(state, kits=tuple(kits))
+
+
+def _external_clock(state: Instrument, event: ExternalClock, effects: list[Effect]) -> Instrument:
+    """Follow a DAW: its tempo becomes the bank's (the TEMPO knob must pass it again to take over), its
+    Start and Stop act as PLAY does."""
+    if event.tempo is not None and event.tempo != state.bank.tempo:
+        low, high = TEMPO_RANGE
+        state = replace(state, bank=state.bank.with_changes(tempo=round(min(max(event.tempo, low), high), 1)))
+    if event.transport is not None and (event.transport == "start") != state.playing:
+        state = _button(state, ButtonEvent("play", "pressed", event.time), effects)
+    return state

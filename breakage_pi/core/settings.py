@@ -136,10 +136,13 @@ class SyncConfig:
 
 @dataclass(frozen=True)
 class MidiConfig:
-    """Live MIDI out: ``"auto"`` (the USB gadget's rawmidi node when there is one), a path (a rawmidi
-    node, a FIFO, a file) or ``"none"``."""
+    """Live MIDI: ``out`` is ``"auto"`` (the USB gadget's rawmidi node when there is one), a path (a
+    rawmidi node, a FIFO, a file) or ``"none"``; with ``follow_clock`` the tempo and Start/Stop come from
+    the MIDI clock arriving on ``clock_in`` (``"auto"``: the gadget's node, or a path)."""
 
     out: str = "auto"
+    follow_clock: bool = False
+    clock_in: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -290,7 +293,7 @@ def _port(value: Any, key: str) -> str:
 
 _INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean, "kit": _kit_name}
 _SYNC: dict[str, Check] = {"port": _port}
-_MIDI: dict[str, Check] = {"out": _node}
+_MIDI: dict[str, Check] = {"out": _node, "follow_clock": _boolean, "clock_in": _node}
 _TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi")
 
 
