@@ -4,8 +4,10 @@ What a press means is :mod:`breakage_pi.core.instrument`'s; this module
 carries its effects out. One control loop consumes every input: hardware
 events (posted by the grid and controls threads to a queue), the engine's
 status board, the training process's reports and any extra pollable
-source (:meth:`Controller.add_source`, e.g. sync or MIDI); :attr:`Controller.alive`
-is called once per iteration (a watchdog's hook). Inference runs in this
+source (:meth:`Controller.add_source`: USB sync's changes, :mod:`breakage_pi.sync_link`;
+a followed MIDI clock, :mod:`breakage_pi.midi_link`); :attr:`Controller.alive`
+is called once per iteration (a watchdog's hook). Live MIDI out is fed the
+states the engine adopts, at the frames it adopts them (:mod:`breakage_pi.midi_link`). Inference runs in this
 process; the engine runs in its own (:class:`~breakage_pi.audio.process.AudioProcess`),
 training in another (:class:`~breakage_pi.ml.process.TrainingProcess`); saving
 happens on a worker thread, never on the audio path.

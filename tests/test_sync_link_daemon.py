@@ -4,7 +4,6 @@ events, made ready off the control loop; the server on the pty's device end, the
 from __future__ import annotations
 
 import os
-import shutil
 import tty
 
 import pytest
