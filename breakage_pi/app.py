@@ -4,8 +4,10 @@ What a press means is :mod:`breakage_pi.core.instrument`'s; this module
 carries its effects out. One control loop consumes every input: hardware
 events (posted by the grid and controls threads to a queue), the engine's
 status board, the training process's reports and any extra pollable
-source (:meth:`Controller.add_source`, e.g. sync or MIDI); :attr:`Controller.alive`
-is called once per iteration (a watchdog's hook). Inference runs in this
+source (:meth:`Controller.add_source`: USB sync's changes, :mod:`breakage_pi.sync_link`;
+a followed MIDI clock, :mod:`breakage_pi.midi_link`); :attr:`Controller.alive`
+is called once per iteration (a watchdog's hook). Live MIDI out is fed the
+states the engine adopts, at the frames it adopts them (:mod:`breakage_pi.midi_link`). Inference runs in this
 process; the engine runs in its own (:class:`~breakage_pi.audio.process.AudioProcess`),
 training in another (:class:`~breakage_pi.ml.process.TrainingProcess`); saving
 happens on a worker thread, never on the audio path.
@@ -455,6 +457,33 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     return controller, data
 
 
+def serve_sync(options: RunOptions, controller: Controller, data: DataDir) -> Any:
+    """USB sync beside playing (``[sync] port``), what it changes a source of the control loop; None when off."""
+    from .sync_link import SyncLink, sync_port
+
+    port = sync_port(options.config.sync)
+    if port is None:
+        return None
+    link = SyncLink(port, data, lambda: Nets(data).bank, controller.nets.adopt, lambda bank: _playable_kits(data, bank),
+                    lambda: controller.state, lambda name: controller.on_kit(name)).start()
+    controller.add_source(link.poll)
+    return link
+
+
+def follow_clock(options: RunOptions, controller: Controller) -> Any:
+    """Incoming MIDI clock as the tempo and transport (``[midi] follow_clock``, live only); None when off."""
+    from .midi_link import ClockIn, clock_in_path
+
+    path = clock_in_path(options.config.midi)
+    if path is None:
+        if options.config.midi.follow_clock:
+            log.info("MIDI clock: no USB gadget MIDI port; not following")
+        return None
+    clock = ClockIn(path)
+    controller.add_source(clock.poll)
+    return clock
+
+
 class _Stop:
     """SIGTERM/SIGINT set this; the loops look at it once per pass."""
 
@@ -507,16 +536,35 @@ class _LiveEngine:
         self._done = 0
         self.process: Any = None
         self.settings: Any = None
+        from .midi_link import midi_out_path
+
+        self._midi_path = midi_out_path(options.config.midi)
+        self.midi: Any = None
+        """Live MIDI out (:class:`~breakage_pi.midi_link.LiveMidiFeed`), None when off."""
 
     def start(self, state: Instrument) -> None:
         from .audio.process import AudioProcess
+        from .midi_link import LiveMidiFeed, MidiOut
 
         frames = None if self._frames is None else max(1, self._frames - self._done)
         self.settings = engine_settings(self._options, frames, _kit(state, self._data)[0])
-        self.process = AudioProcess(self.settings, state.play_state()).start()
+        initial = state.play_state()
+        self.process = AudioProcess(self.settings, initial).start()
+        if self.midi is not None:
+            self.midi.restart(initial, self._done)
+        elif self._midi_path is not None:
+            self.midi = LiveMidiFeed(MidiOut(self._midi_path, self.settings.rate, initial, self._done))
 
     def send(self, play: PlayState) -> bool:
-        return self.process is not None and self.process.send(play)
+        sent = self.process is not None and self.process.send(play)
+        if self.midi is not None and sent:
+            self.midi.sent(self.process.serial, play)
+        return sent
+
+    def close_midi(self, report: dict[str, Any]) -> None:
+        """End live MIDI at the last frame played (``report``: the audio process's final one)."""
+        if self.midi is not None:
+            self.midi.out.close(self._done + report.get("frames", 0))
 
     def switch_kit(self, state: Instrument) -> None:
         log.info("kit %s: restarting the audio engine with it", state.kit or "built-in")
@@ -603,7 +651,10 @@ def run_live(options: RunOptions) -> int:
     ui_box: list[Any] = []
     heartbeat = Heartbeat({"audio blocks": lambda: engine.process.status().blocks,
                            "control loop": lambda: controller.iterations})
+    sync = clock_in = None
     try:
+        sync = serve_sync(options, controller, data)
+        clock_in = follow_clock(options, controller)
         if options.sim:
             rig, hardware, restore_pins = sim_hardware(options, controller.state, controller.post, time.monotonic,
                                                         options.config.grid.frequency)
@@ -627,6 +678,8 @@ def run_live(options: RunOptions) -> int:
                 log.info("audio running on %s, %d frames a block", engine.settings.device, status.period)
                 notify_ready(f"playing on {engine.settings.device}, {status.period} frames")
                 heartbeat.start()
+            if engine.midi is not None:
+                engine.midi.update(status)
             controller.iterate(time.monotonic(), status.step, status.switched)
             if engine.finished(status.frame):
                 break
@@ -641,8 +694,13 @@ def run_live(options: RunOptions) -> int:
             ui_box[0].close()
         heartbeat.stop()
         notify_stopping()
+        if sync is not None:
+            sync.close()
+        if clock_in is not None:
+            clock_in.close()
         controller.shutdown()
         report = engine.process.stop()
+        engine.close_midi(report)
         if hardware_box:
             hardware_box[0].close()
         if rig is not None:
@@ -708,6 +766,11 @@ class _Lockstep:
             return load_kit(*_kit(self.controller.state, data), rate=self.rate)
 
         self.player = Player(kit(), self.controller.state.play_state(), max_block=1024)
+        from .midi_link import MidiOut, midi_out_path
+
+        midi_path = midi_out_path(config.midi)
+        self.midi = None if midi_path is None else MidiOut(midi_path, self.rate, self.player.state)
+        self.sync = serve_sync(options, self.controller, data)
         self.controller.on_kit = lambda name: self.player.use_kit(kit())
         self.script = deque(options.script)
         self.status: Any = None
@@ -743,6 +806,10 @@ class _Lockstep:
             self.options.on_frame(now, self.rig.pixels())
         latest = self.handed[-1] if self.handed else None
         self.handed.clear()
+        if self.midi is not None:
+            self.midi.advance(frame)
+            if latest is not None:
+                self.midi.adopted(latest, frame)
         return latest
 
     def _act(self, frame: int) -> None:
@@ -761,6 +828,10 @@ class _Lockstep:
             self._next_knob_poll = self.now
 
     def close(self) -> None:
+        if self.sync is not None:
+            self.sync.close()
+        if self.midi is not None:
+            self.midi.close(self.player.frame)
         self.controller.shutdown()
         self.hardware.close()
         self.rig.close()

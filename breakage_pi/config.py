@@ -95,6 +95,8 @@ def format_config(config: Config) -> str:
         table(f"knobs.{name}", values)
     table("audio", dataclasses.asdict(config.audio))
     table("instrument", dataclasses.asdict(config.instrument))
+    table("sync", dataclasses.asdict(config.sync))
+    table("midi", dataclasses.asdict(config.midi))
     return "\n".join(lines)
 
 

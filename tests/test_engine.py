@@ -52,9 +52,10 @@ def test_edits_and_mutes_take_effect_at_the_first_step_after_the_block(tmp_path)
     muted = PlayState(KICKS, 120.0, mutes=(True, False, False, False))
     edited = PlayState(KICKS.with_velocity(0, 9, 0), 120.0)
     script = [(3 * 6000 + 64, muted), (6 * 6000 - 64, PlayState(KICKS, 120.0)), (8 * 6000 + 640, edited)]
-    pcm, _ = capture(tmp_path, kit, PlayState(KICKS, 120.0), 16 * 6000, script=script)
+    pcm, engine = capture(tmp_path, kit, PlayState(KICKS, 120.0), 16 * 6000, script=script)
     steps = [at // 6000 for at in onsets(pcm)]
     assert steps == [0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15]
+    assert engine.status.read().state_frame == 8 * 6000 + 640     # the block start the last edit was adopted at
     # the mute arrives in step 3's first block: 3 still sounds; the unmute one block before step 6
 
 

@@ -412,3 +412,36 @@ def test_with_chance_every_bar_line_switches_to_that_bars_draw_exactly():
     now_playing = of(effects, Play)[-1].state
     assert now_playing.pattern == play.queued and now_playing.queued == state.played(0, 2)[0]
     assert now_playing.queue_token == token + 1                                                # bar 2 asked for
+
+
+def test_a_bank_loaded_over_sync_plays_from_the_next_snapshot():
+    from breakage_pi.core.instrument import BankLoaded
+
+    state = Instrument(bank(KICKS, GROOVE, KICKS), slot=2, queued=1, chain=(2, 1), playing=True)
+    state, effects = run(state, BankLoaded(bank(GROOVE, tempo=100.0), 0.5))
+    assert state.slot == 0 and state.queued is None and state.chain == ()    # only slot 1 is left
+    assert [play.state.pattern for play in of(effects, Play)] == [GROOVE]
+    assert of(effects, Play)[-1].state.tempo == 100.0
+    assert Log("bank reloaded: 1 slot(s), 100 BPM") in effects
+
+
+def test_kits_found_over_sync_are_offered_and_a_vanished_kit_gives_way_to_the_built_in_one():
+    from breakage_pi.core.instrument import KitsFound
+
+    state = Instrument(bank(), kits=("acoustic",), kit="acoustic")
+    state, effects = run(state, KitsFound(("acoustic", "909")))
+    assert state.kits == ("acoustic", "909") and state.kit == "acoustic" and not of(effects, SelectKit)
+    state, effects = run(state, KitsFound(("909",)))
+    assert state.kit is None and of(effects, SelectKit) == [SelectKit(None)]
+
+
+def test_a_followed_midi_clock_sets_the_tempo_and_starts_and_stops_play():
+    from breakage_pi.core.instrument import ExternalClock
+
+    state = Instrument(bank(KICKS))
+    state, effects = run(state, ExternalClock(tempo=97.3, transport="start", time=0.1))
+    assert state.playing and state.bank.tempo == 97.3 and of(effects, Play)[-1].state.tempo == 97.3
+    state, _ = run(state, ExternalClock(transport="start", time=0.2))          # already playing: no change
+    assert state.playing
+    state, effects = run(state, ExternalClock(transport="stop", time=0.3))
+    assert not state.playing and not of(effects, Play)[-1].state.playing

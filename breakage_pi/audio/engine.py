@@ -82,6 +82,7 @@ class Engine:
         self.clock, self.sleep = clock, sleep
         self.late_block = late_block
         self.blocks = self.xruns = self.device_lost = self.opens = self.states_taken = 0
+        self.state_frame = 0             # the frame at which the newest state taken was adopted (a block start)
         self.frames_written = 0          # frames that reached the device (not counting a lost buffer)
         self.failing = 0                 # device failures in a row, across reopen attempts
         self.last_error = ""
@@ -166,6 +167,7 @@ class Engine:
         if latest is not None:
             self.player.set_state(latest)
             self.states_taken += 1
+            self.state_frame = self.player.frame
 
     def _fade_out(self) -> None:
         """Ramp the volume to silence over ``FADE_SECONDS`` before the device closes (no click)."""
@@ -253,7 +255,8 @@ class Engine:
                             latency_frames=self._buffer_frames(), period=0 if sink is None else sink.period,
                             state_serial=self.commands.serial,
                             frames_written=self.frames_written + self._written_since_open,
-                            failing=self.failing, switched=self.player.switched, **extra)
+                            failing=self.failing, switched=self.player.switched,
+                            state_frame=self.state_frame, **extra)
 
     def latency_percentile(self, percent: float) -> float:
         """Percentile of the recorded block latencies, in seconds."""

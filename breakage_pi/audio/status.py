@@ -19,7 +19,8 @@ import numpy as np
 from .seqlock import SeqLock
 
 FIELDS = ("frame", "step", "blocks", "xruns", "worst_block_ns", "device_lost", "latency_frames", "period",
-          "running", "state_serial", "frames_written", "failing", "updated_ns", "switched")
+          "running", "state_serial", "frames_written", "failing", "updated_ns", "switched",
+          "state_frame")
 ERROR_BYTES = 256
 WORDS = 1 + len(FIELDS) + ERROR_BYTES // 8
 READ_TRIES = 1000          # about 0.2 ms of retrying at most, then the reading is marked stale
@@ -36,7 +37,10 @@ class EngineStatus:
     failures in a row (0 when it plays), ``error`` the last one's message;
     ``updated_ns``: ``time.monotonic_ns()`` of the engine's last update;
     ``switched``: the queue token of the last bar-line pattern switch (see
-    :class:`~breakage_pi.core.playstate.PlayState`).
+    :class:`~breakage_pi.core.playstate.PlayState`); ``state_frame``: the
+    frame at which the state ``state_serial`` names was adopted (the start
+    of the block it first played in), so the control side knows exactly
+    from which sample it plays (live MIDI out is timed by it).
     ``stale`` is True when no consistent copy could be read (the values are
     the previous reading's); ``alive`` is None unless the reader knows.
     """
@@ -55,6 +59,7 @@ class EngineStatus:
     failing: int = 0
     updated_ns: int = 0
     switched: int = 0
+    state_frame: int = 0
     error: str = ""
     stale: bool = False
     alive: bool | None = None

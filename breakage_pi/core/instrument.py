@@ -130,8 +130,34 @@ class TrainingFinished:
     time: float = 0.0
 
 
+@dataclass(frozen=True)
+class BankLoaded:
+    """A new ``bank.json`` arrived (pushed over USB sync): it replaces the bank playing, at once."""
+
+    bank: Bank
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class KitsFound:
+    """The playable kits in ``kits/`` changed (a kit pushed or deleted over USB sync)."""
+
+    kits: tuple[str, ...]
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class ExternalClock:
+    """What a followed MIDI clock says (``[midi] follow_clock``): a new ``tempo`` (BPM) and/or the
+    ``transport`` ("start" or "stop"); None where nothing changed."""
+
+    tempo: float | None = None
+    transport: str | None = None
+    time: float = 0.0
+
+
 Event = Union[PadEvent, ButtonEvent, KnobEvent, DeviceStatus, Tick, NetsLoaded, NetResult, TrainingStarted,
-              TrainingProgress, TrainingFinished]
+              TrainingProgress, TrainingFinished, BankLoaded, KitsFound, ExternalClock]
 
 
 # -- effects -----------------------------------------------------------------------------------
@@ -383,6 +409,12 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
         state = _training_progress(state, event)
     elif isinstance(event, TrainingFinished):
         state = _training_finished(state, event, effects)
+    elif isinstance(event, BankLoaded):
+        state = _bank_loaded(state, event.bank, effects)
+    elif isinstance(event, KitsFound):
+        state = _kits_found(state, event.kits, effects)
+    elif isinstance(event, ExternalClock):
+        state = _external_clock(state, event, effects)
     elif isinstance(event, DeviceStatus):
         pass  # the hardware layer has logged it; nothing on the grid changes
     return _consequences(old, state, event, effects)
@@ -838,4 +870,35 @@ def _training_finished(state: Instrument, event: TrainingFinished, effects: list
     state = replace(state, training=None)
     if event.succeeded:
         state = _nets_loaded(state, event.labels, event.roles)
+    return state
+
+
+def _bank_loaded(state: Instrument, bank: Bank, effects: list[Effect]) -> Instrument:
+    """Play ``bank`` from now on: the same slot number (the last one if it has fewer), queue and chain
+    kept where their slots exist; held pads and the nets' answers for the old patterns dropped."""
+    count = len(bank.slots)
+    queued = state.queued if state.queued is not None and state.queued < count else None
+    effects.append(Log(f"bank reloaded: {count} slot(s), {bank.tempo:g} BPM"))
+    return replace(state, bank=bank, slot=min(state.slot, count - 1), queued=queued,
+                   chain=tuple(slot for slot in state.chain if slot < count), held=(), clearing=frozenset(),
+                   slot_held=None, net_out=MappingProxyType({}), net_pending=MappingProxyType({}))
+
+
+def _kits_found(state: Instrument, kits: tuple[str, ...], effects: list[Effect]) -> Instrument:
+    """Offer ``kits`` on the SHIFT page; a kit playing that is gone gives way to the built-in one."""
+    if state.kit is not None and state.kit not in kits:
+        effects.append(SelectKit(None))
+        effects.append(Log(f"kit {state.kit} is gone; playing the built-in kit"))
+        state = replace(state, kit=None)
+    return replace(state, kits=tuple(kits))
+
+
+def _external_clock(state: Instrument, event: ExternalClock, effects: list[Effect]) -> Instrument:
+    """Follow a DAW: its tempo becomes the bank's (the TEMPO knob must pass it again to take over), its
+    Start and Stop act as PLAY does."""
+    if event.tempo is not None and event.tempo != state.bank.tempo:
+        low, high = TEMPO_RANGE
+        state = replace(state, bank=state.bank.with_changes(tempo=round(min(max(event.tempo, low), high), 1)))
+    if event.transport is not None and (event.transport == "start") != state.playing:
+        state = _button(state, ButtonEvent("play", "pressed", event.time), effects)
     return state

@@ -127,6 +127,25 @@ class InstrumentConfig:
 
 
 @dataclass(frozen=True)
+class SyncConfig:
+    """USB sync served by the daemon: the serial port (the gadget's ``/dev/ttyGS0``; served only while it
+    exists, so a Pi without the gadget just plays), or ``"none"`` to serve nothing."""
+
+    port: str = "/dev/ttyGS0"
+
+
+@dataclass(frozen=True)
+class MidiConfig:
+    """Live MIDI: ``out`` is ``"auto"`` (the USB gadget's rawmidi node when there is one), a path (a
+    rawmidi node, a FIFO, a file) or ``"none"``; with ``follow_clock`` the tempo and Start/Stop come from
+    the MIDI clock arriving on ``clock_in`` (``"auto"``: the gadget's node, or a path)."""
+
+    out: str = "auto"
+    follow_clock: bool = False
+    clock_in: str = "auto"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole instrument's config; ``Config()`` is the documented default.
 
@@ -140,6 +159,8 @@ class Config:
     knob_poll_ms: float = 10.0
     audio: AudioConfig = field(default_factory=AudioConfig)
     instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    midi: MidiConfig = field(default_factory=MidiConfig)
 
 
 Check = Callable[[Any, str], Any]
@@ -257,8 +278,23 @@ def _kit_name(value: Any, key: str) -> str:
     return value
 
 
+def _node(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"must be \"auto\", \"none\" or a device path such as '/dev/snd/midiC1D0', got {value!r}",
+                          key)
+    return value
+
+
+def _port(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"must be a serial device path such as '/dev/ttyGS0' or \"none\", got {value!r}", key)
+    return value
+
+
 _INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean, "kit": _kit_name}
-_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument")
+_SYNC: dict[str, Check] = {"port": _port}
+_MIDI: dict[str, Check] = {"out": _node, "follow_clock": _boolean, "clock_in": _node}
+_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi")
 
 
 def _table(data: Any, key: str) -> Mapping[str, Any]:
@@ -323,6 +359,8 @@ def parse_config(data: Mapping[str, Any], source: str = "") -> Config:
             knob_poll_ms=knob_poll_ms,
             audio=_section(data.get("audio", {}), "audio", _AUDIO, AudioConfig()),
             instrument=_section(data.get("instrument", {}), "instrument", _INSTRUMENT, InstrumentConfig()),
+            sync=_section(data.get("sync", {}), "sync", _SYNC, SyncConfig()),
+            midi=_section(data.get("midi", {}), "midi", _MIDI, MidiConfig()),
         )
         _check_pins(config)
         _check_channels(config)

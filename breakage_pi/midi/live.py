@@ -14,6 +14,8 @@ note-on carries the frame of the hit it stands for. No I/O, no time read.
   really plays: after the gate and chance, mutes applied here), on channel 10
   with the GM drum map, velocity 1-255 as 1-127, note-off half a step later.
 - Stop: pending note-offs, then Stop.
+- A state's ``queued`` pattern takes over at the next bar line, once per
+  ``queue_token``, as in the player (slot queueing, chance's per-bar draws).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class MidiScheduler:
         self._last_pulse_frame = 0
         self._note_offs: dict[int, int] = {}
         self._ready: list[TimedMessage] = []
+        self.switched = 0
+        """The queue token of the last bar-line switch (as :attr:`Player.switched`)."""
 
     def apply(self, state: PlayState, frame: int) -> None:
         """``state`` plays from ``frame`` on (as :meth:`Player.set_state` applied at that block's start)."""
@@ -101,8 +105,12 @@ class MidiScheduler:
             self._pulse += 1
             self._last_pulse_frame = at
         length = max(1, round(clock.samples_per_step / 2))
-        velocities = state.pattern.velocities
         for step, at in clock.steps_in(start, stop):
+            if step % STEPS == 0 and step > 0 and state.queued is not None and state.queue_token != self.switched:
+                self.switched = state.queue_token
+            playing = state.queued if state.queued is not None and state.queue_token == self.switched \
+                else state.pattern
+            velocities = playing.velocities
             for channel in range(CHANNELS):
                 velocity = int(velocities[channel, step % STEPS])
                 if not velocity or state.mutes[channel]:

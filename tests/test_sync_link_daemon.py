@@ -1,0 +1,73 @@
+"""The daemon's side of USB sync (breakage_pi.sync_link): what a push changes comes back as state machine
+events, made ready off the control loop; the server on the pty's device end, the client on the host end."""
+
+from __future__ import annotations
+
+import os
+import tty
+
+import pytest
+from test_daemon import MODELS, offset_kit
+
+from breakage_pi.core import Bank, Pattern, Slot
+from breakage_pi.core.instrument import BankLoaded, Instrument, KitsFound
+from breakage_pi.datadir import DataDir
+from breakage_pi.store import save_bank
+from breakage_pi.sync import FdTransport, ProtocolError, SyncClient
+from breakage_pi.sync_link import SyncLink
+
+
+@pytest.fixture
+def linked(tmp_path):
+    root = tmp_path / "data"
+    (root / "nets").mkdir(parents=True)
+    save_bank(root / "bank.json", Bank(slots=(Slot("a", True, Pattern()),)))
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    calls: dict[str, list] = {"load_nets": [], "adopt": [], "reload_kit": []}
+    state = Instrument(Bank(slots=(Slot("a", True, Pattern()),)), kits=("offsets",), kit="offsets")
+
+    def load_nets():
+        calls["load_nets"].append(sorted(p.name for p in (root / "nets").glob("*.onnx")))
+        return "net bank"
+
+    link = SyncLink(os.ttyname(slave), DataDir(root), load_nets,
+                    lambda bank: calls["adopt"].append(bank) or "nets loaded",
+                    lambda bank: tuple(sorted(p.name for p in (root / "kits").iterdir())),
+                    lambda: state, calls["reload_kit"].append).start()
+    try:
+        for _ in range(100):                # the server opens the port in its own time; HELLO until it answers
+            try:
+                SyncClient(FdTransport(master), timeout_s=0.1).hello()
+                break
+            except ProtocolError:           # a HELLO sent before the port opened is lost
+                continue
+        client = SyncClient(FdTransport(master), timeout_s=10.0)
+        yield root, link, client, calls
+    finally:
+        link.close()
+        os.close(master)
+        os.close(slave)
+
+
+def next_events(link):
+    assert link.ready.wait(10), "nothing was made ready"
+    return link.poll(1.0)
+
+
+def test_pushed_bank_nets_and_kits_become_events(linked, tmp_path):
+    root, link, client, calls = linked
+    save_bank(tmp_path / "b.json", Bank(slots=(Slot("x", True, Pattern().with_velocity(0, 0, 99)),), tempo=90.0))
+    client.push("bank", "bank", {"bank.json": (tmp_path / "b.json").read_bytes()})
+    [event] = next_events(link)
+    assert isinstance(event, BankLoaded) and event.bank.tempo == 90.0 and event.time == 1.0
+
+    net = sorted(MODELS.glob("*.onnx"))[0]
+    client.push("net", "pushed", {"pushed.onnx": net.read_bytes()})
+    assert next_events(link) == ["nets loaded"]
+    assert calls["load_nets"] == [["pushed.onnx"]] and calls["adopt"] == ["net bank"]
+
+    kit = offset_kit(tmp_path / "offsets")
+    client.push("kit", "offsets", {f.name: f.read_bytes() for f in sorted(kit.iterdir())})
+    [event] = next_events(link)
+    assert event == KitsFound(("offsets",), 1.0) and calls["reload_kit"] == ["offsets"]   # the kit playing
