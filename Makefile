@@ -33,17 +33,6 @@ endef
 	$(call apt_install_missing,$(TEST_APT_PACKAGES),--no-install-recommends)
 	@touch $@
 
-.testdeps:
-	@missing=""; for p in $(TEST_APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing test packages:$$missing"; \
-	  $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -q --no-install-recommends $$missing; \
-	fi
-	@touch $@
-
 $(STAMP): pyproject.toml .sysdeps
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
