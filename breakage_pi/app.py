@@ -649,7 +649,9 @@ def run_live(options: RunOptions) -> int:
     rig = None
     restore_pins: Callable[[], None] = lambda: None
     ui_box: list[Any] = []
-    heartbeat = Heartbeat({"audio blocks": lambda: engine.process.status().blocks,
+    # The audio side proves it is alive by updating its board: every block, and every reopening attempt while
+    # a USB DAC is unplugged (counting blocks alone would make systemd restart a daemon waiting for its DAC).
+    heartbeat = Heartbeat({"audio process": lambda: engine.process.status().updated_ns,
                            "control loop": lambda: controller.iterations})
     sync = clock_in = None
     try:

@@ -303,3 +303,13 @@ def test_the_monitor_logs_xruns_at_most_once_a_second_and_a_failing_device_once(
                          "audio: 8 xrun(s) (underruns), recovered; 9 in all"]
     assert lines[2:] == ["audio device 'usb': No such device; retrying with back-off",
                          "audio device playing again after 187 failure(s)"]
+
+
+def test_an_engine_waiting_for_its_device_still_shows_it_is_alive(tmp_path):
+    """The daemon's watchdog proof of life: the board moves on every reopening attempt, not only with blocks,
+    so an unplugged USB DAC is waited for instead of being taken for a hung engine."""
+    settings = EngineSettings(f"file:FILE={tmp_path}/gone/take.wav,FORMAT=wav", wait_for_device=True)
+    with AudioProcess(settings, PlayState(KICKS)) as audio:
+        first = wait_for_engine(audio, lambda s: s.failing > 0)
+        later = wait_for_engine(audio, lambda s: s.failing > first.failing + 1)
+        assert later.updated_ns > first.updated_ns and later.alive
