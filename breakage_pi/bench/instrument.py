@@ -16,7 +16,10 @@
   process, summed (RSS counts shared pages in each process; PSS shares them
   out), a second after start.
 - ``instrument.train_to_play_s``: TRAIN recognised (the long press) to the
-  engine playing the new nets' hats, 16 training slots (median of 3).
+  engine playing the new nets' hats, 16 training slots (median of 3);
+  ``instrument.train_deadline_misses``: the engine's deadline misses while
+  those trainings ran beside it (goal 0; on a shared VM a stall of the
+  machine counts too, see ``engine.soak.misses_machine``).
 """
 
 from __future__ import annotations
@@ -175,7 +178,7 @@ def train_to_play(root: Path) -> dict[str, float]:
         grid[3, ::2] = 60 + 8 * index
         grid[2, rng.choice(16, 1)] = 120
         slots.append(Slot(f"slot {index + 1}", True, Pattern(grid)))
-    times = []
+    times, misses = [], 0
     for run in range(TRAIN_RUNS):
         instrument = _LiveInstrument(_data_dir(root / f"train{run}", Bank(slots=tuple(slots))))
         try:
@@ -185,15 +188,17 @@ def train_to_play(root: Path) -> dict[str, float]:
             rig.press(3, 15)
             while instrument.controller.state.training is None:    # the long press is recognised
                 time.sleep(0.0005)
-            started = time.perf_counter()
+            started, xruns = time.perf_counter(), instrument.audio.status().xruns
             rig.release(3, 15)
             rig.button("shift", False)
             since = len(instrument.sent)
             _, done = instrument.played(since, lambda sent: sent[3] is not old_nets, timeout=30)
             times.append(done - started)
+            misses += instrument.audio.status().xruns - xruns
         finally:
             instrument.close()
-    return {"instrument.train_to_play_s": statistics.median(times), "instrument.train_to_play_worst_s": max(times)}
+    return {"instrument.train_to_play_s": statistics.median(times), "instrument.train_to_play_worst_s": max(times),
+            "instrument.train_deadline_misses": misses}
 
 
 def _memory_mb(pid: int) -> tuple[float, float]:
