@@ -49,7 +49,7 @@ demo: setup
 test: setup .testdeps
 	$(PY) -m pytest -q
 
-# the ten-minute engine soak, 2000 SIGKILLs during saves, thousands of hostile files and command lines (hypothesis)
+# the ten-minute engine soak, 5000 SIGKILLs during saves, thousands of hostile files and command lines (hypothesis)
 soak: setup .testdeps
 	$(PY) -m pytest -q -s -m soak
 
