@@ -297,3 +297,16 @@ def test_with_chance_each_bar_plays_its_own_draw_from_its_first_step(tmp_path):
         open_hats, closed_hats = heights[2], heights[3]
         assert [bool(h) for h in closed_hats] == [bool(v) for v in draws[bar][1]], bar
         assert all(bool(h) == bool(v) for h, v, closed in zip(open_hats, draws[bar][0], draws[bar][1]) if not closed)
+
+
+def test_the_demo_scripts_net_knob_really_switches_loose_then_tight(tmp_path):
+    """`make demo` promises the NET knob turning from loose to tight: its knob lines (shifted to the start)
+    must pick up the selected net's detent, as a hand sweeping the pot would, or the net never changes."""
+    demo = Path(__file__).resolve().parent.parent / "breakage_pi" / "data" / "demo_performance.txt"
+    net_lines = [line.split() for line in demo.read_text().splitlines() if " knob net " in line]
+    first = int(net_lines[0][0])
+    script = "".join(f"{int(time) - first + 100} knob net {value}\n" for time, _, _, value in net_lines)
+    root = tmp_path / "fresh"
+    _, done = run(tmp_path, root, script, (int(net_lines[-1][0]) - first) / 1000 + 0.5)
+    assert "net loose" in done.stderr and "net tight" in done.stderr
+    assert json.loads((root / "state.json").read_text())["net"] == "tight"
