@@ -89,3 +89,12 @@ def test_bad_midi_input_gives_one_clear_line(tmp_path, capsys):
     assert main(["import-midi", str(tmp_path / "piano.mid"), "--out", str(tmp_path / "b.json")]) == 2
     assert "no drum notes found" in capsys.readouterr().err
     assert not (tmp_path / "b.json").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"MThd"])
+def test_an_empty_or_cut_midi_file_says_why_not_empty_parentheses(tmp_path, capsys, content):
+    (tmp_path / "cut.mid").write_bytes(content)
+    assert main(["import-midi", str(tmp_path / "cut.mid"), "--out", str(tmp_path / "b.json")]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "not a readable MIDI file" in line and "()" not in line and "\n" not in line
+    assert not (tmp_path / "b.json").exists()

@@ -55,7 +55,8 @@ def _import(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         raise StoreError(f"{args.midi}: no such file") from None
     except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
-        raise FormatError(f"not a readable MIDI file ({error})", source=str(args.midi)) from None
+        reason = str(error) or "it ends too soon: empty or truncated"
+        raise FormatError(f"not a readable MIDI file ({reason})", source=str(args.midi)) from None
     try:
         imported = bank_from_midi(midi)
     except FormatError as error:
