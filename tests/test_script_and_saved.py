@@ -15,13 +15,13 @@ def test_every_form_of_the_script_parses():
         0 button play down
         10 button play up   # trailing comment
         250.5 press 3 15
-        300 release 0 0
+        300 release 3 15
         400 knob velocity 0.75
         400 knob net 1
     """)
     assert events == [
         ScriptEvent(0.0, "button", name="play", down=True), ScriptEvent(10.0, "button", name="play"),
-        ScriptEvent(250.5, "pad", row=3, column=15, down=True), ScriptEvent(300.0, "pad"),
+        ScriptEvent(250.5, "pad", row=3, column=15, down=True), ScriptEvent(300.0, "pad", row=3, column=15),
         ScriptEvent(400.0, "knob", name="velocity", value=0.75), ScriptEvent(400.0, "knob", name="net", value=1.0)]
 
 
@@ -74,3 +74,15 @@ def test_bad_saved_state_names_the_field(change, error, field):
     with pytest.raises(error) as caught:
         restore(Instrument(Bank()), data)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("script, line, message", [
+    ("100 press 0 1\n50 release 0 1\n", 2, "pad 0 1 released while not held (at 50 ms"),   # out of order
+    ("10 release 2 2\n", 1, "pad 2 2 released while not held"),
+    ("10 press 0 1\n20 press 0 1\n", 2, "pad 0 1 pressed while already held"),
+])
+def test_a_pad_released_unheld_or_pressed_twice_names_its_line(script, line, message):
+    """Else the session waits seconds for a key-scan edge that never comes and fails naming no line."""
+    with pytest.raises(ScriptError) as caught:
+        parse_script(script, "take.txt")
+    assert str(caught.value).startswith(f"take.txt:{line}: ") and message in str(caught.value)

@@ -13,6 +13,10 @@ ScriptEvent(time_ms=0.0, kind='button', name='play', row=0, column=0, down=True,
 Traceback (most recent call last):
 ...
 breakage_pi.core.script.ScriptError: s.txt:1: knob value must be 0.0-1.0, got '2'
+>>> parse_script("100 press 0 1\\n50 release 0 1", "s.txt")
+Traceback (most recent call last):
+...
+breakage_pi.core.script.ScriptError: s.txt:2: pad 0 1 released while not held (at 50 ms, in time order)
 """
 
 from __future__ import annotations
@@ -44,16 +48,33 @@ class ScriptEvent:
 
 def parse_script(text: str, source: str = "<script>") -> list[ScriptEvent]:
     """The events of a script, in time order (a stable sort: same-time lines keep their order)."""
-    events = []
+    numbered = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].split()
         if not line:
             continue
         try:
-            events.append(_parse_line(line))
+            numbered.append((_parse_line(line), number))
         except ValueError as error:
             raise ScriptError(f"{source}:{number}: {error}") from None
-    return sorted(events, key=lambda event: event.time_ms)
+    numbered.sort(key=lambda pair: pair[0].time_ms)
+    _check_pads_pair_up(numbered, source)
+    return [event for event, _ in numbered]
+
+
+def _check_pads_pair_up(numbered: list[tuple[ScriptEvent, int]], source: str) -> None:
+    """A pad's presses and releases must alternate in time order: the emulated key scan sees no edge in
+    a second press of a held pad or a release of a free one, and the session would wait for it."""
+    held: set[tuple[int, int]] = set()
+    for event, number in numbered:
+        if event.kind != "pad":
+            continue
+        pad = (event.row, event.column)
+        if event.down == (pad in held):
+            what = "pressed while already held" if event.down else "released while not held"
+            raise ScriptError(f"{source}:{number}: pad {event.row} {event.column} {what} "
+                              f"(at {event.time_ms:g} ms, in time order)")
+        (held.add if event.down else held.discard)(pad)
 
 
 def _parse_line(words: list[str]) -> ScriptEvent:
