@@ -485,16 +485,18 @@ def follow_clock(options: RunOptions, controller: Controller) -> Any:
 
 
 class _Stop:
-    """SIGTERM/SIGINT set this; the loops look at it once per pass."""
+    """SIGTERM/SIGINT/SIGHUP set this; the loops look at it once per pass."""
 
     def __init__(self) -> None:
         self.requested = False
 
     def install(self) -> Callable[[], None]:
-        """Take SIGTERM and SIGINT (from the main thread); returns what puts the old handlers back."""
+        """Take SIGTERM, SIGINT and SIGHUP (the simulator's terminal closing) from the main thread; returns
+        what puts the old handlers back."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        previous = {signum: signal.signal(signum, self._handler) for signum in (signal.SIGTERM, signal.SIGINT)}
+        previous = {signum: signal.signal(signum, self._handler) for signum in (signal.SIGTERM, signal.SIGINT,
+                                                                                   signal.SIGHUP)}
 
         def restore() -> None:
             for signum, handler in previous.items():

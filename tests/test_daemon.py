@@ -200,7 +200,8 @@ def test_training_from_the_grid_completes_while_audio_plays_on(tmp_path):
     assert tail[2:].any()
 
 
-def test_sigterm_mid_edit_then_a_restart_restores_the_edit(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])   # SIGHUP: the simulator's terminal closed
+def test_sigterm_mid_edit_then_a_restart_restores_the_edit(tmp_path, signum):
     root = data_dir(tmp_path, bank_of(Pattern()), kit=False)
     script = tmp_path / "edit.txt"
     script.write_text("0 button play down\n20 button play up\n300 press 2 7\n")   # held when the signal comes
@@ -213,8 +214,9 @@ def test_sigterm_mid_edit_then_a_restart_restores_the_edit(tmp_path):
         for line in daemon.stderr:
             if "open_hat step 8: 200" in line:
                 break
-        daemon.send_signal(signal.SIGTERM)
+        daemon.send_signal(signum)
         assert daemon.wait(timeout=30) == 0
+        assert f"{signal.Signals(signum).name}: saving and stopping" in daemon.stderr.read()
     finally:
         if daemon.poll() is None:
             daemon.kill()
