@@ -4,6 +4,7 @@ MockFactory pins, audio through ALSA's file plugin, proven from the captured WAV
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -312,3 +313,21 @@ def test_the_demo_scripts_net_knob_really_switches_loose_then_tight(tmp_path):
     _, done = run(tmp_path, root, script, (int(net_lines[-1][0]) - first) / 1000 + 0.5)
     assert "net loose" in done.stderr and "net tight" in done.stderr
     assert json.loads((root / "state.json").read_text())["net"] == "tight"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_script_that_is_no_regular_file_is_refused_at_once(tmp_path, kind):
+    """Read through the store's capped reader: a FIFO would block the daemon, /dev/zero fill its memory."""
+    script = {"fifo": tmp_path / "take.fifo", "device": Path("/dev/zero"), "folder": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(script)
+    done = subprocess.run([sys.executable, "-m", "breakage_pi.cli", "run", "--sim", "--headless", "--script",
+                           str(script), "--data", str(tmp_path / "data")], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and f"{script}: " in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_script_saved_with_a_byte_order_mark_plays(tmp_path):
+    root = data_dir(tmp_path, bank_of(Pattern()), kit=False)
+    _, done = run(tmp_path, root, "\ufeff0 knob volume 0.3\n", 0.1)
+    assert "Traceback" not in done.stderr

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import StoreError
 from .args import positive_float
 
 
@@ -36,6 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..app import RunOptions, run_live, run_lockstep
     from ..config import load_config
     from ..core.script import parse_script
+    from ..store import read_text
 
     if args.headless and not args.sim:
         raise SystemExit(_usage("--headless needs --sim (on the Pi the panel is real)"))
@@ -46,11 +46,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     script = ()
     if args.script is not None:
-        try:
-            text = args.script.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise StoreError(f"{args.script}: cannot read: {getattr(error, 'strerror', None) or error}") from None
-        script = tuple(parse_script(text, str(args.script)))
+        script = tuple(parse_script(read_text(args.script), str(args.script)))
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
     options = RunOptions(config=config, data_dir=args.data or Path(config.instrument.data_dir), sim=args.sim,
                          script=script, seconds=args.seconds, device=args.device,
