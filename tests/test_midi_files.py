@@ -98,3 +98,18 @@ def test_an_empty_or_cut_midi_file_says_why_not_empty_parentheses(tmp_path, caps
     line = capsys.readouterr().err.strip()
     assert "not a readable MIDI file" in line and "()" not in line and "\n" not in line
     assert not (tmp_path / "b.json").exists()
+
+
+def test_export_never_writes_over_its_own_bank_nor_a_file_that_is_not_midi(tmp_path, capsys):
+    bank = tmp_path / "b.json"
+    save_bank(bank, random_bank(1, swing=0.5))
+    before = bank.read_bytes()
+    assert main(["export-midi", str(bank), "--out", str(bank)]) == 2
+    assert "is also an input" in capsys.readouterr().err and bank.read_bytes() == before
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    assert main(["export-midi", str(bank), "--out", str(notes)]) == 2
+    assert "not a MIDI file; use --force" in capsys.readouterr().err and notes.read_text() == "my notes"
+    assert main(["export-midi", str(bank), "--out", str(notes), "--force"]) == 0
+    assert main(["export-midi", str(bank), "--out", str(notes)]) == 0     # a MIDI file is replaced freely
+    assert notes.read_bytes().startswith(b"MThd")

@@ -19,6 +19,7 @@ def add_commands(commands: Any) -> None:
     which.add_argument("--slot", type=int, metavar="N", help="only slot N (1-16)")
     which.add_argument("--all", action="store_true", help="every slot, one bar each (the default)")
     export.add_argument("--out", type=Path, required=True, metavar="FILE.mid")
+    export.add_argument("--force", action="store_true", help="replace an existing file that is not a MIDI file")
     export.set_defaults(handler=_export)
 
     imported = commands.add_parser("import-midi", help="quantise a MIDI drum track into a bank, one bar per slot")
@@ -29,9 +30,11 @@ def add_commands(commands: Any) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from ..midi import bank_to_midi
-    from ..store import atomic_write_bytes, load_bank
+    from ..store import atomic_write_bytes, check_output, load_bank
 
     bank = load_bank(args.bank)
+    check_output(args.out, inputs=[args.bank], is_ours=_is_midi_file, what="a MIDI file", force=args.force,
+                 hint="use --force to replace it")
     if args.slot is not None:
         bank.slot(args.slot)  # a slot the bank lacks is refused with its range
     slots = None if args.slot is None else [args.slot]
@@ -42,6 +45,12 @@ def _export(args: argparse.Namespace) -> int:
     count = len(bank.slots) if slots is None else 1
     print(f"wrote {args.out}: {count} bar(s) at {bank.tempo:g} BPM, swing {bank.swing:g}, GM drums on channel 10")
     return 0
+
+
+def _is_midi_file(path: Path) -> bool:
+    """Whether ``path`` starts as a standard MIDI file does (what export-midi may replace unasked)."""
+    with open(path, "rb") as file:
+        return file.read(4) == b"MThd"
 
 
 def _import(args: argparse.Namespace) -> int:
