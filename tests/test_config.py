@@ -142,3 +142,14 @@ def test_the_config_command_checks_a_file(tmp_path, capsys):
     bad.write_text("[buttons]\nplay = 2\n")
     assert main(["config", str(bad)]) == 2
     assert "buttons.play: GPIO2 is I2C-1 SDA" in capsys.readouterr().err
+
+
+def test_the_config_command_says_when_there_is_no_file_and_the_defaults_rule(monkeypatch, capsys):
+    from breakage_pi import config as config_module
+    from breakage_pi.cli import main
+
+    monkeypatch.delenv("BREAKAGE_PI_CONFIG", raising=False)
+    monkeypatch.setattr(config_module, "DEFAULT_CONFIG_PATH", Path("/nonexistent/breakage-pi.toml"))
+    assert main(["config"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "# /nonexistent/breakage-pi.toml: not there; the defaults are in force:"

@@ -25,7 +25,9 @@ def _config(args: argparse.Namespace) -> int:
     from ..config import config_path, format_config, load_config
 
     config = load_config(args.file)
-    print(f"# {args.file or config_path()}: valid; the settings in force:\n")
+    where = args.file or config_path()
+    absent = args.file is None and not where.exists()      # then load_config gave the defaults
+    print(f"# {where}: {'not there; the defaults are in force' if absent else 'valid; the settings in force'}:\n")
     print(format_config(config), end="")
     return 0
 
