@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -57,12 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         with _stop_signals_like_ctrl_c():
-            return handler(args)
+            code = handler(args)
+        sys.stdout.flush()              # inside the try: a closed pipe shows here, not at interpreter exit
+        return code
     except BreakageError as error:
         print(f"breakage-pi: error: {printable(error, 1000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as stop:
         return 128 + getattr(stop, "signum", signal.SIGINT)
+    except BrokenPipeError:
+        # our reader went away (`breakage-pi config | head -1`): stop as a pipeline's writer does, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":
