@@ -42,6 +42,7 @@ def test_script_lines_are_sorted_by_time_stably():
     ("5 knob tempo 1.5", "knob value must be 0.0-1.0"),
     ("5 knob tempo nan", "knob value must be 0.0-1.0"),
     ("5 jump", "unknown event 'jump'"),
+    ("9e15 knob net 0.6", "time must be at most 3600000 ms"),
 ])
 def test_a_malformed_line_names_the_file_and_line(line, message):
     with pytest.raises(ScriptError) as caught:
@@ -86,3 +87,18 @@ def test_a_pad_released_unheld_or_pressed_twice_names_its_line(script, line, mes
     with pytest.raises(ScriptError) as caught:
         parse_script(script, "take.txt")
     assert str(caught.value).startswith(f"take.txt:{line}: ") and message in str(caught.value)
+
+
+def test_a_scripted_session_is_capped_at_an_hour_and_says_which_actions_it_will_not_play(tmp_path, capsys):
+    """Unpaced, a session writes ~1 MB of WAV a second: --seconds 1e12 would fill the disk. Actions after the
+    end are named rather than dropped without a word."""
+    from breakage_pi.cli import main
+
+    script = tmp_path / "take.txt"
+    script.write_text("0 button play down\n20 button play up\n900 press 0 1\n940 release 0 1\n")
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", "--sim", "--headless", "--script", str(script), "--seconds", "1e12", "--device", "null"])
+    assert stopped.value.code == 2 and "at most 3600 s" in capsys.readouterr().err
+    assert main(["run", "--sim", "--headless", "--script", str(script), "--seconds", "0.3",
+                 "--data", str(tmp_path / "data"), "--device", "null"]) == 0
+    assert "2 action(s) of" in capsys.readouterr().err

@@ -34,7 +34,7 @@ def add_commands(commands: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ..app import RunOptions, run_live, run_lockstep
     from ..config import load_config
-    from ..core.script import parse_script
+    from ..core.script import MAX_SESSION_MS, parse_script
     from ..store import read_text
 
     if args.headless and not args.sim:
@@ -47,6 +47,13 @@ def _run(args: argparse.Namespace) -> int:
     script = ()
     if args.script is not None:
         script = tuple(parse_script(read_text(args.script), str(args.script)))
+        if args.seconds is not None and args.seconds * 1000 > MAX_SESSION_MS:
+            raise SystemExit(_usage(f"--seconds: a scripted session lasts at most {MAX_SESSION_MS // 1000} s, "
+                                    f"got {args.seconds:g}"))
+        late = [event for event in script if args.seconds is not None and event.time_ms >= args.seconds * 1000]
+        if late:
+            print(f"breakage-pi: note: {len(late)} action(s) of {args.script} come at or after --seconds "
+                  f"{args.seconds:g} (the first at {late[0].time_ms:g} ms) and are not played", file=sys.stderr)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
     options = RunOptions(config=config, data_dir=args.data or Path(config.instrument.data_dir), sim=args.sim,
                          script=script, seconds=args.seconds, device=args.device,

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from .errors import FormatError
 from .events import BUTTONS, GRID_COLUMNS, GRID_ROWS, KNOBS
 
+MAX_SESSION_MS = 3_600_000
+"""A scripted session lasts at most an hour of audio (as ``render``): unpaced, it writes ~1 MB of WAV a second."""
+
 
 class ScriptError(FormatError):
     """A malformed script line; the message gives the file and line number."""
@@ -112,6 +115,8 @@ def _time(word: str) -> float:
         raise ValueError(f"time must be milliseconds (a number >= 0), got {word!r}") from None
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"time must be milliseconds (a number >= 0), got {word!r}")
+    if value > MAX_SESSION_MS:
+        raise ValueError(f"time must be at most {MAX_SESSION_MS} ms (a session lasts at most an hour), got {word!r}")
     return value
 
 
