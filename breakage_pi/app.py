@@ -609,11 +609,12 @@ def sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputEv
 
     from .hw import Hardware
     from .hw.sim import SimRig
+    from .hw.sim.pins import SimPinFactory
 
     previous = Device.pin_factory
     ours = not isinstance(previous, MockFactory)
     if ours:
-        Device.pin_factory = MockFactory()
+        Device.pin_factory = SimPinFactory()          # pins that forget old states: the simulator runs for hours
 
     def restore() -> None:
         if ours:
