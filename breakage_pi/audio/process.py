@@ -294,10 +294,20 @@ def _send_quietly(results: Connection, report: dict[str, Any]) -> None:
 
 def resident_mb(pid: int | str = "self") -> float:
     """Resident memory of a process in MB (``VmRSS``), 0.0 if it cannot be read."""
+    return _proc_mb(f"/proc/{pid}/status", "VmRSS:")
+
+
+def proportional_mb(pid: int | str = "self") -> float:
+    """Proportional set size in MB (shared pages split among their users), 0.0 if it cannot be read."""
+    return _proc_mb(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
+def _proc_mb(path: str, key: str) -> float:
+    """The kB figure after ``key`` in a /proc file, in MB; 0.0 if the process is gone or the file unreadable."""
     try:
-        with open(f"/proc/{pid}/status") as lines:
+        with open(path) as lines:
             for line in lines:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass

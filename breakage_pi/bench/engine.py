@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.process import AudioProcess, EngineSettings, resident_mb
+from ..audio.process import AudioProcess, EngineSettings, proportional_mb, resident_mb
 from ..audio.sinks import AlsaSink, SinkLost
 from ..children import child_context
 from ..core.pattern import Pattern
@@ -138,18 +138,6 @@ def explain_misses(misses: list[tuple[float, ...]], late: np.ndarray, period: fl
                           "previous_write_ms": previous_write * 1e3, "probe_late_ms": probe_late * 1e3,
                           "cause": "machine" if probe_late * 1e3 >= MACHINE_STALL_MS else "engine"})
     return explained
-
-
-def proportional_mb(pid: int | str = "self") -> float:
-    """Proportional set size in MB (shared pages split among their users), 0.0 if it cannot be read."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as lines:
-            for line in lines:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def _control_side_net() -> Any:

@@ -203,18 +203,13 @@ def train_to_play(root: Path) -> dict[str, float]:
 
 def _memory_mb(pid: int) -> tuple[float, float]:
     """RSS and PSS (MB) of ``pid`` and its children."""
+    from ..audio.process import proportional_mb, resident_mb
+
     pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         pids += [int(child) for child in children.read_text().split()]
-    rss = pss = 0.0
-    for each in pids:
-        for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Rss:"):
-                rss += int(line.split()[1]) / 1024
-            elif line.startswith("Pss:"):
-                pss += int(line.split()[1]) / 1024
-    return rss, pss
+    return sum(resident_mb(each) for each in pids), sum(proportional_mb(each) for each in pids)
 
 
 def cold_start(root: Path) -> dict[str, float]:
