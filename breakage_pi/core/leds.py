@@ -18,17 +18,76 @@ Colours are full-scale here; the grid's ``brightness`` setting scales them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Mapping, Protocol
 
 import numpy as np
 
+from .bank import Bank
 from .events import FRAME_SHAPE
 from .pages import (CHANCE_COLUMN, COPY_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS, NET_COLUMNS, PERFORM_COLUMN,
                     ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, ROW_SYSTEM, SAVE_COLUMN, TRAIN_COLUMN)
-from .pattern import MAX_VELOCITY
+from .pattern import MAX_VELOCITY, Pattern
 
-if TYPE_CHECKING:
-    from .instrument import Instrument
+
+class TrainingShown(Protocol):
+    """What the LEDs read of a training run in progress (the instrument's ``Training``)."""
+
+    @property
+    def progress(self) -> float: ...
+
+    def remaining(self, index: int) -> float: ...
+
+
+class Shown(Protocol):
+    """What the LEDs read of the instrument's state (``breakage_pi.core.instrument.Instrument``).
+
+    Named here, not imported, so the state machine and its picture depend
+    on each other in one direction only: the state machine asks for a frame.
+    """
+
+    @property
+    def bank(self) -> Bank: ...
+    @property
+    def slot(self) -> int: ...
+    @property
+    def queued(self) -> int | None: ...
+    @property
+    def chain(self) -> tuple[int, ...]: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def shift(self) -> bool: ...
+    @property
+    def playing(self) -> bool: ...
+    @property
+    def playhead(self) -> int: ...
+    @property
+    def mutes(self) -> tuple[bool, ...]: ...
+    @property
+    def net(self) -> int: ...
+    @property
+    def nets(self) -> tuple[str, ...]: ...
+    @property
+    def kits(self) -> tuple[str, ...]: ...
+    @property
+    def kit(self) -> str | None: ...
+    @property
+    def held(self) -> tuple[tuple[int, int], ...]: ...
+    @property
+    def flashes(self) -> Mapping[int, float]: ...
+    @property
+    def train_pressed_at(self) -> float | None: ...
+    @property
+    def training(self) -> TrainingShown | None: ...
+    @property
+    def dirty_at(self) -> float | None: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def output_rows(self) -> tuple[int, ...]: ...
+
+    def played(self, slot: int, bar: int | None = None) -> tuple[Pattern, np.ndarray]: ...
+
 
 CHANNEL_HUES = np.array([(255, 30, 0), (255, 150, 0), (0, 255, 40), (0, 200, 255)], dtype=np.float32)
 """Your rows: kick red, snare amber, open hat green, closed hat cyan."""
@@ -57,7 +116,7 @@ def blink_on(now: float, rate: float = BLINK_HZ) -> bool:
     return int(now * rate * 2) % 2 == 0
 
 
-def render_frame(state: Instrument) -> np.ndarray:
+def render_frame(state: Shown) -> np.ndarray:
     """The frame the grid should show for ``state``."""
     if state.training is not None:
         frame = _training(state)
@@ -68,7 +127,7 @@ def render_frame(state: Instrument) -> np.ndarray:
     return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
 
 
-def _steps(state: Instrument) -> np.ndarray:
+def _steps(state: Shown) -> np.ndarray:
     pattern, chancy = state.played(state.slot)
     velocities = pattern.velocities
     outputs = list(state.output_rows)
@@ -101,7 +160,7 @@ def _steps(state: Instrument) -> np.ndarray:
     return frame
 
 
-def _menu(state: Instrument) -> np.ndarray:
+def _menu(state: Shown) -> np.ndarray:
     frame = np.zeros(FRAME_SHAPE, dtype=np.float32)
     blink = blink_on(state.now)
     for index, slot in enumerate(state.bank.slots):
@@ -140,7 +199,7 @@ def _menu(state: Instrument) -> np.ndarray:
     return frame
 
 
-def _training(state: Instrument) -> np.ndarray:
+def _training(state: Shown) -> np.ndarray:
     training = state.training
     assert training is not None
     frame = np.zeros(FRAME_SHAPE, dtype=np.float32)

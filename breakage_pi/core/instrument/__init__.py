@@ -1,0 +1,27 @@
+"""The instrument's state machine: ``step(state, event) -> (state, effects)``, pure.
+
+Everything the player can change lives in one immutable :class:`Instrument`
+(:mod:`.state`); every input is an event (:mod:`.inputs`, beside the
+hardware's in :mod:`breakage_pi.core.events`), and :func:`step`
+(:mod:`.reducer`) returns the new state and the effects (:mod:`.effects`)
+the outside must carry out. Each concern of the reducer is a module:
+:mod:`.editing` (the step pads), :mod:`.menu` (the SHIFT page),
+:mod:`.knobs` (pots, encoder, soft take-over), :mod:`.transport` (PLAY,
+slots, chains, the engine's tick), :mod:`.training` (nets and training) and
+:mod:`.external` (a followed MIDI clock, pushed banks and kits).
+"""
+
+from .effects import AbortTraining, Effect, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining
+from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, Tick, TrainingFinished,
+                     TrainingProgress, TrainingStarted)
+from .knobs import pick_up_all
+from .reducer import step
+from .state import DEFAULT_VELOCITY, DEFAULT_VOLUME, EDIT, MODES, PERFORM, Instrument, Knob, Training
+
+__all__ = [
+    "step", "pick_up_all",
+    "Instrument", "Knob", "Training", "EDIT", "PERFORM", "MODES", "DEFAULT_VELOCITY", "DEFAULT_VOLUME",
+    "Event", "Tick", "NetsLoaded", "NetResult", "TrainingStarted", "TrainingProgress", "TrainingFinished",
+    "BankLoaded", "KitsFound", "ExternalClock",
+    "Effect", "Play", "Leds", "RunNet", "StartTraining", "AbortTraining", "Save", "SelectKit", "Log",
+]
