@@ -69,7 +69,8 @@ def add_net_option(parser: argparse.ArgumentParser) -> None:
 
 def _add_gate_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gate", type=_gate, metavar="V",
-                        help="the net's outputs below velocity V (0-255) are silent (default: the bank's, 48)")
+                        help="the net's outputs fade in around velocity V (0-255) across the bank's knee "
+                             "(default: the bank's gate, 48)")
 
 
 def net_bars(net: NetSession, bank: Bank, pattern: Pattern, gate: int | None = None) -> Bars:
@@ -77,8 +78,8 @@ def net_bars(net: NetSession, bank: Bank, pattern: Pattern, gate: int | None = N
     one pattern, or with chance on, a pattern per bar."""
     threshold = bank.gate if gate is None else gate
     if not bank.chance:
-        return net.play(pattern, threshold)
-    return lambda bar: net.play(pattern, threshold, True, bank.chance_seed, bar)
+        return net.play(pattern, threshold, knee=bank.knee)
+    return lambda bar: net.play(pattern, threshold, True, bank.chance_seed, bar, bank.knee)
 
 
 def open_net(path: Path, bank: Bank, net_file: NetFile | None = None) -> NetSession:
@@ -251,14 +252,14 @@ def _predict(args: argparse.Namespace) -> int:
     session = open_net(args.net, bank, net_file)
     info = session.info
     gate = bank.gate if args.gate is None else args.gate
-    predicted = session.play(slot.pattern, gate, bank.chance, bank.chance_seed, bar=0)
+    predicted = session.play(slot.pattern, gate, bank.chance, bank.chance_seed, bar=0, knee=bank.knee)
     if args.json:
         print(json.dumps({"slot": args.slot, "channels": list(bank.channels), "roles": list(info.roles),
                           "steps": predicted.to_lists()}))
         return 0
     outputs = info.output_channels
     print(f"{printable(args.net)}: {info.describe()}")
-    print(f"gate {gate}" + (f", chance on (seed {bank.chance_seed}, bar 1 shown)" if bank.chance else ""))
+    print(f"gate {gate}, knee {bank.knee}" + (f", chance on (seed {bank.chance_seed}, bar 1 shown)" if bank.chance else ""))
     print(f"\nslot {args.slot} ({printable(slot.name or 'unnamed', 60)}) as written:")
     print(format_pattern(slot.pattern, bank.channels, info.roles))
     print(f"\nwith {', '.join(printable(bank.channels[c], 24) for c in outputs)} from the net:")
