@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,26 @@ def test_a_net_for_other_roles_is_noted(trained: Path, tmp_path: Path, capsys: p
     save_bank(tmp_path / "other.json", seed_example_bank().with_changes(roles=("in", "out", "in", "out")))
     assert main(["predict", str(trained / "net-loose.onnx"), str(tmp_path / "other.json"), "--slot", "1"]) == 0
     assert "using the net's roles" in capsys.readouterr().err
+
+
+def test_predict_at_a_knob_position_plays_that_net_at_its_detent_and_a_blend_between(
+        trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bank = str(trained / "seed.json")
+
+    def steps(*argv: str) -> list:
+        assert main(["predict", *argv, bank, "--slot", "2", "--json"]) == 0
+        return json.loads(capsys.readouterr().out)["steps"]
+
+    for position, name in (("0", "net-loose.onnx"), ("0.5", "net-medium.onnx"), ("1", "net-tight.onnx")):
+        assert steps("--nets", str(trained), "--position", position) == steps(str(trained / name))
+    assert main(["predict", "--nets", str(trained), "--position", "0.75", bank, "--slot", "2"]) == 0
+    assert "NET knob at 0.75 (50% medium + 50% tight)" in capsys.readouterr().out
+
+
+def test_predict_with_nets_and_a_net_file_or_a_lone_position_is_a_clear_error(
+        trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bank, net = str(trained / "seed.json"), str(trained / "net-tight.onnx")
+    assert "predict takes only the bank" in _error(["predict", "--nets", str(trained), net, bank, "--slot", "1"],
+                                                  capsys)
+    assert "--position goes with --nets" in _error(["predict", net, bank, "--position", "0.5", "--slot", "1"], capsys)
+    assert "not a folder of nets" in _error(["predict", "--nets", net, bank, "--slot", "1"], capsys)
