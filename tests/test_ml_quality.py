@@ -158,3 +158,17 @@ def test_a_pattern_per_bar_changes_exactly_at_the_bar_line(block: int) -> None:
     assert not rest_in_bar_2[bar_3 - 1000:bar_3].any(), "bar 2 played nothing"
     first_step = render_pattern(kit, groove, 1, 97.0, 0.6)[:step_1]
     assert np.array_equal(rest_in_bar_2[bar_3:bar_3 + step_1], first_step), "bar 3 starts on its sample"
+
+
+@pytest.mark.parametrize("name", ["net-loose.onnx", "net-medium.onnx", "net-tight.onnx"])
+def test_raising_one_kick_slowly_never_makes_a_played_hat_jump(name: str) -> None:
+    """The played output as the instrument plays it (onnxruntime, gate and knee), one velocity at a time."""
+    from breakage_pi.ml.netfile import read_net
+    from breakage_pi.ml.session import NetSession
+
+    session = NetSession(read_net(MODELS / name))
+    groove = Pattern().with_channel(0, [230, 0, 0, 0] * 4).with_channel(1, [0, 0, 0, 0, 210, 0, 0, 0] * 2)
+    for step in (2, 6, 11):
+        played = np.stack([session.play(groove.with_velocity(0, step, velocity)).velocities[2:].astype(int)
+                           for velocity in range(256)])
+        assert np.abs(np.diff(played, axis=0)).max() <= AUDIBLE + 4, (name, step)
