@@ -100,7 +100,8 @@ def test_the_bank_keeps_its_gate_and_chance_and_older_banks_load_with_the_defaul
 
 
 @pytest.mark.parametrize("changes, field", [
-    ({"gate": 300}, "gate"), ({"gate": "high"}, "gate"), ({"knee": -1}, "knee"), ({"knee": 2.5}, "knee"), ({"chance": True}, "chance"),
+    ({"gate": 300}, "gate"), ({"gate": "high"}, "gate"), ({"knee": -1}, "knee"), ({"knee": 2.5}, "knee"),
+    ({"chance": True}, "chance"),
     ({"chance": {"on": "yes", "seed": 0}}, "chance.on"), ({"chance": {"on": True, "seed": -2}}, "chance.seed"),
 ])
 def test_bad_gate_or_chance_settings_name_the_field(changes: dict, field: str) -> None:

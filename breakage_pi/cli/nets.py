@@ -43,7 +43,8 @@ def add_commands(commands: Any) -> None:
                        help="folder for the .onnx nets and summary")
     train.add_argument("--targets", type=_targets, default=DEFAULT_TARGETS, metavar="E1,E2,...",
                        help="error targets, fractions of the training hats' variance left unexplained "
-                            "(default: 0.3,0.1,0.03 = loose,medium,tight)")
+                            "(default: 0.2,0.1,0.03 = loose,medium,tight; when slots contradict each other, "
+                            "counted from what no net can explain)")
     train.add_argument("--seed", type=whole_number, default=0, metavar="N", help="random seed (default 0)")
     train.add_argument("--max-epochs", type=whole_number, default=TrainConfig().max_epochs, metavar="N",
                        help=f"stop after N epochs whatever the error (default {TrainConfig().max_epochs})")
@@ -283,7 +284,8 @@ def _predict(args: argparse.Namespace) -> int:
         return 0
     outputs = tuple(c for c, role in enumerate(roles) if role == "out")
     print(title)
-    print(f"gate {gate}, knee {bank.knee}" + (f", chance on (seed {bank.chance_seed}, bar 1 shown)" if bank.chance else ""))
+    chance = f", chance on (seed {bank.chance_seed}, bar 1 shown)" if bank.chance else ""
+    print(f"gate {gate}, knee {bank.knee}{chance}")
     print(f"\nslot {args.slot} ({printable(slot.name or 'unnamed', 60)}) as written:")
     print(format_pattern(slot.pattern, bank.channels, roles))
     print(f"\nwith {', '.join(printable(bank.channels[c], 24) for c in outputs)} from the net:")
