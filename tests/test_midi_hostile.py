@@ -165,6 +165,21 @@ def test_a_4_mb_file_of_1_3_million_notes_costs_little_memory(tmp_path, note):
     assert peak_mb - base_mb < 40, (peak_mb, base_mb)       # the file itself is 4 MB; 1.3 M tuples would be ~150 MB
 
 
+@pytest.mark.parametrize("name", ["\ud800 lone surrogate", "鼓 kick", "Café", "\x1b[2J", ""])
+def test_export_writes_any_name_a_bank_may_hold(tmp_path, capsys, name):
+    bank = {"format": "breakage-pi/bank", "version": 1, "tempo": 120, "swing": 0.5,
+            "channels": ["kick", "snare", "open_hat", "closed_hat"], "roles": ["in", "in", "out", "out"],
+            "slots": [{"name": name, "train": False, "steps": [[255] + [0] * 15] + [[0] * 16] * 3}]}
+    (tmp_path / "b.json").write_text(json.dumps(bank))                  # json.dumps escapes the lone surrogate
+    assert main(["export-midi", str(tmp_path / "b.json"), "--out", str(tmp_path / "out.mid")]) == 0, \
+        capsys.readouterr().err
+    markers = [message for message in mido.MidiFile(tmp_path / "out.mid").tracks[0] if message.type == "marker"]
+    expected = (name or "slot 1").encode("utf-8", "replace")
+    assert [marker.text.encode("latin-1") for marker in markers] == [expected]
+    assert main(["import-midi", str(tmp_path / "out.mid"), "--out", str(tmp_path / "back.json")]) == 0
+    assert load_bank(tmp_path / "back.json").slot(1).name == expected.decode("utf-8")
+
+
 def test_a_latin_1_marker_from_another_tool_still_names_its_slot(tmp_path, capsys):
     status, _ = import_line(tmp_path, capsys, midi_file(meta(0x06, "Café".encode("latin-1")), KICK, END))
     assert status == 0 and load_bank(tmp_path / "b.json").slot(1).name == "Café"

@@ -3,7 +3,7 @@
 Export writes a type-0 file at 480 ticks per quarter note (120 per step): a
 track name, the tempo, 4/4, a text event ``breakage-pi tempo=… swing=… roles=…``
 (so a round trip keeps what MIDI cannot say exactly), a marker with each
-slot's name at its bar, and for every
+slot's name at its bar (UTF-8; a lone surrogate becomes ``?``), and for every
 hit a note-on at its swung tick and a note-off half a step later. Import reads
 any drum track: notes on channel 10 (or on every channel when none is there),
 quantised to the nearest swung step, bar *n* into slot *n*. Reading is
@@ -51,7 +51,8 @@ def bank_to_midi(bank: Bank, slots: list[int] | None = None) -> mido.MidiFile:
     ]
     for bar, number in enumerate(numbers):
         slot = bank.slot(number)
-        timeline.append((bar * BAR_TICKS, 1, mido.MetaMessage("marker", text=slot.name or f"slot {number}")))
+        name = _meta_text(slot.name or f"slot {number}")
+        timeline.append((bar * BAR_TICKS, 1, mido.MetaMessage("marker", text=name)))
         velocities = slot.pattern.velocities
         for step in range(STEPS):
             tick = step_tick(bar * STEPS + step, bank.swing)
@@ -185,6 +186,17 @@ def _text(payload: bytes) -> str:
         return payload.decode("utf-8")
     except UnicodeDecodeError:
         return payload.decode("latin-1")
+
+
+def _meta_text(text: str) -> str:
+    """``text`` for a mido meta event so that the file holds its UTF-8 bytes.
+
+    A text event holds bytes; mido encodes its ``text`` as Latin-1, which
+    fails on any name beyond Latin-1 and on a lone surrogate (valid in a
+    bank's JSON). So encode as UTF-8 here, a lone surrogate becoming ``?``,
+    and hand mido the Latin-1 spelling of those bytes.
+    """
+    return text.encode("utf-8", "replace").decode("latin-1")
 
 
 def _number(text: str | None, default: float | None) -> float | None:
