@@ -176,7 +176,7 @@ def _check_meta(kind: int, payload: bytes, track: int, at: int) -> None:
     lengths = _META_LENGTHS.get(kind)
     if lengths is not None and len(payload) not in lengths:
         expected = " or ".join(str(length) for length in lengths)
-        raise _error(track, at, f"a {_META_NAMES[kind]} meta event of {len(payload)} bytes ({expected} expected)")
+        raise _error(track, at, f"a meta event '{_META_NAMES[kind]}' of {len(payload)} byte(s) ({expected} expected)")
     if kind == SET_TEMPO and int.from_bytes(payload, "big") == 0:
         raise _error(track, at, "a tempo of 0 microseconds per quarter note")
 
