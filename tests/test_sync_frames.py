@@ -26,8 +26,16 @@ def decode_all(chunks):
     return [item for chunk in chunks for item in decoder.feed(chunk)]
 
 
+def sent(session, data, now=0.0):
+    """What the device sends for ``data``: its answers, then a pull's data frames as the server would send them."""
+    out = list(session.receive(data, now))
+    while (frame := session.next_data()) is not None:
+        out.append(frame)
+    return out
+
+
 def replies(session, data, now=0.0):
-    return [f for f in decode_all(list(session.receive(data, now))) if isinstance(f, Frame)]
+    return [f for f in decode_all(sent(session, data, now)) if isinstance(f, Frame)]
 
 
 @pytest.fixture
@@ -167,6 +175,7 @@ def test_a_kit_swap_cut_by_a_power_loss_is_undone_at_start(tmp_path):
     (kits / ".909.new-5e6f7a8b").mkdir()  # a half-written new kit
     (kits / ".909.new-5e6f7a8b" / "kick.wav").write_bytes(b"half")
     (kits / "909").mkdir()
+    (kits / "909" / "kick.wav").write_bytes(b"new kick")
     data = DataDir(tmp_path)
     assert sorted(p.name for p in kits.iterdir()) == ["808", "909"]
     assert (kits / "808" / "kick.wav").read_bytes() == b"old kick"
