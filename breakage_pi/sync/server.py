@@ -101,6 +101,7 @@ class SyncServer:
             try:
                 self._serve_link(transport)
             except OSError as error:  # the port vanished, no host is attached, or the host stopped reading
+                self.session.link_lost()
                 if not self._link_down:
                     log.warning("sync: link error on %s: %s (retrying quietly)", self.port or "transport", error)
                     self._link_down = True

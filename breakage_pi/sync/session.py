@@ -102,6 +102,13 @@ class DeviceSession:
                 "timeout", f"push of {push.kind} {push.name!r} abandoned after {self.transfer_timeout_s:g} s of "
                            f"silence ({len(push.received)} of {push.expected} bytes received); nothing was changed"))
 
+    def link_lost(self) -> None:
+        """The port failed or vanished: a transfer under way and a half-received frame are gone with it."""
+        if self._push is not None:
+            self._abandon_push()
+        self._pull = None
+        self._decoder = FrameDecoder()
+
     def _decoded(self, items: Iterable[Frame | ProtocolError], now: float) -> Iterator[bytes]:
         for item in items:
             if isinstance(item, ProtocolError):
