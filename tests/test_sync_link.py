@@ -12,7 +12,7 @@ import soundfile
 from breakage_pi.core import Pattern
 from breakage_pi.store import load_bank
 from breakage_pi.sync import ProtocolError
-from breakage_pi.sync.frames import DATA
+from breakage_pi.sync.frames import DATA, HEADER_SIZE, MAX_PAYLOAD, Frame, encode_frame
 from breakage_pi.sync.messages import MAX_FILE_BYTES
 from builders import bank_file
 from sync_helpers import PtyLink, snapshot
@@ -153,6 +153,19 @@ def test_truncated_transfer_is_refused_and_changes_nothing(link, data_dir):
     assert refused.value.code == "truncated"
     assert link.raw.answer(99)["items"]
     assert snapshot(data_dir.parent) == before
+
+
+def test_after_a_byte_of_noise_the_very_next_ls_succeeds(link):
+    """Measured before: garbage then ls failed 5 of 33 times (the device's report of it was taken as the answer)."""
+    for garbage in (b"\x00", b"BKPI", b"\xff" * 7, b"BKPI\x01\x00"):
+        link.host.write(garbage)
+        assert {item["kind"] for item in link.client.list()} == {"bank", "net"}
+
+
+def test_after_a_forged_length_the_very_next_ls_succeeds(link):
+    """A header announcing 64 KiB that never arrive swallows the ls behind it for one frame timeout, no more."""
+    link.host.write(encode_frame(Frame(DATA, 1, bytes(MAX_PAYLOAD)))[:HEADER_SIZE + 3])
+    assert {item["kind"] for item in link.client.list()} == {"bank", "net"}
 
 
 def test_pull_of_a_missing_item_names_it(link):

@@ -290,6 +290,8 @@ class SyncClient:
                     if item.type == ERROR:
                         error = _device_error(item)
                         raise LineNoise(error.code, error.message) if error.code in LINE_FAULTS else error
+                    if item.type == DATA and not data and noisy is not None:
+                        raise LineNoise(noisy.code, f"the answer was lost to noise ({noisy.message})")
                     return item
             if noisy is not None and not self._retrying:
                 raise LineNoise(noisy.code, noisy.message)

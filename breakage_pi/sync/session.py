@@ -48,6 +48,14 @@ class _Push:
         return sum(entry.size for entry in self.files)
 
 
+@dataclass
+class _Pull:
+    request_id: int
+    kind: str
+    name: str
+    frames: Iterator[bytes]
+
+
 class DeviceSession:
     """Answers one host: feed it received bytes with :meth:`receive`, call :meth:`tick` when idle.
 
@@ -68,7 +76,7 @@ class DeviceSession:
         self._decoder = FrameDecoder()
         self._push: _Push | None = None
         self._abandoned_push: int | None = None  # its stray data frames are dropped without an answer each
-        self._pull: Iterator[bytes] | None = None
+        self._pull: _Pull | None = None
         self._last_byte = 0.0
 
     @property
@@ -80,7 +88,7 @@ class DeviceSession:
         """The next DATA frame of the pull under way (None when there is none)."""
         if self._pull is None:
             return None
-        frame = next(self._pull, None)
+        frame = next(self._pull.frames, None)
         if frame is None:
             self._pull = None
         return frame
@@ -148,9 +156,10 @@ class DeviceSession:
         if frame.type != REQUEST:
             yield _error(frame.request_id, ProtocolError("bad-request", "a device takes requests and data only"))
             return
-        if self._pull is not None:
-            log.info("sync: pull stopped by request %d (the host gave up on it)", frame.request_id)
-            self._pull = None
+        if self._pull is not None:  # the host gave up on it, or another host speaks: either way it learns
+            pull, self._pull = self._pull, None
+            yield _error(pull.request_id, ProtocolError(
+                "truncated", f"pull of {pull.kind} {pull.name!r} stopped by a new request"))
         if self._push is not None:
             push = self._abandon_push()
             yield _error(push.request_id, ProtocolError(
@@ -171,8 +180,9 @@ class DeviceSession:
     def _op_pull(self, request_id: int, request: dict[str, Any], now: float) -> Iterator[bytes]:
         item = self.data.read(request["kind"], request["name"])
         yield _response(request_id, {**item.summary(), "files": [entry.to_data() for entry in item.files]})
-        self._pull = (encode_frame(Frame(DATA, request_id, content[start:start + CHUNK_BYTES]))
-                      for content in item.contents for start in range(0, len(content), CHUNK_BYTES))
+        frames = (encode_frame(Frame(DATA, request_id, content[start:start + CHUNK_BYTES]))
+                  for content in item.contents for start in range(0, len(content), CHUNK_BYTES))
+        self._pull = _Pull(request_id, item.kind, item.name, frames)
 
     def _op_push(self, request_id: int, request: dict[str, Any], now: float) -> Iterator[bytes]:
         files = tuple(FileEntry(**entry) for entry in request["files"])  # check_request has checked them
