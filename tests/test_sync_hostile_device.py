@@ -5,6 +5,7 @@ import json
 import os
 import threading
 import tty
+import uuid
 
 import pytest
 
@@ -13,6 +14,8 @@ from breakage_pi.sync import FdTransport
 from breakage_pi.sync.frames import DATA, ERROR, REQUEST, RESPONSE, Frame, FrameDecoder, encode_frame
 from sync_helpers import snapshot
 
+OUTSIDE = f"/tmp/breakage-pi-hostile-{uuid.uuid4().hex}.wav"
+"""An absolute path a hostile device names (unique: /tmp is shared)."""
 KICK = b"RIFF\0\0\0\0WAVE" + bytes(100)
 SHA = hashlib.sha256(KICK).hexdigest()
 HONEST_HELLO = {"version": 1, "product": "Breakage Pi", "software": "0.1.0", "serial": "f00dcafe"}
@@ -82,7 +85,7 @@ def device_with():
 
 HOSTILE_PULLS = {
     "parent": {**summary(), "files": [kick("../x.wav")]},
-    "absolute": {**summary(), "files": [kick("/tmp/x.wav")]},
+    "absolute": {**summary(), "files": [kick(OUTSIDE)]},
     "separator": {**summary(), "files": [kick("sub/x.wav")]},
     "backslash": {**summary(), "files": [kick("..\\x.wav")]},
     "nul": {**summary(), "files": [kick("x\0.wav")]},
@@ -116,7 +119,7 @@ def test_a_hostile_pull_writes_nothing_anywhere_and_names_the_device(device_with
     assert "nothing was written" in error and "\x1b" not in error and "\0" not in error
     assert error.count("\n") == 1, error  # one line, no traceback
     assert snapshot(tmp_path) == before
-    assert not os.path.exists("/tmp/x.wav")
+    assert not os.path.exists(OUTSIDE)
 
 
 def test_a_net_answered_with_another_file_name_is_refused(device_with, tmp_path, capsys):
