@@ -121,3 +121,19 @@ def resolve(period: int | str, kit: Kit, voices: int) -> tuple[int, int, float]:
         return int(period), PINNED, 0.0
     chosen, cost = choose(lambda candidate: paced_block_cost(kit, voices, candidate), kit.rate)
     return chosen, MEASURED if fits(chosen, cost, kit.rate) else NONE_FITS, cost
+
+
+def explain(period: int | str, rate: int, voices: int = 64) -> tuple[int, str]:
+    """The period a configured ``period`` comes to on this machine and why, in words (measured now with the
+    built-in kit when automatic: what the engine would find at its start)."""
+    from .kit import load_kit
+
+    if period != AUTO_PERIOD:
+        return int(period), "pinned by [audio] period"
+    chosen, reason, cost = resolve(period, load_kit(rate=rate), voices)
+    share = cost / (chosen / rate)
+    if reason == NONE_FITS:
+        return chosen, (f"auto: no period leaves half free ({voices} voices cost {cost * 1e3:.1f} ms a block at "
+                        f"p99 here, {share:.0%} of {chosen} frames): the machine is too busy or too slow")
+    return chosen, (f"auto: {voices} voices cost {cost * 1e6:.0f} us a block at p99 here, {share:.0%} of it; "
+                    "the engine measures again at each start and steps up after repeated misses of its own")

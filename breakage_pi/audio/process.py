@@ -79,9 +79,15 @@ class EngineSettings:
 
 
 def make_sink(settings: EngineSettings) -> Sink:
-    """The sink ``settings.device`` names, paced if asked (``settings.period`` must be a number here)."""
+    """The sink ``settings.device`` names, paced if asked.
+
+    The audio process resolves an automatic period before it opens a device;
+    here (a lockstep run, with no deadline to keep) ``"auto"`` is the
+    smallest period, so offline renders do not depend on the machine.
+    """
+    if not isinstance(settings.period, int):
+        settings = replace(settings, period=CHOICES[0])
     sink: Sink
-    assert isinstance(settings.period, int), "resolve an automatic period before opening the device"
     if settings.device.startswith("wav:"):
         sink = WavSink(settings.device[4:], settings.rate, settings.period)
     elif settings.device == "none":

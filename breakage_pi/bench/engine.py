@@ -47,6 +47,7 @@ from ..core.playstate import PlayState
 from ..ml.dataset import training_set
 from ..ml.process import TrainingProcess
 from ..ml.train import TrainConfig
+from .quota import CpuQuota
 
 EDITS_PER_SECOND = 50
 RATE = 48_000
@@ -65,7 +66,8 @@ def _probe_main(seconds: float, records: Any, cpu: int, priority: int) -> None:
     """A probe's body: on ``cpu``, sleep 1 ms at a time for ``seconds``; record (deadline, woke) of late wake-ups."""
     os.sched_setaffinity(0, {cpu})
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        if priority > 0:                                 # 0: normal priority, as a normally scheduled engine
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except OSError:
         pass
     table = np.frombuffer(records, dtype=np.float64).reshape(-1, 2)
@@ -152,16 +154,34 @@ def _control_side_net() -> Any:
     return net
 
 
-def soak(seconds: float, period: int = 64, periods: int = 3) -> dict[str, float]:
-    """Run the soak for ``seconds`` of audio; figures keyed ``engine.soak.*`` and ``engine.rss_mb.*``."""
+def soak(seconds: float, period: int = 64, periods: int = 3, voices: int = 64,
+         share: float | None = None) -> dict[str, float]:
+    """Run the soak for ``seconds`` of audio; figures keyed ``engine.soak.*`` and ``engine.rss_mb.*``.
+
+    With ``share``, the audio process runs at normal priority under a CPU
+    quota of that share of one core (see :mod:`.quota`) from its first
+    instruction; the training and this control side run outside it. The
+    probes then run at normal priority too, so a miss the machine's other
+    work explains (the engine ready to run, the CPUs busy) is the machine's.
+    """
     rng = np.random.default_rng(0)
     patterns = [Pattern(rng.integers(0, 256, (4, 16), dtype=np.uint8)) for _ in range(64)]
     data = training_set(patterns, ("in", "in", "out", "out"))
     endless = TrainConfig(targets=(1e-9,), max_epochs=10**9, report_every=50)
     net = _control_side_net()
-    settings = EngineSettings("none", period=period, periods=periods, pace=True, frames=round(seconds * RATE))
-    probe = Probe(seconds + 5).start()
-    audio = AudioProcess(settings, PlayState(GROOVE, 128.0, 0.58)).start()
+    settings = EngineSettings("none", period=period, periods=periods, pace=True, frames=round(seconds * RATE),
+                              max_voices=voices, realtime_priority=70 if share is None else 0)
+    probe = Probe(seconds + 5, priority=80 if share is None else 0).start()   # as the engine is scheduled
+    limit = None if share is None else CpuQuota(1.0)
+    if limit is not None:
+        limit.add(os.getpid())               # the audio process starts inside the quota ...
+    try:
+        audio = AudioProcess(settings, PlayState(GROOVE, 128.0, 0.58)).start()
+    finally:
+        if limit is not None:
+            limit.release(os.getpid())       # ... and this process leaves it at once
+    if limit is not None and share is not None:
+        limit.set(share)
     trainer = TrainingProcess(data, endless)
     edits = epochs = 0
     memory: dict[str, float] = {}
@@ -189,6 +209,8 @@ def soak(seconds: float, period: int = 64, periods: int = 3) -> dict[str, float]
         trainer.abort()
         trainer.close()
         audio.stop()
+        if limit is not None:
+            limit.close()
     explained = explain_misses(report["misses"], probe.late_wakeups(), period / RATE)
     for miss in explained:
         print(f"  miss at block {miss['block']}: render {miss['render_ms']:.3f} ms, gap since the previous write "
