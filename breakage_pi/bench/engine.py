@@ -136,7 +136,7 @@ def explain_misses(misses: list[tuple[float, ...]], late: np.ndarray, period: fl
         window_start, window_end = called - gap - previous_write - period, called + period
         overlapping = (late[:, 0] < window_end) & (late[:, 1] > window_start) if len(late) else np.zeros(0, bool)
         probe_late = float((late[overlapping, 1] - late[overlapping, 0]).max()) if overlapping.any() else 0.0
-        explained.append({"block": int(block), "render_ms": render * 1e3, "gap_ms": gap * 1e3,
+        explained.append({"block": int(block), "called": called, "render_ms": render * 1e3, "gap_ms": gap * 1e3,
                           "previous_write_ms": previous_write * 1e3, "probe_late_ms": probe_late * 1e3,
                           "cause": "machine" if probe_late * 1e3 >= MACHINE_STALL_MS else "engine"})
     return explained
@@ -162,7 +162,9 @@ def soak(seconds: float, period: int = 64, periods: int = 3, voices: int = 64,
     quota of that share of one core (see :mod:`.quota`) from its first
     instruction; the training and this control side run outside it. The
     probes then run at normal priority too, so a miss the machine's other
-    work explains (the engine ready to run, the CPUs busy) is the machine's.
+    work explains (the engine ready to run, the CPUs busy) is the machine's,
+    and ``engine.soak.misses_quota`` counts the engine's misses during which
+    the quota held it back (its throttle count, read at every edit, rose).
     """
     rng = np.random.default_rng(0)
     patterns = [Pattern(rng.integers(0, 256, (4, 16), dtype=np.uint8)) for _ in range(64)]
@@ -185,6 +187,7 @@ def soak(seconds: float, period: int = 64, periods: int = 3, voices: int = 64,
     trainer = TrainingProcess(data, endless)
     edits = epochs = 0
     memory: dict[str, float] = {}
+    throttles: list[tuple[float, int]] = []
     try:
         next_edit = time.monotonic()
         while audio.is_alive():
@@ -197,6 +200,8 @@ def soak(seconds: float, period: int = 64, periods: int = 3, voices: int = 64,
             if not audio.send(PlayState(pattern, 128.0, 0.58)):
                 break
             edits += 1
+            if limit is not None:
+                throttles.append((time.perf_counter(), limit.throttled()))
             progress = trainer.progress()
             epochs = progress[-1][0] if progress else epochs
             frame = audio.status().frame
@@ -218,7 +223,9 @@ def soak(seconds: float, period: int = 64, periods: int = 3, voices: int = 64,
               f"{miss['probe_late_ms']:.3f} ms late -> {miss['cause']}", file=sys.stderr)
     print(f"  soak: {seconds:g} s, {period} x {periods} frames, {edits} edits, training reached epoch {epochs}, "
           f"{report.get('realtime')}", file=sys.stderr)
+    quota_misses = _held_back(explained, np.array(throttles).reshape(-1, 2), period / RATE)
     return {
+        **({} if share is None else {"engine.soak.misses_quota": quota_misses}),
         "engine.soak.seconds": seconds,
         "engine.soak.blocks": report["blocks"],
         "engine.soak.deadline_misses": report["xruns"],
@@ -231,6 +238,21 @@ def soak(seconds: float, period: int = 64, periods: int = 3, voices: int = 64,
         "engine.soak.training_epochs": epochs,
         **memory,
     }
+
+
+def _held_back(explained: list[dict[str, Any]], throttles: np.ndarray, period: float) -> int:
+    """The engine's misses whose window (as in :func:`explain_misses`) overlaps a stretch between two
+    readings of the quota's throttle count in which the count rose."""
+    rose = np.flatnonzero(np.diff(throttles[:, 1]) > 0) if len(throttles) > 1 else np.zeros(0, int)
+    starts, ends = throttles[rose, 0], throttles[rose + 1, 0]
+    held = 0
+    for miss in explained:
+        if miss["cause"] != "engine":
+            continue
+        called = miss["called"]
+        window_start = called - (miss["gap_ms"] + miss["previous_write_ms"]) / 1e3 - period
+        held += bool(((starts < called + period) & (ends > window_start)).any())
+    return held
 
 
 def _memory(audio: int | None, training: int | None) -> dict[str, float]:

@@ -74,6 +74,14 @@ class CpuQuota:
         else:
             (self.path / "cpu.max").write_text(f"{quota} {self.period_us}")
 
+    def throttled(self) -> int:
+        """How many times the quota has held its processes back so far (``nr_throttled`` of ``cpu.stat``)."""
+        for line in (self.path / "cpu.stat").read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == "nr_throttled":
+                return int(value)
+        return 0
+
     def add(self, pid: int) -> None:
         """Move process ``pid`` (with all its threads, and the children it starts from now on) into the quota."""
         self._origins[pid] = self._cgroup_of(pid)
