@@ -38,8 +38,8 @@ def choose(block_cost: Callable[[int], float], rate: int, choices: tuple[int, ..
     """The smallest period in ``choices`` whose p99 block cost (``block_cost(period)``, seconds) leaves
     ``FREE_SHARE`` of it free, and that cost; the largest choice (and its cost) when none does.
 
-    >>> choose(lambda period: 0.001, 48_000)        # 1 ms a block: 64 and 128 frames are too short
-    (256, 0.001)
+    >>> choose(lambda period: 0.001, 48_000)        # 1 ms a block: over half of 64 frames (1.33 ms)
+    (128, 0.001)
     """
     cost = 0.0
     for period in choices:
