@@ -29,7 +29,7 @@ from .status import STEPPED_UP, StatusBoard
 REOPEN_DELAYS = (0.02, 0.05, 0.1, 0.2, 0.4)      # seconds; the last repeats, so a returning device plays within ~0.5 s
 GIVE_UP_FAILURES = 10                            # failures in a row (~2.8 s) before a device that never played is refused
 LATENCY_HISTORY = 1 << 16
-MISS_HISTORY = 1024
+MISS_HISTORY = 8192                               # misses kept for the report (~330 kB)
 TAKES_PER_BLOCK = 4                              # commands taken per block at most: bounded work whatever arrives
 FADE_SECONDS = 0.004
 
