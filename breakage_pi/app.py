@@ -49,6 +49,7 @@ from .core.playstate import PlayState
 from .core.saved import restore, saved_to_data
 from .core.script import ScriptEvent
 from .core.settings import Config
+from . import STOP_SIGNALS
 from .datadir import DataDir
 from .store import quarantine
 
@@ -64,6 +65,11 @@ pots' smoothing settles), and every ``LOCKSTEP_IDLE_POLL_S`` otherwise (reading 
 mock SPI costs ~1 ms, and nothing but the script moves the pots)."""
 
 
+SCANS_PER_PRESS = 20
+"""In lockstep, the emulated boards' key scans a scripted press may take to reach the control loop (one,
+unless a read is refused and retried) before the session gives up."""
+
+
 TRAINING_CONTEXT = "forkserver"
 TRAINING_PRELOAD = ["breakage_pi.ml.process", "breakage_pi.ml.train", "breakage_pi.ml.dataset"]
 """Training runs fork from a server process that has these loaded (see :meth:`Trainer.warm_up`)."""
@@ -73,6 +79,10 @@ CONTROL_SWITCH_INTERVAL_S = 0.0005
 """The control process hands the interpreter between its threads (grid, knobs, loop) this often: a pad
 event waits less behind another thread's Python (measured with the simulated panel: the loop's median
 from pad event to snapshot 1.3 -> 1.0 ms, p99 3.1 -> 2.5 ms)."""
+
+
+SAVE_FAILED_STATUS = 3
+"""``run``'s exit status when the final save failed: the edits since the last good save are lost."""
 
 
 def quick_thread_switches() -> None:
@@ -270,22 +280,26 @@ class Saver:
             self._nets = files
         self._wake.set()
 
-    def flush(self, bank: Bank, settings: dict[str, Any]) -> None:
-        """Stop the worker and write ``bank`` and ``settings`` now (on SIGTERM and at the end)."""
+    def flush(self, bank: Bank, settings: dict[str, Any]) -> str | None:
+        """Stop the worker and write ``bank`` and ``settings`` now (on SIGTERM and at the end); returns why
+        that failed, None when everything is on disk."""
         self._closing = True
         self._wake.set()
         self._thread.join()
         self.save(bank, settings)
-        self._write_pending()
+        return self._write_pending()
 
     def _run(self) -> None:
         while not self._closing:
             self._wake.wait()
             self._wake.clear()
             if not self._closing:
-                self._write_pending()
+                failure = self._write_pending()
+                if failure is not None:
+                    log.error("saving failed: %s", failure)
 
-    def _write_pending(self) -> None:
+    def _write_pending(self) -> str | None:
+        """Write what is pending; returns why that failed, None when it is written."""
         with self._lock:
             nets, self._nets = self._nets, None
             pending, self._pending = self._pending, None
@@ -296,8 +310,9 @@ class Saver:
             if pending is not None:
                 self._data.save(*pending)
                 log.info("saved %s", self._data.root)
-        except BreakageError as error:
-            log.error("saving failed: %s", error)
+        except (BreakageError, OSError) as error:
+            return str(error)
+        return None
 
 
 # -- the control loop --------------------------------------------------------------------------
@@ -401,10 +416,11 @@ class Controller:
             log.info("%s", effect.message)
         return ()
 
-    def shutdown(self) -> None:
-        """Save everything now and stop training (SIGTERM, --seconds, the end)."""
+    def shutdown(self) -> str | None:
+        """Save everything now and stop training (SIGTERM, --seconds, the end); returns why the save failed,
+        None when everything is on disk."""
         self.trainer.close()
-        self.saver.flush(self.state.bank, saved_to_data(self.state))
+        return self.saver.flush(self.state.bank, saved_to_data(self.state))
 
 
 # -- starting up -------------------------------------------------------------------------------
@@ -484,19 +500,20 @@ def follow_clock(options: RunOptions, controller: Controller) -> Any:
     return clock
 
 
-class _Stop:
+class StopSignals:
     """SIGTERM/SIGINT/SIGHUP set this; the loops look at it once per pass."""
 
     def __init__(self) -> None:
         self.requested = False
 
     def install(self) -> Callable[[], None]:
-        """Take SIGTERM, SIGINT and SIGHUP (the simulator's terminal closing) from the main thread; returns
-        what puts the old handlers back."""
+        """Take SIGTERM, SIGINT and SIGHUP (the simulator's terminal closing) from the main thread, then let
+        through any of them held since start-up (see :mod:`breakage_pi`); returns what puts the old
+        handlers back."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        previous = {signum: signal.signal(signum, self._handler) for signum in (signal.SIGTERM, signal.SIGINT,
-                                                                                   signal.SIGHUP)}
+        previous = {signum: signal.signal(signum, self._handler) for signum in STOP_SIGNALS}
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
         def restore() -> None:
             for signum, handler in previous.items():
@@ -601,9 +618,11 @@ def _frames(options: RunOptions) -> int | None:
 
 
 def sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputEvent], None],
-                  clock: Callable[[], float], frequency: int | None) -> tuple[Any, Any, Callable[[], None]]:
+                  clock: Callable[[], float], frequency: int | None,
+                  firmware: Any = None) -> tuple[Any, Any, Callable[[], None]]:
     """The emulated rig and the real hardware classes over it, and what puts gpiozero's pin factory
-    back afterwards; the emulated pots are where ``state.json`` says they were left."""
+    back afterwards; the emulated pots are where ``state.json`` says they were left. ``firmware``, a
+    :class:`~breakage_pi.hw.sim.clock.FastForwardClock`, runs the boards' firmware (None: real time)."""
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
 
@@ -621,26 +640,39 @@ def sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputEv
             Device.pin_factory.reset()
             Device.pin_factory = previous
 
-    rig = SimRig(options.config, frequency=frequency)
+    if firmware is None:
+        rig = SimRig(options.config, frequency=frequency)
+        hardware_clocks: dict[str, Any] = {"clock": clock}
+    else:
+        rig = SimRig(options.config, frequency=frequency, clock=firmware)
+        hardware_clocks = {"clock": clock, "grid_sleep": firmware.sleep}
     rig.start()
     for name, knob in state.knobs.items():
         if knob.position is not None and rig.knob_position(name) is not None:
             rig.knob(name, knob.position)
-    return rig, Hardware(options.config, sink, bus=rig.bus, clock=clock), restore
+    return rig, Hardware(options.config, sink, bus=rig.bus, **hardware_clocks), restore
 
 
-def run_live(options: RunOptions) -> int:
+def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
     """The daemon on stage (or the interactive simulator): real time, the engine in its own process.
 
     Under systemd it reports ``READY=1`` once the first block is out, then a
     watchdog heartbeat while both the audio blocks and the control loop move
-    (:mod:`breakage_pi.systemd`), and ``STOPPING=1`` on the way out.
+    (:mod:`breakage_pi.systemd`), and ``STOPPING=1`` on the way out. ``stop``:
+    signal handlers the caller installed (None: installed here). Returns the
+    exit status: 0, or :data:`SAVE_FAILED_STATUS`.
     """
     from .systemd import Heartbeat, notify_ready, notify_stopping
 
     quick_thread_switches()
-    stop = _Stop()
-    restore_signals = stop.install()
+    restore_signals: Callable[[], None] = lambda: None
+    if stop is None:
+        stop = StopSignals()
+        restore_signals = stop.install()
+    if stop.requested:
+        restore_signals()
+        log.info("stopped before start-up: nothing opened, nothing to save")
+        return 0
     hardware_box: list[Any] = []
     engine_box: list[_LiveEngine] = []
     controller, data = open_instrument(options, False, lambda play: engine_box[0].send(play),
@@ -657,6 +689,7 @@ def run_live(options: RunOptions) -> int:
     heartbeat = Heartbeat({"audio process": lambda: engine.process.status().updated_ns,
                            "control loop": lambda: controller.iterations})
     sync = clock_in = None
+    save_failure: str | None = None
     try:
         sync = serve_sync(options, controller, data)
         clock_in = follow_clock(options, controller)
@@ -703,7 +736,7 @@ def run_live(options: RunOptions) -> int:
             sync.close()
         if clock_in is not None:
             clock_in.close()
-        controller.shutdown()
+        save_failure = controller.shutdown()
         report = engine.process.stop()
         engine.close_midi(report)
         if hardware_box:
@@ -715,33 +748,57 @@ def run_live(options: RunOptions) -> int:
         if report:
             log.info("audio: %d blocks, %d xruns, worst block %.2f ms", report.get("blocks", 0),
                      report.get("xruns", 0), report.get("worst_block_ms", 0.0))
-    return 0
+    return exit_status(save_failure)
 
 
-def run_lockstep(options: RunOptions) -> dict[str, Any]:
+def exit_status(save_failure: str | None) -> int:
+    """0, or :data:`SAVE_FAILED_STATUS` with the reason in the log (stderr, the journal) when the final save
+    failed."""
+    if save_failure is None:
+        return 0
+    log.error("error: the final save failed, the edits since the last save are lost: %s", save_failure)
+    return SAVE_FAILED_STATUS
+
+
+def run_lockstep(options: RunOptions, stop: StopSignals | None = None) -> dict[str, Any]:
     """A headless simulated session, the control loop stepped before every audio block (deterministic).
 
-    Returns the engine's figures (blocks, xruns, frames) and how often the audio clock waited for a
-    training run (``training_waits``).
+    Returns the engine's figures (blocks, xruns, frames), how often the audio clock waited for a training
+    run (``training_waits``), the emulated boards' key scans waited for (``scans_waited``) and the exit
+    status (``status``: 0, or :data:`SAVE_FAILED_STATUS`). ``stop`` as for :func:`run_live`.
     """
     from .audio.engine import Engine
     from .audio.process import make_sink
 
-    stop = _Stop()
-    restore_signals = stop.install()
+    restore_signals: Callable[[], None] = lambda: None
+    if stop is None:
+        stop = StopSignals()
+        restore_signals = stop.install()
+    figures = {"blocks": 0, "xruns": 0, "frames": 0, "training_waits": 0, "scans_waited": 0, "status": 0}
+    if stop.requested:
+        restore_signals()
+        log.info("stopped before start-up: nothing opened, nothing to save")
+        return figures
+    settings = engine_settings(options, None, None)
+    probe = make_sink(settings)             # before the data directory: an unusable device leaves nothing behind
+    probe.open()
+    probe.close()
     loop = _Lockstep(options, stop)
-    engine = Engine(loop.player, lambda: make_sink(engine_settings(options, None, None)), loop)
+    engine = Engine(loop.player, lambda: make_sink(settings), loop)
     loop.status = engine.status
     frames = _frames(options)
-    if frames is None and options.script:          # a script with no --seconds: until 1 s after its last action
-        frames = math.ceil((options.script[-1].time_ms / 1000 + 1.0) * options.config.audio.rate)
+    if frames is None:                      # no --seconds: until 1 s after the last action (an empty script: 1 s)
+        last_ms = options.script[-1].time_ms if options.script else 0.0
+        frames = math.ceil((last_ms / 1000 + 1.0) * options.config.audio.rate)
+    save_failure: str | None = None
     try:
         engine.run(frames, wait_for_device=False)
     finally:
-        loop.close()
+        save_failure = loop.close()
         restore_signals()
-    return {"blocks": engine.blocks, "xruns": engine.xruns, "frames": loop.player.frame,
-            "training_waits": loop.controller.trainer.waits}
+    return {**figures, "blocks": engine.blocks, "xruns": engine.xruns, "frames": loop.player.frame,
+            "training_waits": loop.controller.trainer.waits, "scans_waited": loop.scans_waited,
+            "status": exit_status(save_failure)}
 
 
 class _Lockstep:
@@ -752,9 +809,10 @@ class _Lockstep:
 
     serial = 0          # the engine's command source numbers no states
 
-    def __init__(self, options: RunOptions, stop: _Stop) -> None:
+    def __init__(self, options: RunOptions, stop: StopSignals) -> None:
         from .audio.kit import load_kit
         from .audio.player import Player
+        from .hw.sim.clock import FastForwardClock
 
         self.options, self.stop = options, stop
         config = options.config
@@ -762,8 +820,10 @@ class _Lockstep:
         self.now = 0.0
         self.handed: list[PlayState] = []
         self.controller, data = open_instrument(options, True, self.handed.append, lambda frame: self.show(frame))
+        self.firmware = FastForwardClock()
         self.rig, self.hardware, self._restore_pins = sim_hardware(options, self.controller.state,
-                                                                    self.controller.post, lambda: self.now, None)
+                                                                    self.controller.post, lambda: self.now, None,
+                                                                    self.firmware)
         _show_now(self.hardware, self.controller.state)
         _bring_up(self.hardware.grid)
 
@@ -783,6 +843,8 @@ class _Lockstep:
         self._button_settle = config.buttons.debounce_ms / 1000 + self._knob_period
         self._next_knob_poll = self._busy_until = self._next_print = 0.0
         self._last_block = -1
+        self.scans_waited = 0
+        """The emulated boards' key scans jumped to so far, to deliver scripted presses."""
 
     def show(self, frame: np.ndarray) -> None:
         self.hardware.show(frame)
@@ -824,7 +886,7 @@ class _Lockstep:
             delivered = self.hardware.grid.stats.events + 1
             self.rig.apply(event)
             if event.kind == "pad":
-                _wait_for_the_scan(self.hardware.grid, delivered)
+                self._deliver(delivered)
                 continue
             # the knobs are read at once, then every knob_poll_ms while the pots' smoothing settles
             # or a button's debounce window closes
@@ -832,27 +894,35 @@ class _Lockstep:
             self._busy_until = max(self._busy_until, self.now + settle)
             self._next_knob_poll = self.now
 
-    def close(self) -> None:
+    def _deliver(self, events: int) -> None:
+        """Step the grid until it has posted ``events`` pad events. The emulated boards' firmware queues a
+        press only on its 10 ms key scan: their time jumps to the next scan rather than waiting for it, so
+        a scripted press is delivered at the audio time it was scripted, in time independent of the
+        machine (the audio clock waits for it: lockstep)."""
+        bus, grid = self.rig.bus, self.hardware.grid
+        boards = [bus.board(address) for address in self.options.config.grid.addresses]
+        for _ in range(SCANS_PER_PRESS):
+            if grid.stats.events >= events:
+                return
+            bus.catch_up()
+            self.firmware.skip_to(max(board.next_scan_at for board in boards))    # every board scans once
+            bus.catch_up()
+            self.scans_waited += 1
+            grid.step()
+        if grid.stats.events < events:
+            raise AppError("the emulated grid did not deliver a scripted press")
+
+    def close(self) -> str | None:
+        """Save and let go of everything; returns why the final save failed (None: all saved)."""
         if self.sync is not None:
             self.sync.close()
         if self.midi is not None:
             self.midi.close(self.player.frame)
-        self.controller.shutdown()
+        failure = self.controller.shutdown()
         self.hardware.close()
         self.rig.close()
         self._restore_pins()
-
-
-def _wait_for_the_scan(grid: Any, events: int, timeout: float = 5.0) -> None:
-    """Step the grid until it has posted ``events`` pad events: the emulated boards' firmware scans its
-    keys every 10 ms of real time, so a scripted press is delivered at the audio time it was scripted
-    however long that takes (the audio clock waits for it: lockstep)."""
-    deadline = time.monotonic() + timeout
-    while grid.stats.events < events:
-        if time.monotonic() > deadline:
-            raise AppError("the emulated grid did not deliver a scripted press")
-        grid.step()
-        time.sleep(0.0005)
+        return failure
 
 
 def _show_now(hardware: Any, state: Instrument) -> None:
