@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from test_daemon import bank_of, data_dir
 
-from breakage_pi.app import SAVE_FAILED_STATUS, RunOptions, Saver, run_lockstep
+from breakage_pi.daemon import SAVE_FAILED_STATUS, RunOptions, run_lockstep
+from breakage_pi.daemon.root import Saver
 from breakage_pi.core import Pattern
 from breakage_pi.core.script import parse_script
 from breakage_pi.core.settings import Config
-from breakage_pi.datadir import DataDir
+from breakage_pi.daemon.datadir import DataDir
 from breakage_pi.store import load_bank
 
 ENTRY = Path(sys.executable).parent / "breakage-pi"

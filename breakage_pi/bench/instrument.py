@@ -47,9 +47,9 @@ class _LiveInstrument:
 
     def __init__(self, data_dir: Path) -> None:
         self.int_fell: list[float] = []
-        from ..app import RunOptions, engine_settings, sim_hardware, open_instrument, quick_thread_switches
+        from ..daemon.root import RunOptions, engine_settings, sim_hardware, open_instrument, quick_thread_switches
         from ..audio.process import AudioProcess
-        from ..config import Config
+        from ..core.settings import Config
 
         quick_thread_switches()             # as the daemon does
         options = RunOptions(config=Config(), data_dir=data_dir, sim=True, device="none", pace=True)
@@ -115,7 +115,7 @@ class _LiveInstrument:
 
 def _data_dir(root: Path, bank: Any = None, mode: str = "perform") -> Path:
     from ..core.saved import STATE_FORMAT
-    from ..datadir import DataDir
+    from ..daemon.datadir import DataDir
     from ..store import save_bank
 
     data = DataDir(root)

@@ -32,7 +32,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..app import StopSignals
+    from ..daemon import StopSignals
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
     stop = StopSignals()
@@ -44,8 +44,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_until_stopped(args: argparse.Namespace, stop: Any) -> int:
-    from ..app import RunOptions, run_live, run_lockstep
-    from ..config import load_config
+    from ..daemon import RunOptions, run_live, run_lockstep
+    from .config_file import load_config
     from ..core.script import MAX_SESSION_MS, parse_script
     from ..store import read_text
 

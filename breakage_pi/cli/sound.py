@@ -90,7 +90,7 @@ def _play(args: argparse.Namespace) -> int:
 
     from ..core.playstate import PlayState
     from ..audio.process import AudioProcess, EngineMonitor, EngineSettings, describe_exit
-    from ..config import load_config
+    from .config_file import load_config
     from ..audio.kit import load_kit
     from ..store import load_bank
 

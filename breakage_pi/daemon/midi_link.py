@@ -16,10 +16,10 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from .core.instrument import ExternalClock
-from .core.playstate import PlayState
-from .core.settings import MidiConfig
-from .midi import ClockFollower, MidiScheduler, RawMidiReader, RawMidiWriter, gadget_midi_node
+from ..core.instrument import ExternalClock
+from ..core.playstate import PlayState
+from ..core.settings import MidiConfig
+from ..midi import ClockFollower, MidiScheduler, RawMidiReader, RawMidiWriter, gadget_midi_node
 
 log = logging.getLogger("breakage_pi")
 

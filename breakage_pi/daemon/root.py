@@ -39,19 +39,19 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .core.bank import Bank
-from .core.errors import BreakageError, FormatError
-from .core.events import InputEvent
-from .core.instrument import (AbortTraining, Instrument, Leds, Log, NetResult, NetsLoaded, Play, RunNet, Save,
+from ..core.bank import Bank
+from ..core.errors import BreakageError, FormatError
+from ..core.events import InputEvent
+from ..core.instrument import (AbortTraining, Instrument, Leds, Log, NetResult, NetsLoaded, Play, RunNet, Save,
                               SelectKit, StartTraining, Tick, TrainingFinished, TrainingProgress, TrainingStarted,
                               pick_up_all, step)
-from .core.playstate import PlayState
-from .core.saved import restore, saved_to_data
-from .core.script import ScriptEvent
-from .core.settings import Config
-from . import STOP_SIGNALS
+from ..core.playstate import PlayState
+from ..core.saved import restore, saved_to_data
+from ..core.script import ScriptEvent
+from ..core.settings import Config
+from .. import STOP_SIGNALS
 from .datadir import DataDir
-from .store import quarantine
+from ..store import quarantine
 
 log = logging.getLogger("breakage_pi")
 
@@ -100,7 +100,7 @@ class Nets:
     """The nets in ``nets/``, sessions ready, answering the state machine's :class:`RunNet`."""
 
     def __init__(self, data: DataDir) -> None:
-        from .ml.netbank import load_net_bank
+        from ..ml.netbank import load_net_bank
 
         def refuse(error: BreakageError, corrupt: bool) -> None:
             if corrupt and Path(getattr(error, "source", "") or "").exists():
@@ -119,7 +119,7 @@ class Nets:
         if self.bank is None:
             log.warning("no nets to play: PERFORM plays the pattern as written until you train (SHIFT, hold TRAIN)")
             return NetsLoaded((), ())
-        from .ml.train import target_label
+        from ..ml.train import target_label
 
         count = len(self.bank)
         labels = tuple(label or target_label(index, count) for index, label in enumerate(self.bank.labels))
@@ -128,7 +128,7 @@ class Nets:
 
     def check_against(self, bank: Bank) -> None:
         """Say so in the log if the nets were made for other roles or another bank than ``bank``."""
-        from .ml.netinfo import mismatch_notes
+        from ..ml.netinfo import mismatch_notes
 
         if self.bank is not None:
             session = self.bank[0]
@@ -181,9 +181,9 @@ class Trainer:
         threading.Thread(target=forkserver.ensure_running, name="training-warm-up", daemon=True).start()
 
     def start(self, bank: Bank, now: float) -> list[TrainingStarted]:
-        from .ml.dataset import bank_training_set
-        from .ml.process import TrainingProcess
-        from .ml.train import TrainConfig
+        from ..ml.dataset import bank_training_set
+        from ..ml.process import TrainingProcess
+        from ..ml.train import TrainConfig
 
         self.close()
         config = TrainConfig()
@@ -219,8 +219,8 @@ class Trainer:
         return events
 
     def _prepare(self, job: Any, training_set: Any) -> None:
-        from .ml.netbank import NetBank, trained_net_files
-        from .ml.netfile import parse_net
+        from ..ml.netbank import NetBank, trained_net_files
+        from ..ml.netfile import parse_net
 
         try:
             result = job.result()
@@ -532,7 +532,7 @@ class StopSignals:
 
 def _playable_kits(data: DataDir, bank: Bank) -> tuple[str, ...]:
     """The kits in ``kits/`` that load (a bad one is named in the log and left off the grid)."""
-    from .audio.kit import load_kit
+    from ..audio.kit import load_kit
 
     playable = []
     for name in data.kit_names():
@@ -562,7 +562,7 @@ class _LiveEngine:
         """Live MIDI out (:class:`~breakage_pi.midi_link.LiveMidiFeed`), None when off."""
 
     def start(self, state: Instrument) -> None:
-        from .audio.process import AudioProcess
+        from ..audio.process import AudioProcess
         from .midi_link import LiveMidiFeed, MidiOut
 
         frames = None if self._frames is None else max(1, self._frames - self._done)
@@ -598,14 +598,14 @@ class _LiveEngine:
 def _kit(state: Instrument, data: DataDir) -> tuple[str | None, tuple[str, ...]]:
     """The kit folder to play (None: built-in) and the channel names to load from it."""
     if state.kit is None:
-        from .core.pattern import DEFAULT_CHANNEL_NAMES
+        from ..core.pattern import DEFAULT_CHANNEL_NAMES
 
         return None, DEFAULT_CHANNEL_NAMES
     return str(data.kits / state.kit), state.bank.channels
 
 
 def engine_settings(options: RunOptions, frames: int | None, kit_dir: str | None) -> Any:
-    from .audio.process import EngineSettings
+    from ..audio.process import EngineSettings
 
     audio = options.config.audio
     return EngineSettings(device=options.device or audio.device, rate=audio.rate, period=audio.period,
@@ -626,9 +626,9 @@ def sim_hardware(options: RunOptions, state: Instrument, sink: Callable[[InputEv
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
 
-    from .hw import Hardware
-    from .hw.sim import SimRig
-    from .hw.sim.pins import SimPinFactory
+    from ..hw import Hardware
+    from ..hw.sim import SimRig
+    from ..hw.sim.pins import SimPinFactory
 
     previous = Device.pin_factory
     ours = not isinstance(previous, MockFactory)
@@ -697,7 +697,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
             rig, hardware, restore_pins = sim_hardware(options, controller.state, controller.post, time.monotonic,
                                                         options.config.grid.frequency)
         else:
-            from .hw import Hardware
+            from ..hw import Hardware
 
             hardware = Hardware(options.config, controller.post)
         hardware_box.append(hardware)
@@ -767,8 +767,8 @@ def run_lockstep(options: RunOptions, stop: StopSignals | None = None) -> dict[s
     run (``training_waits``), the emulated boards' key scans waited for (``scans_waited``) and the exit
     status (``status``: 0, or :data:`SAVE_FAILED_STATUS`). ``stop`` as for :func:`run_live`.
     """
-    from .audio.engine import Engine
-    from .audio.process import make_sink
+    from ..audio.engine import Engine
+    from ..audio.process import make_sink
 
     restore_signals: Callable[[], None] = lambda: None
     if stop is None:
@@ -810,9 +810,9 @@ class _Lockstep:
     serial = 0          # the engine's command source numbers no states
 
     def __init__(self, options: RunOptions, stop: StopSignals) -> None:
-        from .audio.kit import load_kit
-        from .audio.player import Player
-        from .hw.sim.clock import FastForwardClock
+        from ..audio.kit import load_kit
+        from ..audio.player import Player
+        from ..hw.sim.clock import FastForwardClock
 
         self.options, self.stop = options, stop
         config = options.config
@@ -851,7 +851,7 @@ class _Lockstep:
 
     def take(self) -> object:
         """None, or the snapshot (or STOP) for the block about to render."""
-        from .audio.handover import STOP
+        from ..audio.handover import STOP
 
         frame = self.player.frame
         if frame == self._last_block:

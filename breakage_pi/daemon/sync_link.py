@@ -18,12 +18,12 @@ import queue
 import threading
 from typing import Any, Callable
 
-from .core.bank import Bank
-from .core.errors import BreakageError
-from .core.instrument import BankLoaded, KitsFound
-from .core.settings import SyncConfig
+from ..core.bank import Bank
+from ..core.errors import BreakageError
+from ..core.instrument import BankLoaded, KitsFound
+from ..core.settings import SyncConfig
 from .datadir import DataDir
-from .store import load_bank
+from ..store import load_bank
 
 log = logging.getLogger("breakage_pi")
 
@@ -52,7 +52,7 @@ class SyncLink:
     def __init__(self, port: str, data: DataDir, load_nets: Callable[[], Any], adopt_nets: Callable[[Any], Any],
                  playable_kits: Callable[[Bank], tuple[str, ...]], instrument: Callable[[], Any],
                  reload_kit: Callable[[str], None]) -> None:
-        from .sync import SyncServer
+        from ..sync import SyncServer
 
         self._data = data
         self._load_nets, self._adopt_nets, self._playable_kits = load_nets, adopt_nets, playable_kits

@@ -35,7 +35,7 @@ are released), the others carry on, and it is reconnected every
 threads (the library's reset sleeps 0.5 s each), so :meth:`Grid.start`
 returns at once and never delays the first sound.
 
->>> from breakage_pi.config import GridConfig
+>>> from breakage_pi.core.settings import GridConfig
 >>> from breakage_pi.hw.sim import EmulatedI2C, EmulatedNeoTrellis
 >>> bus = EmulatedI2C([EmulatedNeoTrellis(a) for a in (0x2E, 0x2F, 0x30, 0x31)])
 >>> events = []

@@ -9,7 +9,7 @@ factory); on the Pi both default to the real ones.
 
 >>> from gpiozero import Device
 >>> from gpiozero.pins.mock import MockFactory
->>> from breakage_pi.config import Config
+>>> from breakage_pi.core.settings import Config
 >>> from breakage_pi.hw.sim import EmulatedI2C, EmulatedNeoTrellis
 >>> Device.pin_factory = MockFactory()
 >>> bus = EmulatedI2C([EmulatedNeoTrellis(a) for a in Config().grid.addresses])

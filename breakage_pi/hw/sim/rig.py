@@ -8,7 +8,7 @@ drives its pin low, a knob sets the ADC's input that the real
 
 >>> from gpiozero import Device
 >>> from gpiozero.pins.mock import MockFactory
->>> from breakage_pi.config import Config
+>>> from breakage_pi.core.settings import Config
 >>> Device.pin_factory = MockFactory()
 >>> rig = SimRig(Config())
 >>> rig.press(1, 9)                    # board 0x30, key 5: its next 10 ms key scan queues the event
