@@ -16,7 +16,7 @@ import pytest
 from test_daemon import bank_of, data_dir
 
 from breakage_pi.daemon import SAVE_FAILED_STATUS, RunOptions, run_lockstep
-from breakage_pi.daemon.root import Saver
+from breakage_pi.daemon.saver import Saver
 from breakage_pi.core import Pattern
 from breakage_pi.core.script import parse_script
 from breakage_pi.core.settings import Config

@@ -4,6 +4,7 @@
 each other module does one job for it.
 """
 
-from .root import SAVE_FAILED_STATUS, RunOptions, StopSignals, run_live, run_lockstep
+from .root import SAVE_FAILED_STATUS, RunOptions, run_live, run_lockstep
+from .stop import StopSignals
 
 __all__ = ["SAVE_FAILED_STATUS", "RunOptions", "StopSignals", "run_live", "run_lockstep"]

@@ -22,8 +22,10 @@ from ..core.bank import Bank
 from ..core.errors import BreakageError
 from ..core.instrument import BankLoaded, KitsFound
 from ..core.settings import SyncConfig
-from .datadir import DataDir
 from ..store import load_bank
+from .datadir import DataDir
+from .kits import playable_kits
+from .nets import Nets
 
 log = logging.getLogger("breakage_pi")
 
@@ -113,3 +115,15 @@ class SyncLink:
         elif kind == "kit":
             log.info("sync: kits changed (%s)", name)
             self._ready.put(("kit", (name, self._playable_kits(self._instrument().bank))))
+
+
+def serve_sync(config: SyncConfig, controller: Any, data: DataDir) -> SyncLink | None:
+    """USB sync beside playing (``[sync] port``) for ``controller`` (a :class:`~.controller.Controller`), what
+    it changes a source of the control loop; None when off."""
+    port = sync_port(config)
+    if port is None:
+        return None
+    link = SyncLink(port, data, lambda: Nets(data).bank, controller.nets.adopt, lambda bank: playable_kits(data, bank),
+                    lambda: controller.state, lambda name: controller.on_kit(name)).start()
+    controller.add_source(link.poll)
+    return link
