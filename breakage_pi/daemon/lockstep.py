@@ -45,10 +45,11 @@ FramePrinter = Callable[[float, np.ndarray], None]
 
 
 def run_script(config: Config, data_dir: Path, script: Sequence[ScriptEvent], stop: StopSignals, *,
-               seconds: float | None = None, device: str | None = None,
+               seconds: float | None = None, device: str | None = None, pace: bool = False,
                on_frame: FramePrinter | None = None, frame_every_ms: float | None = None) -> dict[str, Any]:
     """Play ``script`` on the emulated panel of ``config``'s wiring with the data in ``data_dir``, into
-    ``device`` (the config's by default) for ``seconds`` of audio (see :data:`GRACE_S`).
+    ``device`` (the config's by default; ``pace``: in real time) for ``seconds`` of audio (see
+    :data:`GRACE_S`).
 
     Returns the engine's figures (blocks, xruns, frames), how often the audio clock waited for a training
     run (``training_waits``), the emulated key scans waited for (``scans_waited``) and why the final save
@@ -57,7 +58,7 @@ def run_script(config: Config, data_dir: Path, script: Sequence[ScriptEvent], st
     from ..audio.engine import Engine
     from ..audio.process import make_sink
 
-    settings = engine_settings(config.audio, device)
+    settings = engine_settings(config.audio, device, pace)
     probe = make_sink(settings)             # before the data directory: an unusable device leaves nothing behind
     probe.open()
     probe.close()

@@ -157,7 +157,8 @@ def run_lockstep(options: RunOptions, stop: StopSignals | None = None) -> dict[s
             log.info("stopped before start-up: nothing opened, nothing to save")
             return {"blocks": 0, "xruns": 0, "frames": 0, "training_waits": 0, "scans_waited": 0, "status": 0}
         figures = run_script(options.config, options.data_dir, options.script, stop, seconds=options.seconds,
-                             device=options.device, on_frame=options.on_frame, frame_every_ms=options.frame_every_ms)
+                             device=options.device, pace=options.pace, on_frame=options.on_frame,
+                             frame_every_ms=options.frame_every_ms)
     finally:
         restore_signals()
     status = exit_status(figures.pop("save_failure"))
