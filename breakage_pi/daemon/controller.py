@@ -48,7 +48,10 @@ class Controller:
         self.state = state
         self.nets, self.trainer, self.saver = nets, trainer, saver
         self._send, self._show = send, show
-        self._inbox: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
+        # queue.Queue, not SimpleQueue: CPython 3.11's SimpleQueue.get(timeout) interrupted by a signal whose
+        # handler outlasts the timeout waits forever (it recomputes a negative timeout, meaning "block"); seen
+        # as a daemon that logged "SIGTERM: saving and stopping" and never stopped, under load
+        self._inbox: queue.Queue[InputEvent] = queue.Queue()
         self._waiting: deque[InputEvent] = deque()     # taken off the inbox by wait(), handled first
         self._sources: list[Callable[[float], Iterable[Any]]] = []
         self._play: PlayState | None = None
