@@ -1,6 +1,9 @@
-"""Shared pytest set-up: the test builders importable, gpiozero's mock pins as a fixture."""
+"""Shared pytest set-up: the test builders importable, gpiozero's mock pins as a fixture, and the
+suite under emulation (``BREAKAGE_PI_EMULATION``, set by `make test-arm64`): real-time assertions
+(marker ``realtime``) skipped and listed, every other test given more time."""
 
 import gc
+import os
 import sys
 from pathlib import Path
 
@@ -20,3 +23,35 @@ def factory():
     Device.pin_factory.reset()
     Device.pin_factory = saved
     gc.collect()  # finalise closed gpiozero shared SPI objects before the next test reuses their pins
+
+
+EMULATION = os.environ.get("BREAKAGE_PI_EMULATION", "")
+EMULATION_SLOWDOWN = 4    # pytest-timeout's limits under emulation (qemu-user runs this suite ~12x slower)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under emulation a real-time assertion measures the emulator, not this code: skip it, by name.
+
+    The other tests run as they are, with their timeouts scaled by :data:`EMULATION_SLOWDOWN`."""
+    if not EMULATION:
+        return
+    skip = pytest.mark.skip(reason=f"realtime: a real-time assertion, skipped under emulation ({EMULATION})")
+    default = config.getini("timeout")
+    for item in items:
+        if item.get_closest_marker("realtime"):
+            item.add_marker(skip)
+            continue
+        marker = item.get_closest_marker("timeout")
+        seconds = float(marker.args[0]) if marker and marker.args else float(default or 0)
+        if seconds:
+            item.add_marker(pytest.mark.timeout(seconds * EMULATION_SLOWDOWN), append=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many real-time assertions emulation skipped (``-rs`` lists them one by one)."""
+    if not EMULATION:
+        return
+    skipped = [report for report in terminalreporter.stats.get("skipped", [])
+               if "realtime:" in str(report.longrepr)]
+    terminalreporter.write_line(f"emulation ({EMULATION}): {len(skipped)} real-time assertion(s) skipped, "
+                                f"timeouts x{EMULATION_SLOWDOWN}")
