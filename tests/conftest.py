@@ -48,10 +48,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say how many real-time assertions emulation skipped (``-rs`` lists them one by one)."""
+    """Name and count the real-time assertions emulation skipped."""
     if not EMULATION:
         return
-    skipped = [report for report in terminalreporter.stats.get("skipped", [])
+    skipped = [report.nodeid for report in terminalreporter.stats.get("skipped", [])
                if "realtime:" in str(report.longrepr)]
-    terminalreporter.write_line(f"emulation ({EMULATION}): {len(skipped)} real-time assertion(s) skipped, "
-                                f"timeouts x{EMULATION_SLOWDOWN}")
+    terminalreporter.write_sep("-", f"emulation ({EMULATION}): {len(skipped)} real-time assertion(s) skipped, "
+                                    f"timeouts x{EMULATION_SLOWDOWN}")
+    for nodeid in skipped:
+        terminalreporter.write_line(f"skipped (realtime): {nodeid}")

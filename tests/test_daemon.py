@@ -174,6 +174,7 @@ def test_a_slot_tapped_on_the_shift_page_starts_exactly_at_the_next_bar_line(tmp
     assert "slot 2 queued for the next bar" in done.stderr and "chain slots 3-2" in done.stderr
 
 
+@pytest.mark.realtime                        # "waited for training 0 time(s)": the training kept up with the audio
 def test_training_from_the_grid_completes_while_audio_plays_on(tmp_path):
     groove = Pattern([[220, 0, 0, 0, 0, 0, 180, 0, 200, 0, 0, 0, 0, 0, 0, 0],
                       [0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0, 0, 210, 0, 0, 90],

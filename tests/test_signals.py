@@ -28,6 +28,7 @@ def audio_child(pid):
     return None
 
 
+@pytest.mark.realtime                                   # "xruns 0": the paced device kept up
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_play_stops_cleanly_and_prints_its_summary(tmp_path, signum):
