@@ -34,14 +34,15 @@ die() { say "error: $*" >&2; exit 1; }
 
 # run "$@" and note its wall time under the name $1 for the summary
 timed() {
-    local name=$1 start=$(date +%s)
+    local name=$1 start seconds status=0 outcome="done"
+    start=$(date +%s)
     shift
     say "$name ..."
-    local status=0
     "$@" || status=$?
-    local seconds=$(( $(date +%s) - start ))
+    seconds=$(( $(date +%s) - start ))
     figures+=("$(printf '%-28s %5s min' "$name" "$(minutes "$seconds")")")
-    say "$name: $([ "$status" = 0 ] && echo done || echo "FAILED (status $status)") in ${seconds}s"
+    [ "$status" = 0 ] || outcome="FAILED (status $status)"
+    say "$name: $outcome in ${seconds}s"
     return "$status"
 }
 
@@ -165,6 +166,7 @@ in_root() {  # run a shell command in the root, as root, with pip's variables an
 
 # what a bare Raspberry Pi OS Lite lacks before `make` (Lite has python3; a debootstrap root has not)
 root_prerequisites() {
+    # shellcheck disable=SC2016  # expanded by the root's shell
     in_root 'missing=""; for p in make git python3 ca-certificates; do
                  dpkg-query -W -f="\${Status}" $p 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
              done
@@ -206,6 +208,7 @@ compare_artefacts() {
 }
 
 quick_tests="tests/test_render.py tests/test_ml_onnx.py tests/test_ml_models.py tests/test_drumsynth.py tests/test_kit.py"
+quick_tests+=" tests/test_architecture.py"
 
 main() {
     if [ "${1:-}" != --in-namespace ]; then
@@ -237,7 +240,7 @@ main() {
     compare_artefacts || status=1
     say "figures (wall clock, emulated arm64 on $(nproc) core(s)):"
     printf '  %s\n' "${figures[@]}" "$(printf '%-28s %5s min' total "$(minutes $(( $(date +%s) - started )))")"
-    [ "$status" = 0 ] && say "arm64: passed" || say "arm64: FAILED"
+    if [ "$status" = 0 ]; then say "arm64: passed"; else say "arm64: FAILED"; fi
     return "$status"
 }
 

@@ -206,6 +206,6 @@ def test_needs_root_without_a_fake_root():
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (apt install shellcheck)")
 def test_shell_scripts_pass_shellcheck():
-    scripts = sorted(str(path) for path in (REPO / "firmware").glob("*.sh"))
+    scripts = sorted(str(path) for folder in ("firmware", ".ci") for path in (REPO / folder).glob("*.sh"))
     result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
