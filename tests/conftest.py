@@ -3,7 +3,6 @@ suite under emulation (``BREAKAGE_PI_EMULATION``, set by `make test-arm64`): rea
 (marker ``realtime``) skipped and listed, every other test given more time."""
 
 import gc
-import os
 import sys
 from pathlib import Path
 
@@ -12,6 +11,8 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+from emulation import EMULATION, SLOWDOWN  # noqa: E402 (importable once the path is set)
 
 
 @pytest.fixture
@@ -25,14 +26,10 @@ def factory():
     gc.collect()  # finalise closed gpiozero shared SPI objects before the next test reuses their pins
 
 
-EMULATION = os.environ.get("BREAKAGE_PI_EMULATION", "")
-EMULATION_SLOWDOWN = 4    # pytest-timeout's limits under emulation (qemu-user runs this suite ~12x slower)
-
-
 def pytest_collection_modifyitems(config, items):
     """Under emulation a real-time assertion measures the emulator, not this code: skip it, by name.
 
-    The other tests run as they are, with their timeouts scaled by :data:`EMULATION_SLOWDOWN`."""
+    The other tests run as they are, with pytest-timeout's limits scaled by :data:`emulation.SLOWDOWN`."""
     if not EMULATION:
         return
     skip = pytest.mark.skip(reason=f"realtime: a real-time assertion, skipped under emulation ({EMULATION})")
@@ -44,7 +41,7 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("timeout")
         seconds = float(marker.args[0]) if marker and marker.args else float(default or 0)
         if seconds:
-            item.add_marker(pytest.mark.timeout(seconds * EMULATION_SLOWDOWN), append=False)
+            item.add_marker(pytest.mark.timeout(seconds * SLOWDOWN), append=False)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -54,6 +51,6 @@ def pytest_terminal_summary(terminalreporter):
     skipped = [report.nodeid for report in terminalreporter.stats.get("skipped", [])
                if "realtime:" in str(report.longrepr)]
     terminalreporter.write_sep("-", f"emulation ({EMULATION}): {len(skipped)} real-time assertion(s) skipped, "
-                                    f"timeouts x{EMULATION_SLOWDOWN}")
+                                    f"timeouts x{SLOWDOWN}")
     for nodeid in skipped:
         terminalreporter.write_line(f"skipped (realtime): {nodeid}")
