@@ -120,7 +120,7 @@ copy_host_config() {
     [ -d /etc/xdg/pip ] && mkdir -p "$root/etc/xdg" && cp -r /etc/xdg/pip "$root/etc/xdg/"
     if compgen -G "/usr/local/share/ca-certificates/*" > /dev/null; then
         mkdir -p "$root/usr/local/share/ca-certificates"
-        cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+        cp -rp /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
     fi
 }
 
@@ -173,7 +173,10 @@ root_prerequisites() {
              if [ -n "$missing" ]; then
                  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
              fi
-             update-ca-certificates > /dev/null'
+             # the build machine'"'"'s own certificates, added or changed since the store was last built
+             if [ -n "$(find /usr/local/share/ca-certificates -newer /etc/ssl/certs/ca-certificates.crt)" ]; then
+                 update-ca-certificates > /dev/null
+             fi'
 }
 
 copy_tree() {  # the working tree as it is (uncommitted changes too); the root's venv and stamps kept
@@ -209,6 +212,10 @@ compare_artefacts() {
 
 quick_tests="tests/test_render.py tests/test_ml_onnx.py tests/test_ml_models.py tests/test_drumsynth.py tests/test_kit.py"
 quick_tests+=" tests/test_architecture.py"
+# the two slowest render tests (one-frame blocks, ten thousand steps: minutes each under emulation) are
+# left to the full run
+quick_tests+=" --deselect tests/test_render.py::test_render_does_not_depend_on_block_size[1]"
+quick_tests+=" --deselect tests/test_render.py::test_no_drift_in_the_audio_after_ten_thousand_steps"
 
 main() {
     if [ "${1:-}" != --in-namespace ]; then
