@@ -126,8 +126,19 @@ class Nets:
                 log.warning("%s", note)
 
     def answer(self, request: RunNet) -> NetResult:
+        """The nets' outputs at the request's NET knob position (the one or two nets it weighs run)."""
         assert self.bank is not None, "the state machine asks for nets only when some are loaded"
-        return NetResult(request, self.bank[request.net].apply(request.pattern))
+        return NetResult(request, self.bank.outputs_at(request.pattern, request.position))
+
+
+def _closest_note(result: Any) -> str:
+    """A plain note on the nets that ran out of epochs before their target (they play as close as they got)."""
+    from .ml.train import target_label
+
+    count = len(result.config.targets)
+    short = [snapshot for snapshot in result.snapshots if not snapshot.reached]
+    return "".join(f"; {target_label(s.index, count)} is as close as training got: {s.relative_error:.3g} of the "
+                   f"variance unexplained, its target {s.target:.3g}" for s in short)
 
 
 @dataclass
@@ -217,15 +228,15 @@ class Trainer:
         except BreakageError as error:
             self._outcome = _Outcome(f"training failed: {error}; keeping the old nets")
             return
-        if result.stopped != "targets":
-            self._outcome = _Outcome(f"training stopped ({result.stopped}) with {result.relative_error:.3g} of the "
-                                     "variance unexplained; keeping the old nets")
+        if not result.complete:
+            self._outcome = _Outcome(f"training stopped ({result.stopped}) before every net was there; "
+                                     "keeping the old nets")
             return
         files = trained_net_files(result, training_set)
         bank = NetBank([parse_net(data, name) for name, data in files])
         self._outcome = _Outcome(f"trained {len(files)} nets in {result.epochs} epochs "
-                                 f"({result.relative_error:.3g} of the variance unexplained); now playing them",
-                                 files, bank)
+                                 f"({result.relative_error:.3g} of the variance unexplained); now playing them"
+                                 + _closest_note(result), files, bank)
 
     def _hand_over(self, now: float) -> TrainingFinished:
         outcome, self._outcome = self._outcome, None
@@ -435,7 +446,8 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     nets = Nets(data)
     settings = options.config.instrument
     kits = _playable_kits(data, bank)
-    state = Instrument(bank, kits=kits, playing=settings.autoplay, kit=settings.kit if settings.kit in kits else None)
+    state = Instrument(bank, kits=kits, playing=settings.autoplay, kit=settings.kit if settings.kit in kits else None,
+                       learn=options.config.nets.learn)
     if settings.kit and settings.kit not in kits:
         log.error("[instrument] kit %r is not a playable folder of %s; playing the built-in kit", settings.kit,
                   data.kits)
@@ -449,7 +461,7 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
             data.quarantine_state(str(error.in_source(str(data.state))))
     state = pick_up_all(state)
     log.info("bank %s: %d slot(s), slot %d, mode %s, net %s, %g BPM", data.bank, len(bank.slots), state.slot + 1,
-             state.mode, state.net_label, bank.tempo)
+             state.mode, state.net_blend, bank.tempo)
     saver = Saver(data)
     Trainer.warm_up()
     controller = Controller(state, nets, Trainer(nets, saver, LOCKSTEP_TRAIN_S if lockstep else None), saver,
