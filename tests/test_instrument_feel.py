@@ -189,7 +189,9 @@ def test_undo_removes_the_last_correction_and_a_listed_one_can_be_removed():
     assert state.listing and state.frame[ROW_SLOTS, 0].any() and not state.frame[ROW_SLOTS, 1:].any()
     state, _ = run(state, PadEvent(ROW_SLOTS, 0, True, 2.9), PadEvent(ROW_SLOTS, 0, False, 2.95))
     assert state.bank.corrections == () and state.slot == 0 and state.queued is None
-    state, _ = run(state, PadEvent(ROW_SYSTEM, CORRECTIONS_COLUMN, False, 3.0), ButtonEvent("shift", "released", 3.1))
+    state, _ = run(state, PadEvent(ROW_SYSTEM, CORRECTIONS_COLUMN, False, 3.0))
+    assert state.listing                                         # until SHIFT is let go
+    state, _ = run(state, ButtonEvent("shift", "released", 3.1))
     assert not state.listing
     state, effects = run(state, PadEvent(0, 0, True, 3.2), PadEvent(0, 0, False, 3.25))
     state, _ = run(state, *nets_answer(effects))

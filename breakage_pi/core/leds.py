@@ -12,7 +12,7 @@
   amber = in the chain), training marks (green), roles (your hue / the net's
   hue), mutes (red), kits, nets (each lit by its share of the NET knob's
   blend), chance, mode, the corrections (teal, brighter the more there are;
-  blinking while the nets learn them; held: row 0 lists them) and their
+  blinking while the nets learn them; tapped: row 0 lists them) and their
   undo (yellow when there is something to undo), copy, save (amber while
   unsaved), TRAIN.
 - Training (TRAIN's): row 0 fills with progress, rows 1-3 show each net's
@@ -228,7 +228,7 @@ def blend(colours: np.ndarray, weights: tuple[tuple[int, float], ...]) -> np.nda
 
 
 def _corrections(state: Shown, frame: np.ndarray, blink: bool) -> None:
-    """The corrections pad, UNDO, and with the corrections pad held their list on row 0 (the ones made for
+    """The corrections pad, UNDO, and while listing the corrections on row 0 (the ones made for
     the playing slot's inputs bright)."""
     corrections = state.bank.corrections
     learning = state.training is not None and state.training.background

@@ -7,8 +7,8 @@ bank as a training example of its own (a later correction of the same inputs
 amends it). Until the nets have learnt it, these inputs play as corrected;
 with ``learn`` auto the nets retrain in the background :data:`LEARN_DELAY_S`
 after the last correction. On the SHIFT page the corrections are listed
-(hold their pad: row 1 shows them, tap one to remove it) and the last change
-to them can be undone.
+(tap their pad: row 1 shows them until SHIFT is let go, tap one there to
+remove it) and the last change to them can be undone.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def correct(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> I
         effects.append(Log(f"{MAX_CORRECTIONS} corrections kept: the oldest makes room (undo brings it back)"))
         kept = kept[-MAX_CORRECTIONS:]
     step = f"{bank.channels[row]} step {column + 1}"
-    effects.append(Log(f"correction: {step} {f'on at {velocity}' if velocity else 'off'} "
-                       f"(slot {state.slot + 1}; {len(kept)} correction(s) in the bank)"))
+    effects.append(Log(f"correction: {step} {f'on at {velocity}' if velocity else 'off'}, "
+                       f"slot {state.slot + 1} ({len(kept)} in the bank)"))
     state = _with_corrections(state, tuple(kept))
     unlearnt = tuple(p for p in state.unlearnt if not _same_inputs(state, p, corrected)) + (corrected,)
     return replace(state, unlearnt=unlearnt)
@@ -80,10 +80,10 @@ def undo(state: Instrument, effects: list[Effect]) -> Instrument:
 
 
 def list_corrections(state: Instrument, listing: bool, effects: list[Effect]) -> Instrument:
-    """The corrections pad held (row 1 lists them) or let go."""
+    """The corrections pad tapped: row 1 lists them (until SHIFT is let go or the pad tapped again), or not."""
     if listing and not state.listing:
         count = len(state.bank.corrections)
-        effects.append(Log(f"{count} correction(s): tap one on row 1 to remove it" if count else
+        effects.append(Log(f"{count} correction(s) on row 1: tap one to remove it" if count else
                            "no corrections yet: in PERFORM, press a step on the net's rows"))
     return replace(state, listing=listing)
 

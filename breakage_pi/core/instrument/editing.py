@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..pages import CORRECTIONS_COLUMN, ROW_SLOTS, ROW_SYSTEM, TRAIN_COLUMN
+from ..pages import ROW_SLOTS, ROW_SYSTEM, TRAIN_COLUMN
 from .corrections import correct
 from .effects import Effect, Log
 from .state import Instrument
@@ -36,8 +36,6 @@ def release_pad(state: Instrument, pad: tuple[int, int], effects: list[Effect]) 
     """Any pad released: TRAIN and a held slot let go; a tapped lit step is cleared."""
     if pad == (ROW_SYSTEM, TRAIN_COLUMN):
         state = replace(state, train_pressed_at=None)
-    if pad == (ROW_SYSTEM, CORRECTIONS_COLUMN):
-        state = replace(state, listing=False)
     if pad[0] == ROW_SLOTS and state.slot_held == pad[1]:
         state = replace(state, slot_held=None)
     if pad not in state.held:

@@ -2,7 +2,8 @@
 
 Row 1 the slots, row 2 the training marks, row 3 the channels' roles,
 mutes and the kits, row 4 the nets, chance, the mode, the corrections
-(held: row 1 lists them) and their undo, copy, save and TRAIN (held 1 s).
+(tap: row 1 lists them until SHIFT is let go) and their undo, copy, save
+and TRAIN (held 1 s).
 The layout is :mod:`breakage_pi.core.pages`'.
 """
 
@@ -54,7 +55,7 @@ def menu_pad(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> 
             return replace(state, position=detent_position(column, len(state.nets)))
         return state
     if column == CORRECTIONS_COLUMN:
-        return list_corrections(state, True, effects)
+        return list_corrections(state, not state.listing, effects)
     if column == UNDO_COLUMN:
         return undo(state, effects)
     if column == CHANCE_COLUMN:
