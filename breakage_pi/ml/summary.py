@@ -32,7 +32,7 @@ def format_summary(bank_name: str, bank: Bank, data: TrainingSet, result: Traini
     lines = [
         "Breakage Pi nets",
         "",
-        f"bank:      {bank_name}, {len(data)} training examples: "
+        f"bank:      {bank_name}, {len(bank.training_slots)} training slots: "
         + ", ".join(slot.name or "unnamed" for slot in bank.training_slots)
         + (f" and {len(bank.corrections)} correction(s) made in PERFORM" if bank.corrections else ""),
         f"data:      {data.digest}",
