@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ml_builders import seed_example_bank
 
-from breakage_pi.app import Trainer
+from breakage_pi.daemon.trainer import Trainer
 from breakage_pi.ml.dataset import bank_training_set
 from breakage_pi.ml.train import TrainConfig, train
 
