@@ -61,7 +61,8 @@ def start_training(state: Instrument, effects: list[Effect], background: bool = 
     what = f"{len(bank.training_slots)} slot(s){corrections}"
     training = Training(state.now, background=background, corrections=bank.corrections)
     if background:
-        effects.append(Log(f"learning the corrections: retraining on {what}"))
+        effects.append(Log(f"learning {len(bank.corrections)} correction(s) in the background, with "
+                           f"{len(bank.training_slots)} slot(s)"))
         return replace(state, training=training)
     effects.append(Log(f"training on {what}"))
     return replace(state, training=training, held=(), clearing=frozenset())
