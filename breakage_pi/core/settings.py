@@ -156,6 +156,18 @@ class MidiConfig:
     clock_in: str = "auto"
 
 
+LEARN_MODES = ("auto", "on-train")
+
+
+@dataclass(frozen=True)
+class NetsConfig:
+    """How the nets learn from the player's corrections in PERFORM: ``learn = "auto"`` retrains them in the
+    background about two seconds after the last correction; ``"on-train"`` keeps the corrections in the bank
+    until TRAIN is held."""
+
+    learn: str = "auto"
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole instrument's config; ``Config()`` is the documented default.
@@ -172,6 +184,7 @@ class Config:
     instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     midi: MidiConfig = field(default_factory=MidiConfig)
+    nets: NetsConfig = field(default_factory=NetsConfig)
 
 
 Check = Callable[[Any, str], Any]
@@ -310,10 +323,17 @@ def _port(value: Any, key: str) -> str:
     return value
 
 
+def _learn(value: Any, key: str) -> str:
+    if value not in LEARN_MODES:
+        raise ConfigError(f"must be \"auto\" or \"on-train\", got {value!r}", key)
+    return value
+
+
 _INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean, "kit": _kit_name}
 _SYNC: dict[str, Check] = {"port": _port}
 _MIDI: dict[str, Check] = {"out": _node, "follow_clock": _boolean, "clock_in": _node}
-_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi")
+_NETS: dict[str, Check] = {"learn": _learn}
+_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi", "nets")
 
 
 def _table(data: Any, key: str) -> Mapping[str, Any]:
@@ -380,6 +400,7 @@ def parse_config(data: Mapping[str, Any], source: str = "") -> Config:
             instrument=_section(data.get("instrument", {}), "instrument", _INSTRUMENT, InstrumentConfig()),
             sync=_section(data.get("sync", {}), "sync", _SYNC, SyncConfig()),
             midi=_section(data.get("midi", {}), "midi", _MIDI, MidiConfig()),
+            nets=_section(data.get("nets", {}), "nets", _NETS, NetsConfig()),
         )
         _check_pins(config)
         _check_channels(config)

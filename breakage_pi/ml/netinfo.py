@@ -96,7 +96,7 @@ def mismatch_notes(info: NetInfo, bank: Bank, net: str) -> list[str]:
         notes.append(f"{printable(net)} was trained with roles {list(info.roles)} on channels "
                      f"{printable(list(info.channels))}; the bank has {list(bank.roles)} on "
                      f"{printable(list(bank.channels))}: using the net's roles")
-    elif bank.training_slots and bank_training_set(bank).digest != info.training_set_hash:
+    elif bank.training_patterns and bank_training_set(bank).digest != info.training_set_hash:
         notes.append(f"{printable(net)} was trained on another training set than this bank's "
                      "(its training_set_hash differs): it plays, but it may be a net of another bank")
     return notes
