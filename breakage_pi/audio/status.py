@@ -20,7 +20,7 @@ from .seqlock import SeqLock
 
 FIELDS = ("frame", "step", "blocks", "xruns", "worst_block_ns", "device_lost", "latency_frames", "period",
           "running", "state_serial", "frames_written", "failing", "updated_ns", "switched",
-          "state_frame")
+          "state_frame", "step_start", "step_frames")
 ERROR_BYTES = 256
 WORDS = 1 + len(FIELDS) + ERROR_BYTES // 8
 READ_TRIES = 1000          # about 0.2 ms of retrying at most, then the reading is marked stale
@@ -41,6 +41,8 @@ class EngineStatus:
     frame at which the state ``state_serial`` names was adopted (the start
     of the block it first played in), so the control side knows exactly
     from which sample it plays (live MIDI out is timed by it).
+    ``step_start`` and ``step_frames``: the frame the step ``step`` began at
+    and its length (0 when stopped): where a note arriving now falls.
     ``stale`` is True when no consistent copy could be read (the values are
     the previous reading's); ``alive`` is None unless the reader knows.
     """
@@ -60,6 +62,8 @@ class EngineStatus:
     updated_ns: int = 0
     switched: int = 0
     state_frame: int = 0
+    step_start: int = 0
+    step_frames: int = 0
     error: str = ""
     stale: bool = False
     alive: bool | None = None

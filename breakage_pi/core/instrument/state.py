@@ -19,10 +19,13 @@ from ..bank import Bank
 from ..events import KNOBS
 from ..gate import gated, uncertain
 from ..pattern import CHANNELS, STEPS, Pattern
-from ..playstate import UNMUTED, PlayState
+from ..playstate import UNMUTED, Hit, PlayState
 
 EDIT, PERFORM = "edit", "perform"
 MODES = (EDIT, PERFORM)
+NOTES_PLAY, NOTES_RECORD, NOTES_OFF = "play", "record", "off"
+NOTE_MODES = (NOTES_PLAY, NOTES_RECORD, NOTES_OFF)
+"""What a drum note on MIDI in does (``[midi] input``): sound only, sound and write the step, nothing."""
 DEFAULT_VELOCITY = 200
 DEFAULT_VOLUME = 0.8
 
@@ -77,7 +80,9 @@ class Instrument:
 
     ``slot`` and ``queued`` are 0-based slot indexes; ``net`` indexes the
     nets present (``nets``, loose to tight). The gate and chance are the
-    bank's settings (``bank.gate``, ``bank.chance``).
+    bank's settings (``bank.gate``, ``bank.chance``). ``notes`` is what a
+    note on MIDI in does (:data:`NOTE_MODES`); ``hits`` are the newest
+    one-shot hits it played, numbered up to ``hit_serial``.
     """
 
     bank: Bank
@@ -113,10 +118,15 @@ class Instrument:
     sent: PlayState | None = None
     frame: np.ndarray | None = None
     frame_at: float = -math.inf
+    notes: str = NOTES_RECORD
+    hits: tuple[Hit, ...] = ()
+    hit_serial: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.notes not in NOTE_MODES:
+            raise ValueError(f"notes must be one of {NOTE_MODES}, got {self.notes!r}")
 
     # -- what the rest of the program reads ----------------------------------------------------
 
@@ -131,6 +141,13 @@ class Instrument:
         if self.mode != PERFORM or not self.nets:
             return ()
         return tuple(c for c, role in enumerate(self.net_roles) if role == "out")
+
+    @property
+    def input_rows(self) -> tuple[int, ...]:
+        """Rows the player writes and MIDI notes play: the inputs of the nets playing in PERFORM, else the
+        bank's."""
+        roles = self.net_roles if self.output_rows else self.bank.roles
+        return tuple(c for c, role in enumerate(roles) if role == "in")
 
     @property
     def net_label(self) -> str:
@@ -178,7 +195,7 @@ class Instrument:
         upcoming = self.upcoming()
         queued = None if upcoming is None else self.played(upcoming, self.bar + 1)[0]
         return PlayState(self.played(self.slot)[0], self.bank.tempo, self.bank.swing, self.mutes, self.volume,
-                         self.playing, queued=queued, queue_token=self.queue_token)
+                         self.playing, queued=queued, queue_token=self.queue_token, hits=self.hits)
 
 
 def persisted(state: Instrument) -> tuple[object, ...]:
