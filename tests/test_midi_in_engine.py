@@ -94,3 +94,38 @@ def test_the_player_says_where_the_current_step_began_and_how_long_it_is(tmp_pat
         spans.add(player.current_step_span())
     assert sorted(spans) == [(0, 0, 7200), (1, 7200, 4800), (2, 12_000, 7200)]
     assert np.isclose(sum(length for _, _, length in spans) / 3, 6400)
+
+
+def test_drum_notes_and_clock_from_one_fifo_become_events_through_one_parser(tmp_path):
+    import os
+
+    import mido
+
+    from breakage_pi.core.instrument import ExternalClock, NoteIn
+    from breakage_pi.midi import ClockFollower, MidiInput
+
+    fifo = tmp_path / "midi-in"
+    os.mkfifo(fifo)
+    where = [(5, 100, STEP)]
+    midi_in = MidiInput(str(fifo), ClockFollower(), notes_channel=10, position=lambda: where[0])
+    assert midi_in.poll(0.0) == []                            # opens the FIFO's reading end, nothing yet
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        stream = [mido.Message("start"), mido.Message("note_on", channel=9, note=36, velocity=127),
+                  mido.Message("note_on", channel=9, note=42, velocity=64),       # a hat: the net's, still a drum
+                  mido.Message("note_on", channel=0, note=38, velocity=64),       # another channel: ignored
+                  mido.Message("note_on", channel=9, note=60, velocity=64),       # not a drum: ignored
+                  mido.Message("note_off", channel=9, note=36),
+                  mido.Message("note_on", channel=9, note=40, velocity=0)]       # a note-off by another name
+        data = b"".join(bytes(m.bytes()) for m in stream)
+        os.write(writer, data[:3])                            # a message split across two reads
+        first = midi_in.poll(1.0)
+        os.write(writer, data[3:])
+        where[0] = (6, 10, STEP)
+        second = midi_in.poll(1.5)
+    finally:
+        os.close(writer)
+        midi_in.close()
+    assert first == [ExternalClock(None, "start", 1.0)]
+    assert second == [NoteIn(0, 255, 1.5, 6, 10, STEP), NoteIn(3, 129, 1.5, 6, 10, STEP)]
+    assert (midi_in.notes, midi_in.ignored) == (2, 2)
