@@ -129,3 +129,28 @@ def test_drum_notes_and_clock_from_one_fifo_become_events_through_one_parser(tmp
     assert first == [ExternalClock(None, "start", 1.0)]
     assert second == [NoteIn(0, 255, 1.5, 6, 10, STEP), NoteIn(3, 129, 1.5, 6, 10, STEP)]
     assert (midi_in.notes, midi_in.ignored) == (2, 2)
+
+
+def test_a_listening_reader_wakes_the_loop_and_times_notes_as_they_arrive(tmp_path):
+    import os
+    import threading
+
+    import mido
+
+    from breakage_pi.core.instrument import NoteIn
+    from breakage_pi.midi import MidiInput
+
+    fifo = tmp_path / "midi-in"
+    os.mkfifo(fifo)
+    woken = threading.Event()
+    midi_in = MidiInput(str(fifo), notes_channel=10, position=lambda: (2, 50, STEP), wake=woken.set,
+                        clock=lambda: 7.25)
+    reader_ready = os.open(fifo, os.O_WRONLY)             # blocks until the listener has opened its end
+    try:
+        assert midi_in.poll(1.0) == [] and not woken.is_set()
+        os.write(reader_ready, bytes(mido.Message("note_on", channel=9, note=38, velocity=127).bytes()))
+        assert woken.wait(10)
+        assert midi_in.poll(8.0) == [NoteIn(1, 255, 7.25, 2, 50, STEP)]    # timed when it arrived
+    finally:
+        os.close(reader_ready)
+        midi_in.close()
