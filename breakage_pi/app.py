@@ -48,8 +48,9 @@ from .core.instrument import (AbortTraining, Instrument, Leds, Log, NetResult, N
 from .core.playstate import PlayState
 from .core.saved import restore, saved_to_data
 from .core.script import ScriptEvent
-from .core.settings import Config
+from .core.settings import Config, MidiConfig
 from .datadir import DataDir
+from .midi_in_link import EnginePosition, ScriptedMidi, midi_inputs
 from .store import quarantine
 
 log = logging.getLogger("breakage_pi")
@@ -302,6 +303,10 @@ class Saver:
 
 # -- the control loop --------------------------------------------------------------------------
 
+_WAKE: Any = object()
+"""Put in the controller's inbox by :meth:`Controller.wake`: no event, it only ends the wait."""
+
+
 class Controller:
     """The state machine and everything its effects touch; one :meth:`iterate` per loop pass."""
 
@@ -330,14 +335,20 @@ class Controller:
         """Poll ``source(now)`` every pass; the events it returns go to the state machine."""
         self._sources.append(source)
 
+    def wake(self) -> None:
+        """End a :meth:`wait` now (thread-safe): a source has something for the next pass (MIDI in)."""
+        self._inbox.put(_WAKE)
+
     def wait(self, timeout: float) -> None:
-        """Sleep until a hardware event arrives or ``timeout`` seconds pass (live loop)."""
+        """Sleep until a hardware event arrives, :meth:`wake` is called or ``timeout`` seconds pass (live loop)."""
         if self._waiting:
             return
         try:
-            self._waiting.append(self._inbox.get(timeout=timeout))
+            event = self._inbox.get(timeout=timeout)
         except queue.Empty:
-            pass
+            return
+        if event is not _WAKE:
+            self._waiting.append(event)
 
     def iterate(self, now: float, step_column: int, switched: int) -> None:
         """One pass at time ``now``: inputs, the engine's playhead, training, sources; then hand over."""
@@ -349,7 +360,8 @@ class Controller:
                 event = self._inbox.get_nowait()
             except queue.Empty:
                 break
-            self.handle(event)
+            if event is not _WAKE:
+                self.handle(event)
         self.handle(Tick(now, step_column, switched))
         for report in self.trainer.poll(now):
             self.handle(report)
@@ -435,7 +447,8 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     nets = Nets(data)
     settings = options.config.instrument
     kits = _playable_kits(data, bank)
-    state = Instrument(bank, kits=kits, playing=settings.autoplay, kit=settings.kit if settings.kit in kits else None)
+    state = Instrument(bank, kits=kits, playing=settings.autoplay, kit=settings.kit if settings.kit in kits else None,
+                       notes=options.config.midi.input)
     if settings.kit and settings.kit not in kits:
         log.error("[instrument] kit %r is not a playable folder of %s; playing the built-in kit", settings.kit,
                   data.kits)
@@ -470,18 +483,13 @@ def serve_sync(options: RunOptions, controller: Controller, data: DataDir) -> An
     return link
 
 
-def follow_clock(options: RunOptions, controller: Controller) -> Any:
-    """Incoming MIDI clock as the tempo and transport (``[midi] follow_clock``, live only); None when off."""
-    from .midi_link import ClockIn, clock_in_path
-
-    path = clock_in_path(options.config.midi)
-    if path is None:
-        if options.config.midi.follow_clock:
-            log.info("MIDI clock: no USB gadget MIDI port; not following")
-        return None
-    clock = ClockIn(path)
-    controller.add_source(clock.poll)
-    return clock
+def listen_midi(config: MidiConfig, controller: Controller, position: Any) -> list[Any]:
+    """MIDI in, live: a followed clock (``[midi] follow_clock``) and drum notes (``[midi] input``), each node
+    read by one reader whose thread wakes the loop; the readers, to close."""
+    readers = midi_inputs(config, position, controller.wake)
+    for reader in readers:
+        controller.add_source(reader.poll)
+    return readers
 
 
 class _Stop:
@@ -656,10 +664,12 @@ def run_live(options: RunOptions) -> int:
     # a USB DAC is unplugged (counting blocks alone would make systemd restart a daemon waiting for its DAC).
     heartbeat = Heartbeat({"audio process": lambda: engine.process.status().updated_ns,
                            "control loop": lambda: controller.iterations})
-    sync = clock_in = None
+    sync = None
+    midi_in: list[Any] = []
+    position = EnginePosition()
     try:
         sync = serve_sync(options, controller, data)
-        clock_in = follow_clock(options, controller)
+        midi_in = listen_midi(options.config.midi, controller, position)
         if options.sim:
             rig, hardware, restore_pins = sim_hardware(options, controller.state, controller.post, time.monotonic,
                                                         options.config.grid.frequency)
@@ -684,6 +694,7 @@ def run_live(options: RunOptions) -> int:
                          status.period_why)
                 notify_ready(f"playing on {engine.settings.device}, {status.period} frames")
                 heartbeat.start()
+            position.update(status)
             if engine.midi is not None:
                 engine.midi.update(status)
             controller.iterate(time.monotonic(), status.step, status.switched)
@@ -702,8 +713,8 @@ def run_live(options: RunOptions) -> int:
         notify_stopping()
         if sync is not None:
             sync.close()
-        if clock_in is not None:
-            clock_in.close()
+        for reader in midi_in:
+            reader.close()
         controller.shutdown()
         report = engine.process.stop()
         engine.close_midi(report)
@@ -777,6 +788,8 @@ class _Lockstep:
         midi_path = midi_out_path(config.midi)
         self.midi = None if midi_path is None else MidiOut(midi_path, self.rate, self.player.state)
         self.sync = serve_sync(options, self.controller, data)
+        self.scripted_midi = ScriptedMidi(config.midi, self._position)
+        self.controller.add_source(self.scripted_midi.reader.poll)
         self.controller.on_kit = lambda name: self.player.use_kit(kit())
         self.script = deque(options.script)
         self.status: Any = None
@@ -823,6 +836,9 @@ class _Lockstep:
         while self.script and self.script[0].time_ms * self.rate <= frame * 1000:
             event = self.script.popleft()
             delivered = self.hardware.grid.stats.events + 1
+            if event.kind == "note":
+                self.scripted_midi.send(event)
+                continue
             self.rig.apply(event)
             if event.kind == "pad":
                 _wait_for_the_scan(self.hardware.grid, delivered)
@@ -833,7 +849,13 @@ class _Lockstep:
             self._busy_until = max(self._busy_until, self.now + settle)
             self._next_knob_poll = self.now
 
+    def _position(self) -> tuple[int, int, int]:
+        """Where the engine stands at this block's start (exact: it runs in this process)."""
+        column, begin, length = self.player.current_step_span()
+        return column, self.player.frame - begin, length
+
     def close(self) -> None:
+        self.scripted_midi.close()
         if self.sync is not None:
             self.sync.close()
         if self.midi is not None:

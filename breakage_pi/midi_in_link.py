@@ -24,9 +24,10 @@ def _node(setting: str) -> str | None:
     return gadget_midi_node() if setting == "auto" else setting
 
 
-def midi_inputs(config: MidiConfig, position: Any) -> list[MidiInput]:
+def midi_inputs(config: MidiConfig, position: Any, wake: Any = None) -> list[MidiInput]:
     """The MIDI in readers ``config`` asks for (live only): the followed clock (``follow_clock``,
-    ``clock_in``) and the notes (``input`` not ``"off"``, ``notes_in``), one reader per node."""
+    ``clock_in``) and the notes (``input`` not ``"off"``, ``notes_in``), one reader per node; with ``wake``
+    each reads on a thread of its own and calls it when bytes arrive."""
     clock = _node(config.clock_in) if config.follow_clock else None
     notes = _node(config.notes_in) if config.input != "off" else None
     if config.follow_clock and clock is None:
@@ -34,7 +35,7 @@ def midi_inputs(config: MidiConfig, position: Any) -> list[MidiInput]:
     readers = []
     for path in dict.fromkeys(p for p in (clock, notes) if p is not None):
         readers.append(MidiInput(path, ClockFollower() if path == clock else None,
-                                 config.channel if path == notes else None, position))
+                                 config.channel if path == notes else None, position, wake))
     return readers
 
 

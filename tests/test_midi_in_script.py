@@ -26,3 +26,133 @@ def test_a_malformed_note_line_says_what_is_wrong(line, message):
     with pytest.raises(ScriptError) as caught:
         parse_script(f"0 button play down\n{line}\n", "take.txt")
     assert str(caught.value).startswith("take.txt:2: ") and message in str(caught.value)
+
+
+# -- a headless session played over MIDI in ---------------------------------------------------------
+
+import mido  # noqa: E402
+import numpy as np  # noqa: E402
+from test_daemon import BAR, STEP, bank_of, data_dir, hits_in_bar, run  # noqa: E402
+
+from builders import write_kit  # noqa: E402
+
+from breakage_pi.audio.mixer import velocity_gain  # noqa: E402
+from breakage_pi.core.pattern import DEFAULT_CHANNEL_NAMES  # noqa: E402
+
+from breakage_pi.core import Pattern  # noqa: E402
+from breakage_pi.core.gate import gated  # noqa: E402
+from breakage_pi.midi import CHANNEL_NOTES, velocity_from_midi  # noqa: E402
+from breakage_pi.store import load_bank  # noqa: E402
+
+PERIOD = 64
+HEIGHT = np.float32(0.5)     # the kit's one frame: every hit stays below the limiter's ceiling, which would
+                             # otherwise lower the hits that follow a loud one for its release time
+
+
+def expected_level(velocity):
+    """The one frame a hit of ``velocity`` leaves (the mixer's and the player's own float32 arithmetic)."""
+    return int(np.rint(np.float32(HEIGHT * np.float32(velocity_gain(velocity))) * np.float32(32767.0)))
+
+
+def half_height_offset_kit(folder):
+    """test_daemon's offset kit at half height: channel c's sample is one frame at offset c."""
+    samples = {}
+    for channel, name in enumerate(DEFAULT_CHANNEL_NAMES):
+        sample = np.zeros(8, dtype=np.float32)
+        sample[channel] = HEIGHT
+        samples[name] = sample
+    write_kit(folder, samples)
+
+NOTES = """
+0 button play down
+20 button play up
+# 260 ms = frame 12480: 480 frames into step 2, which has played: written there, heard now
+260 note 36 127
+# 600 ms = frame 28800: 4800 frames into step 4: written into step 5 and heard now, not again at step 5
+600 note 38 64
+# 1000 ms = frame 48000, step 8's first frame: written there, heard once
+1000 note 35 1
+# the closed hat is the net's, channel 1 is not the drum channel, 60 is no drum, velocity 0 is a note-off
+1500 note 42 100
+1600 note 36 100 1
+1650 note 60 100
+1700 note 40 0
+"""
+
+
+def _midi_out(path):
+    parser = mido.Parser()
+    parser.feed(path.read_bytes())
+    clocks, notes = 0, []
+    for message in parser:
+        if message.type == "clock":
+            clocks += 1
+        elif message.type == "note_on":
+            notes.append(((clocks - 1) * 1000, CHANNEL_NOTES.index(message.note), message.velocity))
+    return notes
+
+
+ONE_SHOTS = {12480: (12480, 0), 28801: (28800, 1)}
+"""The notes heard off the step grid: the frame they leave in the WAV -> (onset, channel)."""
+
+
+def _wav_hits(pcm):
+    """(onset, channel) of every hit, in order: the offset kit leaves one frame at the onset + channel."""
+    hits = []
+    for at in np.flatnonzero(pcm[:, 0]).tolist():
+        if at in ONE_SHOTS:
+            hits.append(ONE_SHOTS[at])
+        else:
+            assert at % STEP < 4, f"sound off the step grid at {at}"
+            hits.append((at - at % STEP, at % STEP))
+    return sorted(hits)
+
+
+def test_notes_in_are_heard_within_a_block_land_on_the_nearest_step_and_the_net_answers_on_midi_out(tmp_path):
+    root = data_dir(tmp_path, bank_of(Pattern()), mode="perform")
+    half_height_offset_kit(root / "kits" / "offsets")
+    midi_out = tmp_path / "midi-out"
+    midi_out.touch()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[audio]\nperiod = {PERIOD}\n\n[sync]\nport = "none"\n\n'
+                      f'[midi]\nout = "{midi_out}"\ninput = "record"\n')
+    pcm, done = run(tmp_path, root, NOTES, 6.0, "--config", str(config))
+
+    saved = load_bank(root / "bank.json").slots[0].pattern
+    written = {(c, s): int(saved.velocity(c, s)) for c in (0, 1) for s in range(16) if saved.velocity(c, s)}
+    assert written == {(0, 2): 255, (1, 5): velocity_from_midi(64), (0, 8): velocity_from_midi(1)}
+    left = pcm[:, 0].astype(np.int64)
+    # bar 0: each note heard at the first block start at or after it (the offset kit: channel c at +c)
+    assert left[12480] == expected_level(255) and left[28800 + 1] == expected_level(velocity_from_midi(64))
+    assert left[48000] == expected_level(2)
+    assert not left[12000] and not left[30000 + 1]          # step 2 had played; step 5 swallowed once
+    inputs_bar0 = left[:BAR].copy()
+    for frame in (12480, 28801, 48000):
+        inputs_bar0[frame] = 0
+    hats = {STEP * s + c for s in range(16) for c in (2, 3)}
+    assert all(at in hats for at in np.flatnonzero(inputs_bar0)), "bar 0 holds only the notes and the net's hats"
+    # bar 2: the written steps play at their steps, the net's hats answer the recorded inputs
+    from breakage_pi.ml.netbank import NetBank
+    from breakage_pi.ml.netfile import read_net
+
+    nets = NetBank([read_net(path) for path in sorted((root / "nets").glob("*.onnx"))])
+    expected = saved.velocities.astype(np.int64).copy()
+    expected[2:] = gated(nets[1].predict(saved), load_bank(root / "bank.json").gate)
+    assert expected[2:].any()
+    heights = hits_in_bar(pcm, 2)
+    for channel in range(4):
+        for column in range(16):
+            velocity = int(expected[channel, column])
+            if channel == 2 and velocity and expected[3, column]:
+                assert 0 < heights[channel, column] < expected_level(velocity)     # choked by the closed hat
+            else:
+                assert heights[channel, column] == (expected_level(velocity) if velocity else 0), (channel, column)
+    # MIDI out: every sound, note by note (timed by the clock pulses before it, 1000 frames apart)
+    played, heard = _midi_out(midi_out), _wav_hits(pcm)
+    assert len(played) == len(heard) > 40
+    for (midi_at, channel, velocity), (onset, wav_channel) in zip(played, heard):
+        assert channel == wav_channel and 0 <= onset - midi_at < 1000, (midi_at, channel, onset, wav_channel)
+    assert [v for at, c, v in played if (at, c) in ((12000, 0), (28000, 1), (48000, 0))] == [127, 64, 1]
+    bar2 = {(round((at - 2 * BAR) / STEP), c) for at, c, _ in played if 2 * BAR <= at < 3 * BAR}
+    assert bar2 == {(column, channel) for channel in range(4) for column in range(16) if expected[channel, column]}
+    assert "MIDI in" in done.stderr

@@ -72,6 +72,7 @@ class MidiScheduler:
         """The queue token of the last bar-line switch (as :attr:`Player.switched`)."""
         self.last_hit = 0
         self._swallow: dict[int, tuple[int, int]] = {}      # channel -> (column, before frame), as the player
+        self._hit_notes: list[TimedMessage] = []             # the hits' notes, out in time order with the rest
 
     def apply(self, state: PlayState, frame: int) -> None:
         """``state`` plays from ``frame`` on (as :meth:`Player.set_state` applied at that block's start)."""
@@ -90,7 +91,7 @@ class MidiScheduler:
         elif self._clock is not None and old is not None and (state.tempo, state.swing) != (old.tempo, old.swing):
             next_step = self._clock.step_at(frame - 1) + 1
             self._clock = self._clock.retimed(state.tempo, state.swing, next_step)
-        self._ready += self._hits(state, frame)
+        self._hit_notes += self._hits(state, frame)
 
     def _hits(self, state: PlayState, frame: int) -> list[TimedMessage]:
         step = round(StepClock(state.tempo, state.swing, self.rate).samples_per_step)
@@ -102,7 +103,7 @@ class MidiScheduler:
             out += self._note(hit.channel, hit.velocity, frame, max(1, step // 2), frame + 1)
             if self._clock is not None:
                 self._swallow[hit.channel] = (hit.swallow, frame + step)
-        return _sorted(out)
+        return out
 
     def _note(self, channel: int, velocity: int, at: int, length: int, stop: int) -> list[TimedMessage]:
         """A note-on at ``at`` (ending the same note first if it still sounds) and its note-off ``length``
@@ -137,7 +138,8 @@ class MidiScheduler:
         if stop <= start:
             return []
         self.frame = stop
-        out: list[TimedMessage] = []
+        out = [timed for timed in self._hit_notes if timed.frame < stop]
+        self._hit_notes = [timed for timed in self._hit_notes if timed.frame >= stop]
         for note, at in [(note, at) for note, at in self._note_offs.items() if at < stop]:
             del self._note_offs[note]
             out.append(TimedMessage(at, mido.Message("note_off", channel=DRUM_CHANNEL, note=note)))
