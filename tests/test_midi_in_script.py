@@ -41,7 +41,7 @@ from breakage_pi.core.pattern import DEFAULT_CHANNEL_NAMES  # noqa: E402
 
 from breakage_pi.core import Pattern  # noqa: E402
 from breakage_pi.core.gate import gated  # noqa: E402
-from breakage_pi.midi import CHANNEL_NOTES, velocity_from_midi  # noqa: E402
+from breakage_pi.midi import CHANNEL_NOTES, midi_velocity, velocity_from_midi  # noqa: E402
 from breakage_pi.store import load_bank  # noqa: E402
 
 PERIOD = 64
@@ -156,3 +156,82 @@ def test_notes_in_are_heard_within_a_block_land_on_the_nearest_step_and_the_net_
     bar2 = {(round((at - 2 * BAR) / STEP), c) for at, c, _ in played if 2 * BAR <= at < 3 * BAR}
     assert bar2 == {(column, channel) for channel in range(4) for column in range(16) if expected[channel, column]}
     assert "MIDI in" in done.stderr
+
+
+# -- the live daemon played over a FIFO -----------------------------------------------------------------
+
+class NoteHands:
+    """A stand-in for the terminal UI: PLAY, then one kick on MIDI in once MIDI out says Start, then quit once
+    MIDI out has echoed the note and played on for a bar (every step a counter, none a sleep)."""
+
+    def __init__(self, rig, quit, notes_in, midi_out):
+        self.rig, self.quit, self.notes_in, self.midi_out = rig, quit, notes_in, midi_out
+        self.writer = None
+        self.parser, self.messages = mido.Parser(), []
+        self.pulses_after_echo = None
+        self.played = False
+
+    def poll(self, now):
+        import os
+
+        if not self.played:
+            self.rig.button("play", True)
+            self.rig.button("play", False)
+            self.played = True
+        self.parser.feed(self.midi_out.read_bytes()[sum(len(m.bytes()) for m in self.messages):])
+        self.messages += list(self.parser)
+        if self.writer is None and any(m.type == "start" for m in self.messages):
+            try:
+                self.writer = os.open(self.notes_in, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:                          # the reading thread has not opened its end yet
+                return []
+            os.write(self.writer, bytes(mido.Message("note_on", channel=9, note=36, velocity=100).bytes()))
+        echoed = [i for i, m in enumerate(self.messages) if m.type == "note_on" and m.note == 36 and m.velocity == 100]
+        if echoed and sum(m.type == "clock" for m in self.messages[echoed[0]:]) >= 24 * 8 + 12:   # 2 bars on
+            self.quit()
+        return []
+
+    def close(self):
+        import os
+
+        if self.writer is not None:
+            os.close(self.writer)
+
+
+def test_the_live_daemon_hears_a_note_from_a_fifo_writes_it_and_answers_with_hats_on_midi_out(tmp_path):
+    import os
+
+    from breakage_pi.app import RunOptions, run_live
+    from breakage_pi.config import load_config
+
+    root = data_dir(tmp_path, bank_of(Pattern()), mode="perform")
+    notes_in, midi_out = tmp_path / "notes-in", tmp_path / "midi-out"
+    os.mkfifo(notes_in)
+    midi_out.touch()
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[sync]\nport = "none"\n\n[midi]\nout = "{midi_out}"\nnotes_in = "{notes_in}"\n')
+    hands = []
+    options = RunOptions(config=load_config(config_file), data_dir=root, sim=True, device="none", pace=True,
+                         ui=lambda rig, describe, quit: hands.append(NoteHands(rig, quit, notes_in, midi_out))
+                         or hands[0])
+    assert run_live(options) == 0
+    saved = load_bank(root / "bank.json").slots[0].pattern
+    assert saved.velocities[0].tolist().count(velocity_from_midi(100)) == 1 and not saved.velocities[1].any()
+    # the last whole bar on MIDI out: the kick where it was written, the hats the net answers it with
+    steps: dict[int, set[tuple[int, int]]] = {}
+    clocks = 0
+    for message in hands[0].messages:
+        clocks += message.type == "clock"
+        if message.type == "note_on":                    # a step's notes follow the clock pulse it starts on
+            steps.setdefault((clocks - 1) // 6, set()).add((message.note, message.velocity))
+    last_bar = max(steps) // 16 - 1
+    from breakage_pi.ml.netbank import NetBank
+    from breakage_pi.ml.netfile import read_net
+
+    nets = NetBank([read_net(path) for path in sorted((root / "nets").glob("*.onnx"))])
+    expected = saved.velocities.astype(np.int64).copy()
+    expected[2:] = gated(nets[1].predict(saved), load_bank(root / "bank.json").gate)
+    assert expected[2:].any()
+    for column in range(16):
+        wanted = {(CHANNEL_NOTES[c], midi_velocity(int(expected[c, column]))) for c in range(4) if expected[c, column]}
+        assert steps.get(16 * last_bar + column, set()) == wanted, column
