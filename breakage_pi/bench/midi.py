@@ -11,11 +11,12 @@
   never runs ahead of the audio), ``control`` is the note to the snapshot
   handed over (the loop's wake-up, reading, the state machine, the net).
 - ``midi.sim.*``: the same on simulated time, free of this machine's load:
-  the control loop's poll of MIDI in (a uniform wait up to its
-  ``LOOP_WAKE_S`` heartbeat), its CPU time for the iteration that turned
-  the note into a snapshot (measured above), the wait for the engine's next
-  block start (uniform over a period, seeded) and the CPU time of one
-  block; MIDI out adds one more wait for the loop's next pass.
+  the control loop's CPU time for the iteration that turned the note into a
+  snapshot (measured above; MIDI in's reading thread wakes the loop, taken
+  as immediate), the wait for the engine's next block start (uniform over a
+  period, seeded) and the CPU time of one block; MIDI out adds the wait for
+  the loop's next pass, which writes what the engine has rendered (uniform
+  up to its ``LOOP_WAKE_S`` heartbeat).
 - ``midi.device_buffer_ms``: what the device's buffer adds before a block
   is heard (periods x period), on top of every ``note_to_block`` figure.
 """
@@ -65,11 +66,10 @@ class _LiveMidi:
         self.settings = engine_settings(options, None, None)
         self.audio = AudioProcess(self.settings, initial).start()
         self.position = EnginePosition()
-        (self.midi_in,) = midi_inputs(config.midi, self.position)
+        (self.midi_in,) = midi_inputs(config.midi, self.position, self.controller.wake)
         self.controller.add_source(self.midi_in.poll)
         self.feed = LiveMidiFeed(MidiOut(str(midi_out), config.audio.rate, initial))
-        self.midi_in.poll(0.0)                              # open the reading end, so a writer can open
-        self.in_fd = os.open(notes_in, os.O_WRONLY | os.O_NONBLOCK)
+        self.in_fd = os.open(notes_in, os.O_WRONLY)          # once the reading thread has opened its end
         deadline = time.monotonic() + 20
         while self.audio.status().blocks == 0:
             if time.monotonic() > deadline:
@@ -175,15 +175,14 @@ def simulated(control_cpu: np.ndarray, period: int, play_state: Any, wake_s: flo
     rng = np.random.default_rng(seed)
     count = max(len(block_ms), len(control_cpu))
     pick = lambda values: np.resize(rng.permutation(values), count)    # noqa: E731  each value as often
-    poll_ms = rng.uniform(0.0, wake_s * 1e3, count)
     control_ms = pick(control_cpu * 1e3)
     engine_ms = rng.uniform(0.0, period / 48.0, count) + pick(block_ms)
-    to_block = poll_ms + control_ms + engine_ms
+    to_block = control_ms + engine_ms
     to_midi_out = to_block + rng.uniform(0.0, wake_s * 1e3, count)
-    print(f"  simulated time: {count} notes, MIDI in polled every {wake_s * 1e3:g} ms, period {period} frames, "
-          f"control loop CPU p99 {np.percentile(control_ms, 99):.2f} ms", file=sys.stderr)
+    print(f"  simulated time: {count} notes, period {period} frames, control loop CPU p99 "
+          f"{np.percentile(control_ms, 99):.2f} ms, MIDI out written every {wake_s * 1e3:g} ms", file=sys.stderr)
     figures = {}
-    for name, values in (("note_to_block", to_block), ("note_to_midi_out", to_midi_out), ("poll", poll_ms),
+    for name, values in (("note_to_block", to_block), ("note_to_midi_out", to_midi_out),
                          ("control_cpu", control_ms), ("engine", engine_ms)):
         figures[f"midi.sim.{name}_median_ms"] = float(np.median(values))
         figures[f"midi.sim.{name}_p99_ms"] = float(np.percentile(values, 99))
