@@ -9,8 +9,11 @@ audio time from the engine's first rendered sample:
 - ``T note NOTE VELOCITY [CHANNEL]``: a note-on arriving on MIDI in (NOTE 0-127, VELOCITY 0-127,
   CHANNEL 1-16, 10 when left out), as a DAW or a pad controller sends it
 
->>> parse_script("0 button play down  # go\\n20 button play up")[0]
-ScriptEvent(time_ms=0.0, kind='button', name='play', row=0, column=0, down=True, value=0.0)
+>>> event = parse_script("0 button play down  # go\\n20 button play up")[0]
+>>> event.time_ms, event.kind, event.name, event.down
+(0.0, 'button', 'play', True)
+>>> parse_script("1300 note 36 100")[0].note
+36
 >>> parse_script("5 knob tempo 2", "s.txt")
 Traceback (most recent call last):
 ...
