@@ -201,8 +201,8 @@ class NoteHands:
 def test_the_live_daemon_hears_a_note_from_a_fifo_writes_it_and_answers_with_hats_on_midi_out(tmp_path):
     import os
 
-    from breakage_pi.app import RunOptions, run_live
-    from breakage_pi.config import load_config
+    from breakage_pi.cli.config_file import load_config
+    from breakage_pi.daemon import RunOptions, run_live
 
     root = data_dir(tmp_path, bank_of(Pattern()), mode="perform")
     notes_in, midi_out = tmp_path / "notes-in", tmp_path / "midi-out"
@@ -235,3 +235,20 @@ def test_the_live_daemon_hears_a_note_from_a_fifo_writes_it_and_answers_with_hat
     for column in range(16):
         wanted = {(CHANNEL_NOTES[c], midi_velocity(int(expected[c, column]))) for c in range(4) if expected[c, column]}
         assert steps.get(16 * last_bar + column, set()) == wanted, column
+
+
+def test_midi_in_reads_each_node_once_and_only_what_the_config_asks_for(tmp_path):
+    from breakage_pi.core.settings import MidiConfig
+    from breakage_pi.daemon.midi_link import midi_inputs
+
+    clock, notes = str(tmp_path / "clock"), str(tmp_path / "notes")
+    where = lambda: (-1, 0, 0)                                  # noqa: E731
+    both = midi_inputs(MidiConfig(follow_clock=True, clock_in=clock, notes_in=notes, channel=3), where)
+    assert [(r.reader.path, r.follower is not None, r.channel) for r in both] == [(clock, True, None),
+                                                                                  (notes, False, 2)]
+    assert [r.reader.path for r in midi_inputs(MidiConfig(notes_in=notes, input="off"), where)] == []
+    assert [r.reader.path for r in midi_inputs(MidiConfig(notes_in="none"), where)] == []
+    (played,) = midi_inputs(MidiConfig(notes_in=notes, input="play"), where)
+    assert played.follower is None and played.channel == 9
+    for reader in both + [played]:
+        reader.close()

@@ -43,11 +43,12 @@ class _LiveMidi:
     """The live daemon's parts (the engine in its own process), its loop on a thread, MIDI over FIFOs."""
 
     def __init__(self, root: Path) -> None:
-        from ..app import LOOP_WAKE_S, RunOptions, engine_settings, open_instrument, quick_thread_switches
         from ..audio.process import AudioProcess
-        from ..config import Config
-        from ..midi_in_link import EnginePosition, midi_inputs
-        from ..midi_link import LiveMidiFeed, MidiOut
+        from ..core.settings import Config
+        from ..daemon.controller import quick_thread_switches
+        from ..daemon.live import LOOP_WAKE_S, engine_settings
+        from ..daemon.midi_link import EnginePosition, LiveMidiFeed, MidiOut, midi_inputs
+        from ..daemon.startup import open_instrument
         from .instrument import _data_dir
 
         quick_thread_switches()
@@ -59,11 +60,11 @@ class _LiveMidi:
         config = Config()
         config = replace(config, midi=replace(config.midi, out=str(midi_out), notes_in=str(notes_in),
                                               input="record"))
-        options = RunOptions(config=config, data_dir=_data_dir(root / "data"), sim=True, device="none", pace=True)
         self.sent: list[tuple[float, int, Any]] = []       # when, engine blocks then, snapshot
-        self.controller, _ = open_instrument(options, False, self._send, lambda frame: None)
+        self.controller, _ = open_instrument(_data_dir(root / "data"), config.instrument, self._send,
+                                             lambda frame: None, notes=config.midi.input)
         initial = self.controller.state.play_state()
-        self.settings = engine_settings(options, None, None)
+        self.settings = engine_settings(config.audio, "none", pace=True)
         self.audio = AudioProcess(self.settings, initial).start()
         self.position = EnginePosition()
         (self.midi_in,) = midi_inputs(config.midi, self.position, self.controller.wake)
@@ -190,7 +191,7 @@ def simulated(control_cpu: np.ndarray, period: int, play_state: Any, wake_s: flo
 
 
 def run() -> dict[str, float]:
-    from ..app import LOOP_WAKE_S
+    from ..daemon.live import LOOP_WAKE_S
 
     root = Path(tempfile.mkdtemp(prefix="breakage-pi-bench-midi-"))
     try:
