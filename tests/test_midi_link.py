@@ -63,11 +63,13 @@ def test_a_followed_clock_from_a_fifo_becomes_tempo_and_transport_events(tmp_pat
     import os
 
     from breakage_pi.core.instrument import ExternalClock
-    from breakage_pi.daemon.midi_link import ClockIn
+    from breakage_pi.core.settings import MidiConfig
+    from breakage_pi.daemon.midi_link import midi_inputs
 
     fifo = tmp_path / "clock-in"
     os.mkfifo(fifo)
-    clock = ClockIn(str(fifo))
+    (clock,) = midi_inputs(MidiConfig(follow_clock=True, clock_in=str(fifo), notes_in=str(fifo)), lambda: (-1, 0, 0))
+    assert clock.follower is not None and clock.channel == 9     # one reader for both: clock and notes
     assert clock.poll(0.0) == []                              # opens the FIFO's reading end, nothing yet
     writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
     try:

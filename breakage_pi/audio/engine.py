@@ -264,8 +264,9 @@ class Engine:
 
     def _publish(self, **extra: int) -> None:
         sink = self._sink
-        step = self.player.current_step()
-        self.status.publish(frame=self.player.frame, step=-1 if step is None else step, blocks=self.blocks,
+        step, step_start, step_frames = self.player.current_step_span()
+        self.status.publish(frame=self.player.frame, step=step, step_start=step_start, step_frames=step_frames,
+                            blocks=self.blocks,
                             xruns=self.xruns, worst_block_ns=int(self.worst_block * 1e9),
                             device_lost=self.device_lost,
                             latency_frames=self._buffer_frames(), period=0 if sink is None else sink.period,

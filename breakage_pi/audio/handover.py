@@ -19,14 +19,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.pattern import CHANNELS, STEPS, Pattern
-from ..core.playstate import PlayState
+from ..core.playstate import MAX_HITS, Hit, PlayState
 from .seqlock import SeqLock
 
 STOP = "stop"
 LAYOUT = np.dtype([("serial", "<i8"), ("tempo", "<f8"), ("swing", "<f8"), ("volume", "<f8"),
-                   ("queue_token", "<i8"), ("velocities", "u1", (CHANNELS, STEPS)),
+                   ("queue_token", "<i8"), ("hits", "<i8", (MAX_HITS, 4)),
+                   ("velocities", "u1", (CHANNELS, STEPS)),
                    ("queued", "u1", (CHANNELS, STEPS)), ("mutes", "u1", (CHANNELS,)), ("playing", "u1"),
-                   ("has_queued", "u1")],
+                   ("has_queued", "u1"), ("hit_count", "u1")],
                   align=True)
 STATE_WORDS = -(-LAYOUT.itemsize // 8)
 WORDS = 2 + STATE_WORDS        # the stop word, the sequence, the state
@@ -72,6 +73,9 @@ class StateSlot:
         record["has_queued"] = state.queued is not None
         record["queued"] = 0 if state.queued is None else state.queued.velocities
         record["queue_token"] = state.queue_token
+        record["hit_count"] = len(state.hits)
+        for index, hit in enumerate(state.hits):
+            record["hits"][index] = (hit.serial, hit.channel, hit.velocity, hit.swallow)
         self._lock.write(self._outgoing)
         return self._sent
 
@@ -94,6 +98,7 @@ class StateSlot:
         record = self._in_record
         self.serial = int(record["serial"])
         queued = Pattern(record["queued"].copy()) if record["has_queued"] else None
+        hits = tuple(Hit(*map(int, row)) for row in record["hits"][:int(record["hit_count"])])
         return PlayState(Pattern(record["velocities"].copy()), float(record["tempo"]), float(record["swing"]),
                          tuple(bool(m) for m in record["mutes"]), float(record["volume"]), bool(record["playing"]),
-                         queued=queued, queue_token=int(record["queue_token"]))
+                         queued=queued, queue_token=int(record["queue_token"]), hits=hits)

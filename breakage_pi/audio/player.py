@@ -26,7 +26,10 @@ class Player:
     next step boundary; stop fades ringing voices out over a few ms. A
     snapshot's ``queued`` pattern takes over at the next bar line (a step
     that is a multiple of 16), once per ``queue_token``; ``switched`` is the
-    token of the last switch.
+    token of the last switch. A snapshot's one-shot ``hits`` newer than the
+    last played sound at the start of the block that takes it (see
+    :class:`~breakage_pi.core.playstate.Hit`: a hit recorded into the step
+    about to play swallows that step's hit once).
 
     >>> from breakage_pi.audio.kit import load_kit
     >>> player = Player(load_kit(), PlayState(Pattern().with_velocity(0, 0, 255)))
@@ -43,6 +46,9 @@ class Player:
         self._clock: StepClock | None = self._new_clock(state) if state.playing else None
         self._volume = state.volume
         self.switched = 0
+        self.last_hit = state.last_hit          # hits in the first snapshot are history: none is played
+        self._swallow = [-1] * CHANNELS         # per channel: the column whose next hit is skipped once ...
+        self._swallow_until = [0] * CHANNELS    # ... if it comes before this frame
         self._ramp = np.arange(1, max_block + 1, dtype=np.float32)
         self._float = np.zeros((max_block, 2), dtype=np.float32)
         self._pcm = np.zeros((max_block, 2), dtype=np.int16)
@@ -63,18 +69,14 @@ class Player:
         """The newest state handed over (playing from the next block if not already)."""
         return self._pending or self._state
 
-    def current_step(self) -> int | None:
-        """The pattern column (0-15) sounding now, or None when stopped."""
-        if self._clock is None:
-            return None
-        return max(self._clock.step_at(self.frame - 1), 0) % STEPS
-
     def render(self, frames: int) -> np.ndarray:
         """The next ``frames`` frames as a (frames, 2) int16 view of a reused buffer."""
         previous_volume = self._volume
         if self._pending is not None:
             self._apply(self._pending)
             self._pending = None
+            if self._state.hits and self._state.hits[-1].serial > self.last_hit:
+                self._play_hits(self._state)
         state, start = self._state, self.frame
         if self._clock is not None:
             for step, at in self._clock.steps_in(start, start + frames):
@@ -84,7 +86,7 @@ class Player:
                 velocities = self._pattern(state).velocities
                 for channel in range(CHANNELS):
                     velocity = int(velocities[channel, column])
-                    if velocity and not state.mutes[channel]:
+                    if velocity and not state.mutes[channel] and not self._swallowed(channel, column, at):
                         self.mixer.trigger(channel, velocity, at - start)
         mix = self.limiter.process(self.mixer.render(frames))
         scaled = self._float[:frames]
@@ -100,6 +102,35 @@ class Player:
         pcm[...] = scaled
         self.frame += frames
         return pcm
+
+    def _swallowed(self, channel: int, column: int, at: int) -> bool:
+        """Whether ``channel``'s hit at ``column`` (frame ``at``) is the one a hit just played stands for."""
+        if self._swallow[channel] != column:
+            return False
+        self._swallow[channel] = -1
+        return at < self._swallow_until[channel]
+
+    def current_step_span(self) -> tuple[int, int, int]:
+        """The pattern column (0-15) sounding now, the frame its step began at and its length in frames;
+        (-1, 0, 0) when stopped."""
+        if self._clock is None:
+            return -1, 0, 0
+        step = max(self._clock.step_at(self.frame - 1), 0)
+        begin = self._clock.step_start(step)
+        return step % STEPS, begin, self._clock.step_start(step + 1) - begin
+
+    def _play_hits(self, state: PlayState) -> None:
+        """Sound the snapshot's hits newer than the last played, now (frame 0 of this block)."""
+        length = round(self._clock.samples_per_step) if self._clock is not None else 0
+        for hit in state.hits:
+            if hit.serial <= self.last_hit:
+                continue
+            self.last_hit = hit.serial
+            if state.mutes[hit.channel]:
+                continue
+            self.mixer.trigger(hit.channel, hit.velocity, 0)
+            self._swallow[hit.channel] = hit.swallow
+            self._swallow_until[hit.channel] = self.frame + length
 
     def _pattern(self, state: PlayState) -> Pattern:
         """What plays now: the queued pattern once its bar line has passed, else the pattern."""

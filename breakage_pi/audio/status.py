@@ -20,7 +20,7 @@ from .seqlock import SeqLock
 
 FIELDS = ("frame", "step", "blocks", "xruns", "worst_block_ns", "device_lost", "latency_frames", "period",
           "running", "state_serial", "frames_written", "failing", "updated_ns", "switched",
-          "state_frame", "period_reason", "block_cost_ns", "period_steps")
+          "state_frame", "period_reason", "block_cost_ns", "period_steps", "step_start", "step_frames")
 ERROR_BYTES = 256
 WORDS = 1 + len(FIELDS) + ERROR_BYTES // 8
 READ_TRIES = 1000          # about 0.2 ms of retrying at most, then the reading is marked stale
@@ -55,6 +55,8 @@ class EngineStatus:
     :attr:`period_why`), ``block_cost_ns`` is the p99 block cost the engine
     measured at start (0 when the period was pinned), ``period_steps`` how
     often it has stepped the period up since.
+    ``step_start`` and ``step_frames``: the frame the step ``step`` began at
+    and its length (0 when stopped): where a note arriving now falls.
     ``stale`` is True when no consistent copy could be read (the values are
     the previous reading's); ``alive`` is None unless the reader knows.
     """
@@ -77,6 +79,8 @@ class EngineStatus:
     period_reason: int = 0
     block_cost_ns: int = 0
     period_steps: int = 0
+    step_start: int = 0
+    step_frames: int = 0
     error: str = ""
     stale: bool = False
     alive: bool | None = None

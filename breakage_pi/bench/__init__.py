@@ -20,6 +20,7 @@ SECTIONS = {
     "nets": "breakage_pi.bench.nets",
     "instrument": "breakage_pi.bench.instrument",
     "sync": "breakage_pi.bench.sync",
+    "midi": "breakage_pi.bench.midi",
 }
 
 

@@ -6,9 +6,14 @@ audio time from the engine's first rendered sample:
 - ``T press ROW COL`` / ``T release ROW COL``: a pad (rows 0-3, columns 0-15)
 - ``T button NAME down`` / ``T button NAME up``: NAME is play, shift or mode
 - ``T knob NAME VALUE``: NAME is velocity, tempo, swing, volume or net; VALUE 0.0-1.0
+- ``T note NOTE VELOCITY [CHANNEL]``: a note-on arriving on MIDI in (NOTE 0-127, VELOCITY 0-127,
+  CHANNEL 1-16, 10 when left out), as a DAW or a pad controller sends it
 
->>> parse_script("0 button play down  # go\\n20 button play up")[0]
-ScriptEvent(time_ms=0.0, kind='button', name='play', row=0, column=0, down=True, value=0.0)
+>>> event = parse_script("0 button play down  # go\\n20 button play up")[0]
+>>> event.time_ms, event.kind, event.name, event.down
+(0.0, 'button', 'play', True)
+>>> parse_script("1300 note 36 100")[0].note
+36
 >>> parse_script("5 knob tempo 2", "s.txt")
 Traceback (most recent call last):
 ...
@@ -38,8 +43,8 @@ class ScriptError(FormatError):
 
 @dataclass(frozen=True)
 class ScriptEvent:
-    """One timed action: a pad (``row``, ``column``, ``down``), a button (``name``, ``down``) or a knob
-    (``name``, ``value``)."""
+    """One timed action: a pad (``row``, ``column``, ``down``), a button (``name``, ``down``), a knob
+    (``name``, ``value``) or a MIDI note-on (``note``, ``velocity``, ``channel`` 1-16)."""
 
     time_ms: float
     kind: str
@@ -48,6 +53,9 @@ class ScriptEvent:
     column: int = 0
     down: bool = False
     value: float = 0.0
+    note: int = 0
+    velocity: int = 0
+    channel: int = 10
 
 
 def parse_script(text: str, source: str = "<script>") -> list[ScriptEvent]:
@@ -82,8 +90,8 @@ def _check_pads_pair_up(numbered: list[tuple[ScriptEvent, int]], source: str) ->
 
 
 def _parse_line(words: list[str]) -> ScriptEvent:
-    usage = ("expected 'T press ROW COL', 'T release ROW COL', 'T button NAME down|up' or "
-             "'T knob NAME VALUE'")
+    usage = ("expected 'T press ROW COL', 'T release ROW COL', 'T button NAME down|up', "
+             "'T knob NAME VALUE' or 'T note NOTE VELOCITY [CHANNEL]'")
     if len(words) < 2:
         raise ValueError(f"{usage}, got {' '.join(words)!r}")
     time_ms = _time(words[0])
@@ -106,6 +114,16 @@ def _parse_line(words: list[str]) -> ScriptEvent:
         if args[0] not in KNOBS:
             raise ValueError(f"unknown knob {args[0]!r} (knobs: {', '.join(KNOBS)})")
         return ScriptEvent(time_ms, "knob", name=args[0], value=_value(args[1]))
+    if kind == "note":
+        if len(args) not in (2, 3):
+            raise ValueError(f"expected 'T note NOTE VELOCITY [CHANNEL]', got {' '.join(words)!r}")
+        channel = 10
+        if len(args) == 3:
+            if not (args[2].isascii() and args[2].isdigit()) or not 1 <= int(args[2]) <= 16:
+                raise ValueError(f"channel must be 1-16, got {_shown(args[2])}")
+            channel = int(args[2])
+        return ScriptEvent(time_ms, "note", note=_index(args[0], 128, "note"),
+                           velocity=_index(args[1], 128, "velocity"), channel=channel)
     raise ValueError(f"unknown event {kind!r}: {usage}")
 
 

@@ -149,11 +149,19 @@ class SyncConfig:
 class MidiConfig:
     """Live MIDI: ``out`` is ``"auto"`` (the USB gadget's rawmidi node when there is one), a path (a
     rawmidi node, a FIFO, a file) or ``"none"``; with ``follow_clock`` the tempo and Start/Stop come from
-    the MIDI clock arriving on ``clock_in`` (``"auto"``: the gadget's node, or a path)."""
+    the MIDI clock arriving on ``clock_in`` (``"auto"``: the gadget's node, or a path).
+
+    Drum notes arriving on ``notes_in`` (as ``clock_in``; one reader when both name the same node) on MIDI
+    ``channel`` 1-16 (General MIDI's drum channel 10 by default) play the input rows: ``input`` is
+    ``"record"`` (heard at once and written at the nearest step, so the net answers them), ``"play"``
+    (heard, not written) or ``"off"`` (ignored)."""
 
     out: str = "auto"
     follow_clock: bool = False
     clock_in: str = "auto"
+    input: str = "record"
+    channel: int = 10
+    notes_in: str = "auto"
 
 
 LEARN_MODES = ("auto", "on-train")
@@ -317,6 +325,15 @@ def _node(value: Any, key: str) -> str:
     return value
 
 
+NOTE_INPUTS = ("record", "play", "off")
+
+
+def _note_mode(value: Any, key: str) -> str:
+    if value not in NOTE_INPUTS:
+        raise ConfigError(f"must be \"record\", \"play\" or \"off\", got {value!r}", key)
+    return value
+
+
 def _port(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"must be a serial device path such as '/dev/ttyGS0' or \"none\", got {value!r}", key)
@@ -331,7 +348,8 @@ def _learn(value: Any, key: str) -> str:
 
 _INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean, "kit": _kit_name}
 _SYNC: dict[str, Check] = {"port": _port}
-_MIDI: dict[str, Check] = {"out": _node, "follow_clock": _boolean, "clock_in": _node}
+_MIDI: dict[str, Check] = {"out": _node, "follow_clock": _boolean, "clock_in": _node, "input": _note_mode,
+                           "channel": _integer(1, 16, "a MIDI channel"), "notes_in": _node}
 _NETS: dict[str, Check] = {"learn": _learn}
 _TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi", "nets")
 

@@ -40,6 +40,10 @@ def quick_thread_switches() -> None:
     sys.setswitchinterval(CONTROL_SWITCH_INTERVAL_S)
 
 
+_WAKE: Any = object()
+"""Put in the controller's inbox by :meth:`Controller.wake`: no event, it only ends the wait."""
+
+
 class Controller:
     """The state machine and everything its effects touch; one :meth:`iterate` per loop pass."""
 
@@ -71,14 +75,20 @@ class Controller:
         """Poll ``source(now)`` every pass; the events it returns go to the state machine."""
         self._sources.append(source)
 
+    def wake(self) -> None:
+        """End a :meth:`wait` now (thread-safe): a source has something for the next pass (MIDI in)."""
+        self._inbox.put(_WAKE)
+
     def wait(self, timeout: float) -> None:
-        """Sleep until a hardware event arrives or ``timeout`` seconds pass (live loop)."""
+        """Sleep until a hardware event arrives, :meth:`wake` is called or ``timeout`` seconds pass (live loop)."""
         if self._waiting:
             return
         try:
-            self._waiting.append(self._inbox.get(timeout=timeout))
+            event = self._inbox.get(timeout=timeout)
         except queue.Empty:
-            pass
+            return
+        if event is not _WAKE:
+            self._waiting.append(event)
 
     def iterate(self, now: float, step_column: int, switched: int) -> None:
         """One pass at time ``now``: inputs, the engine's playhead, training, sources; then hand over."""
@@ -90,7 +100,8 @@ class Controller:
                 event = self._inbox.get_nowait()
             except queue.Empty:
                 break
-            self.handle(event)
+            if event is not _WAKE:
+                self.handle(event)
         self.handle(Tick(now, step_column, switched))
         for report in self.trainer.poll(now):
             self.handle(report)

@@ -44,7 +44,7 @@ class LiveEngine:
     """
 
     def __init__(self, engine: Any, frames: int | None, midi: MidiConfig, data: DataDir) -> None:
-        from .midi_link import midi_out_path
+        from .midi_link import EnginePosition, midi_out_path
 
         self._engine, self._frames, self._data = engine, frames, data
         self._done = 0
@@ -53,6 +53,8 @@ class LiveEngine:
         self._midi_path = midi_out_path(midi)
         self.midi: Any = None
         """Live MIDI out (:class:`~breakage_pi.daemon.midi_link.LiveMidiFeed`), None when off."""
+        self.position = EnginePosition()
+        """Where the engine stands, for notes arriving on MIDI in (the loop updates it every pass)."""
 
     def start(self, state: Instrument) -> None:
         from ..audio.process import AudioProcess
@@ -106,6 +108,7 @@ def play_live(engine: LiveEngine, controller: Any, stop: Any, heartbeat: Any) ->
             heartbeat.start()
         if ready:
             period_watch.check(status)           # the period in force and why; each step up, in words
+        engine.position.update(status)
         if engine.midi is not None:
             engine.midi.update(status)
         controller.iterate(time.monotonic(), status.step, status.switched)

@@ -92,7 +92,7 @@ class Lockstep:
         from ..audio.kit import load_kit
         from ..audio.player import Player
         from ..hw.sim.clock import FastForwardClock
-        from .midi_link import MidiOut, midi_out_path
+        from .midi_link import MidiOut, ScriptedMidi, midi_out_path
 
         self.stop, self.addresses = stop, config.grid.addresses
         self.on_frame, self.frame_every_ms = on_frame, frame_every_ms
@@ -100,7 +100,8 @@ class Lockstep:
         self.now = 0.0
         self.handed: list[PlayState] = []
         self.controller, data = open_instrument(data_dir, config.instrument, self.handed.append,
-                                                lambda frame: self.show(frame), LOCKSTEP_TRAIN_S, config.nets)
+                                               lambda frame: self.show(frame), LOCKSTEP_TRAIN_S, config.nets,
+                                               notes=config.midi.input)
         self.firmware = FastForwardClock()
         self.rig, self.hardware, self._restore_pins = sim_hardware(config, self.controller.state,
                                                                     self.controller.post, lambda: self.now, None,
@@ -115,6 +116,10 @@ class Lockstep:
         midi_path = midi_out_path(config.midi)
         self.midi = None if midi_path is None else MidiOut(midi_path, self.rate, self.player.state)
         self.sync = serve_sync(config.sync, self.controller, data)
+        self.scripted_midi = ScriptedMidi(config.midi, self._position) \
+            if any(event.kind == "note" for event in script) else None
+        if self.scripted_midi is not None:
+            self.controller.add_source(self.scripted_midi.reader.poll)
         self.controller.on_kit = lambda name: self.player.use_kit(kit())
         self.script = deque(script)
         self.status: Any = None
@@ -162,6 +167,10 @@ class Lockstep:
         """Carry out the script's actions due by ``frame``, each delivered before the next."""
         while self.script and self.script[0].time_ms * self.rate <= frame * 1000:
             event = self.script.popleft()
+            if event.kind == "note":                 # MIDI in: read in this block's control pass
+                assert self.scripted_midi is not None
+                self.scripted_midi.send(event)
+                continue
             delivered = self.hardware.grid.stats.events + 1
             self.rig.apply(event)
             if event.kind == "pad":
@@ -191,8 +200,15 @@ class Lockstep:
         if grid.stats.events < events:
             raise AppError("the emulated grid did not deliver a scripted press")
 
+    def _position(self) -> tuple[int, int, int]:
+        """Where the engine stands at this block's start (exact: it runs in this process)."""
+        column, begin, length = self.player.current_step_span()
+        return column, self.player.frame - begin, length
+
     def close(self) -> str | None:
         """Save and let go of everything; returns why the final save failed (None: all saved)."""
+        if self.scripted_midi is not None:
+            self.scripted_midi.close()
         if self.sync is not None:
             self.sync.close()
         if self.midi is not None:

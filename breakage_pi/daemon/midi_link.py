@@ -1,4 +1,6 @@
-"""Live MIDI out from the daemon: every state the engine adopts, at the frame it adopts it, as MIDI bytes.
+"""MIDI for the daemon: live MIDI out, and MIDI in (a followed clock, drum notes played in).
+
+MIDI out: every state the engine adopts, at the frame it adopts it, as MIDI bytes.
 
 The engine takes a :class:`PlayState` at a block start; the control side
 learns which one and at which frame (lockstep: it hands the state over
@@ -8,18 +10,29 @@ and writes the messages due as audio time advances, never ahead of the
 audio already rendered (so a message goes out while its block sits in the
 device's buffer: a period or two ahead of the sound). The writer never
 blocks (a host that does not read loses messages, counted and logged).
+
+MIDI in: the clock and the notes share one reader when they share a node
+(:func:`midi_inputs`); live, each reader's thread wakes the control loop
+(:func:`listen_midi`) and a note is placed where the engine stands
+(:class:`EnginePosition`); scripted sessions send their ``note`` lines in as
+bytes through a FIFO of their own (:class:`ScriptedMidi`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
-from ..core.instrument import ExternalClock
+import mido
+
 from ..core.playstate import PlayState
+from ..core.script import ScriptEvent
 from ..core.settings import MidiConfig
-from ..midi import ClockFollower, MidiScheduler, RawMidiReader, RawMidiWriter, gadget_midi_node
+from ..midi import ClockFollower, MidiInput, MidiScheduler, RawMidiWriter, gadget_midi_node
+from ..midi.notes_in import Position
 
 log = logging.getLogger("breakage_pi")
 
@@ -32,13 +45,6 @@ def midi_out_path(config: MidiConfig) -> str | None:
     if config.out == "auto":
         return gadget_midi_node()
     return config.out
-
-
-def clock_in_path(config: MidiConfig) -> str | None:
-    """Where a followed MIDI clock arrives (None: not following, or ``"auto"`` without a gadget)."""
-    if not config.follow_clock:
-        return None
-    return gadget_midi_node() if config.clock_in == "auto" else config.clock_in
 
 
 class MidiOut:
@@ -117,39 +123,71 @@ class LiveMidiFeed:
         self.out.restart(state, offset)
 
 
-class ClockIn:
-    """Incoming MIDI clock as tempo and transport (``[midi] follow_clock``): a control loop source that
-    reads the node without waiting; messages read in one pass are timed at that pass (``now``, seconds),
-    jitter the follower's fit over two beats averages out."""
+def _node(setting: str) -> str | None:
+    """A MIDI in node setting as a path: the gadget's node for ``"auto"`` (None without a gadget), None for
+    ``"none"``."""
+    if setting == "none":
+        return None
+    return gadget_midi_node() if setting == "auto" else setting
 
-    def __init__(self, path: str) -> None:
-        self.reader = RawMidiReader(path)
-        self.follower = ClockFollower()
-        log.info("following MIDI clock on %s", path)
 
-    def poll(self, now: float) -> list[ExternalClock]:
-        tempo = self.follower.tempo
-        transport = None
-        for message in self.reader.poll():
-            transport = self.follower.feed(message, now) or transport
-        self.follower.check(now)
-        changed = self.follower.tempo if self.follower.tempo is not None and self.follower.tempo != tempo else None
-        if changed is None and transport is None:
-            return []
-        return [ExternalClock(changed, transport, now)]
+def midi_inputs(config: MidiConfig, position: Position, wake: Callable[[], None] | None = None) -> list[MidiInput]:
+    """The MIDI in readers ``config`` asks for: the followed clock (``follow_clock``, ``clock_in``) and the
+    drum notes (``input`` not ``"off"``, ``notes_in``), one reader per node; with ``wake`` each reads on a
+    thread of its own and calls it when bytes arrive."""
+    clock = _node(config.clock_in) if config.follow_clock else None
+    notes = _node(config.notes_in) if config.input != "off" else None
+    if config.follow_clock and clock is None:
+        log.info("MIDI clock: no USB gadget MIDI port; not following")
+    return [MidiInput(path, ClockFollower() if path == clock else None, config.channel if path == notes else None,
+                      position, wake)
+            for path in dict.fromkeys(p for p in (clock, notes) if p is not None)]
+
+
+def listen_midi(config: MidiConfig, controller: Any, position: Position) -> list[MidiInput]:
+    """MIDI in, live: a followed clock and drum notes for ``controller`` (a :class:`~.controller.Controller`),
+    each node read on its own thread, which wakes the loop; the readers, to close."""
+    readers = midi_inputs(config, position, controller.wake)
+    for reader in readers:
+        controller.add_source(reader.poll)
+    return readers
+
+
+class EnginePosition:
+    """Where the engine stands, from its newest status reading (live): the column sounding, frames into that
+    step at the frame rendered so far (the next block, where a note taken now is heard), and its length."""
+
+    def __init__(self) -> None:
+        self.status: Any = None
+
+    def update(self, status: Any) -> None:
+        self.status = status
+
+    def __call__(self) -> tuple[int, int, int]:
+        status = self.status
+        if status is None or status.step < 0 or status.step_frames <= 0:
+            return -1, 0, 0
+        return status.step, min(max(status.frame - status.step_start, 0), status.step_frames), status.step_frames
+
+
+class ScriptedMidi:
+    """The script's ``note`` lines as MIDI bytes written into a private FIFO that ``reader`` reads with the
+    same reader and parser as on stage (lockstep: a note is written when its time comes and read in the
+    same control pass, so the session stays deterministic)."""
+
+    def __init__(self, config: MidiConfig, position: Position) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="breakage-pi-midi-in-")
+        path = os.path.join(self._folder.name, "notes")
+        os.mkfifo(path)
+        self.reader = MidiInput(path, None, config.channel if config.input != "off" else None, position)
+        self.reader.poll(0.0)                         # opens the reading end first, so the writer can open
+        self._writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def send(self, event: ScriptEvent) -> None:
+        message = mido.Message("note_on", channel=event.channel - 1, note=event.note, velocity=event.velocity)
+        os.write(self._writer, bytes(message.bytes()))
 
     def close(self) -> None:
+        os.close(self._writer)
         self.reader.close()
-
-
-def follow_clock(config: MidiConfig, controller: Any) -> ClockIn | None:
-    """Incoming MIDI clock as the tempo and transport (``[midi] follow_clock``, live only) for ``controller``
-    (a :class:`~.controller.Controller`); None when off."""
-    path = clock_in_path(config)
-    if path is None:
-        if config.follow_clock:
-            log.info("MIDI clock: no USB gadget MIDI port; not following")
-        return None
-    clock = ClockIn(path)
-    controller.add_source(clock.poll)
-    return clock
+        self._folder.cleanup()

@@ -35,7 +35,7 @@ from ..core.script import ScriptEvent
 from ..core.settings import Config
 from .controller import quick_thread_switches
 from .live import LiveEngine, engine_settings, play_live, session_frames
-from .midi_link import follow_clock
+from .midi_link import listen_midi
 from .sim import show_now, sim_hardware
 from .startup import open_instrument
 from .stop import StopSignals
@@ -86,7 +86,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
     engine_box: list[LiveEngine] = []
     controller, data = open_instrument(options.data_dir, config.instrument, lambda play: engine_box[0].send(play),
                                        lambda frame: hardware_box[0].show(frame) if hardware_box else None,
-                                       nets_config=config.nets)
+                                       nets_config=config.nets, notes=config.midi.input)
     engine = LiveEngine(engine_settings(config.audio, options.device, options.pace),
                         session_frames(options.seconds, config.audio.rate), config.midi, data)
     engine_box.append(engine)
@@ -99,11 +99,12 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
     # a USB DAC is unplugged (counting blocks alone would make systemd restart a daemon waiting for its DAC).
     heartbeat = Heartbeat({"audio process": lambda: engine.process.status().updated_ns,
                            "control loop": lambda: controller.iterations})
-    sync = clock_in = None
+    sync = None
+    midi_in: list[Any] = []
     save_failure: str | None = None
     try:
         sync = serve_sync(config.sync, controller, data)
-        clock_in = follow_clock(config.midi, controller)
+        midi_in = listen_midi(config.midi, controller, engine.position)
         if options.sim:
             rig, hardware, restore_pins = sim_hardware(config, controller.state, controller.post, time.monotonic,
                                                         config.grid.frequency)
@@ -124,7 +125,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
             ui.close()
         heartbeat.stop()
         notify_stopping()
-        for link in (sync, clock_in):
+        for link in (sync, *midi_in):
             if link is not None:
                 link.close()
         save_failure = controller.shutdown()

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.errors import FormatError
-from ..core.instrument import Instrument, pick_up_all, step
+from ..core.instrument import NOTES_RECORD, Instrument, pick_up_all, step
 from ..core.playstate import PlayState
 from ..core.saved import restore
 from ..core.settings import InstrumentConfig, NetsConfig
@@ -26,19 +26,19 @@ log = logging.getLogger("breakage_pi")
 
 def open_instrument(data_dir: Path, settings: InstrumentConfig, send: Callable[[PlayState], Any],
                     show: Callable[[np.ndarray], Any], train_hand_over_s: float | None = None,
-                    nets_config: NetsConfig = NetsConfig()) -> tuple[Controller, DataDir]:
+                    nets_config: NetsConfig = NetsConfig(), notes: str = NOTES_RECORD) -> tuple[Controller, DataDir]:
     """Prepare the data directory, load the bank, nets and settings, and build the controller.
 
     ``send`` gets each new playing state, ``show`` each LED frame; with ``train_hand_over_s`` new nets take
     over exactly that long (audio time) after TRAIN (lockstep); ``nets_config`` says whether corrections
-    retrain the nets in the background."""
+    retrain the nets in the background; ``notes``: what a drum note on MIDI in does (``[midi] input``)."""
     data = DataDir(data_dir)
     data.prepare()
     bank = data.load_bank()
     nets = Nets(data)
     kits = playable_kits(data, bank)
     state = Instrument(bank, kits=kits, playing=settings.autoplay, kit=settings.kit if settings.kit in kits else None,
-                       learn=nets_config.learn)
+                       learn=nets_config.learn, notes=notes)
     if settings.kit and settings.kit not in kits:
         log.error("[instrument] kit %r is not a playable folder of %s; playing the built-in kit", settings.kit,
                   data.kits)

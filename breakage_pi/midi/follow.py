@@ -9,6 +9,7 @@ transport from the follower.
 from __future__ import annotations
 
 import os
+import select
 import time
 from collections import deque
 from typing import Callable
@@ -92,12 +93,15 @@ class RawMidiReader:
         self._fd: int | None = None
         self._next_open = float("-inf")
         self._parser = mido.Parser()
+        self.ended = False
+        """The last read found the end of the stream (a FIFO with no writer): :meth:`wait` would not wait."""
 
     def poll(self) -> list[mido.Message]:
         """Every complete message received since the last poll."""
         if self._fd is None and not self._open():
             return []
         assert self._fd is not None
+        self.ended = False
         while True:
             try:
                 data = os.read(self._fd, 4096)
@@ -107,9 +111,20 @@ class RawMidiReader:
                 self.close()
                 break
             if not data:
+                self.ended = True
                 break
             self._parser.feed(data)
         return list(self._parser)
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until the node has bytes to read (for a thread of its own; the
+        control loop only ever polls). An absent node is waited out, not spun on."""
+        if self._fd is None and not self._open():
+            time.sleep(timeout)
+            return False
+        assert self._fd is not None
+        readable, _, _ = select.select([self._fd], [], [], timeout)
+        return bool(readable)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -1,4 +1,4 @@
-"""The General MIDI drum map and the velocity scale shared by MIDI files and live MIDI out."""
+"""The General MIDI drum map and the velocity scale shared by MIDI files, live MIDI out and notes in."""
 
 from __future__ import annotations
 
@@ -25,3 +25,19 @@ def velocity_from_midi(velocity: int) -> int:
     if not 1 <= velocity <= 127:
         raise FormatError(f"a MIDI note-on velocity must be 1-127, got {velocity}", "velocity")
     return round(velocity * MAX_VELOCITY / 127)
+
+
+def drum_hit(message: object, channel: int = DRUM_CHANNEL) -> tuple[int, int] | None:
+    """A note-on on MIDI ``channel`` (0-15) of a drum in the map as (pattern channel, velocity 1-255); None for
+    anything else (note-offs, a note-on at velocity 0, other notes and channels).
+
+    >>> import mido
+    >>> drum_hit(mido.Message("note_on", channel=9, note=35, velocity=127))
+    (0, 255)
+    >>> drum_hit(mido.Message("note_on", channel=9, note=40, velocity=1))
+    (1, 2)
+    """
+    if getattr(message, "type", None) != "note_on" or message.channel != channel or not message.velocity:
+        return None
+    drum = IMPORT_NOTES.get(message.note)
+    return None if drum is None else (drum, velocity_from_midi(message.velocity))

@@ -16,6 +16,9 @@ note-on carries the frame of the hit it stands for. No I/O, no time read.
 - Stop: pending note-offs, then Stop.
 - A state's ``queued`` pattern takes over at the next bar line, once per
   ``queue_token``, as in the player (slot queueing, chance's per-bar draws).
+- One-shot hits (notes played in on MIDI) go out at the frame the state
+  carrying them is adopted, each once, and swallow the pattern's hit they
+  stand for, as in the player: MIDI out is what sounds.
 """
 
 from __future__ import annotations
@@ -67,10 +70,15 @@ class MidiScheduler:
         self._ready: list[TimedMessage] = []
         self.switched = 0
         """The queue token of the last bar-line switch (as :attr:`Player.switched`)."""
+        self.last_hit = 0
+        self._swallow: dict[int, tuple[int, int]] = {}      # channel -> (column, before frame), as the player
+        self._hit_notes: list[TimedMessage] = []             # the hits' notes, out in time order with the rest
 
     def apply(self, state: PlayState, frame: int) -> None:
         """``state`` plays from ``frame`` on (as :meth:`Player.set_state` applied at that block's start)."""
         self._ready += self._advance(frame)
+        if self._state is None:
+            self.last_hit = state.last_hit          # as the player: the first snapshot's hits are history
         old, self._state = self._state, state
         if state.playing and self._clock is None:
             self._clock = StepClock(state.tempo, state.swing, self.rate, origin_step=0, origin_sample=frame)
@@ -83,6 +91,42 @@ class MidiScheduler:
         elif self._clock is not None and old is not None and (state.tempo, state.swing) != (old.tempo, old.swing):
             next_step = self._clock.step_at(frame - 1) + 1
             self._clock = self._clock.retimed(state.tempo, state.swing, next_step)
+        self._hit_notes += self._hits(state, frame)
+
+    def _hits(self, state: PlayState, frame: int) -> list[TimedMessage]:
+        step = round(StepClock(state.tempo, state.swing, self.rate).samples_per_step)
+        out: list[TimedMessage] = []
+        for hit in state.hits_after(self.last_hit):
+            self.last_hit = hit.serial
+            if state.mutes[hit.channel]:
+                continue
+            out += self._note(hit.channel, hit.velocity, frame, max(1, step // 2), frame + 1)
+            if self._clock is not None:
+                self._swallow[hit.channel] = (hit.swallow, frame + step)
+        return out
+
+    def _note(self, channel: int, velocity: int, at: int, length: int, stop: int) -> list[TimedMessage]:
+        """A note-on at ``at`` (ending the same note first if it still sounds) and its note-off ``length``
+        later: in the list when before ``stop``, else pending."""
+        note = CHANNEL_NOTES[channel]
+        out = []
+        if note in self._note_offs:
+            self._note_offs.pop(note)
+            out.append(TimedMessage(at, mido.Message("note_off", channel=DRUM_CHANNEL, note=note)))
+        out.append(TimedMessage(at, mido.Message("note_on", channel=DRUM_CHANNEL, note=note,
+                                                 velocity=midi_velocity(velocity))))
+        if at + length < stop:
+            out.append(TimedMessage(at + length, mido.Message("note_off", channel=DRUM_CHANNEL, note=note)))
+        else:
+            self._note_offs[note] = at + length
+        return out
+
+    def _swallowed(self, channel: int, column: int, at: int) -> bool:
+        swallow = self._swallow.get(channel)
+        if swallow is None or swallow[0] != column:
+            return False
+        del self._swallow[channel]
+        return at < swallow[1]
 
     def window(self, stop: int) -> list[TimedMessage]:
         """Every message with a frame before ``stop`` not yet returned, in order."""
@@ -94,7 +138,8 @@ class MidiScheduler:
         if stop <= start:
             return []
         self.frame = stop
-        out: list[TimedMessage] = []
+        out = [timed for timed in self._hit_notes if timed.frame < stop]
+        self._hit_notes = [timed for timed in self._hit_notes if timed.frame >= stop]
         for note, at in [(note, at) for note, at in self._note_offs.items() if at < stop]:
             del self._note_offs[note]
             out.append(TimedMessage(at, mido.Message("note_off", channel=DRUM_CHANNEL, note=note)))
@@ -113,18 +158,10 @@ class MidiScheduler:
             velocities = playing.velocities
             for channel in range(CHANNELS):
                 velocity = int(velocities[channel, step % STEPS])
-                if not velocity or state.mutes[channel]:
+                if not velocity or state.mutes[channel] or self._swallowed(channel, step % STEPS, at):
                     continue
-                note = CHANNEL_NOTES[channel]
-                if note in self._note_offs:  # still sounding (a tempo change shortened the step): end it first
-                    self._note_offs.pop(note)
-                    out.append(TimedMessage(at, mido.Message("note_off", channel=DRUM_CHANNEL, note=note)))
-                out.append(TimedMessage(at, mido.Message("note_on", channel=DRUM_CHANNEL, note=note,
-                                                         velocity=midi_velocity(velocity))))
-                if at + length < stop:
-                    out.append(TimedMessage(at + length, mido.Message("note_off", channel=DRUM_CHANNEL, note=note)))
-                else:
-                    self._note_offs[note] = at + length
+                # a note still sounding (a tempo change shortened the step) is ended first
+                out += self._note(channel, velocity, at, length, stop)
         return _sorted(out)
 
     def _release(self, frame: int) -> list[TimedMessage]:

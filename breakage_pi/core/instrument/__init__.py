@@ -8,20 +8,23 @@ the outside must carry out. Each concern of the reducer is a module:
 :mod:`.editing` (the step pads), :mod:`.menu` (the SHIFT page),
 :mod:`.knobs` (pots, encoder, soft take-over), :mod:`.transport` (PLAY,
 slots, chains, the engine's tick), :mod:`.training` (nets and training) and
-:mod:`.external` (a followed MIDI clock, pushed banks and kits).
+:mod:`.external` (a followed MIDI clock, pushed banks and kits) and
+:mod:`.midi_in` (drum notes played in on MIDI).
 """
 
 from .effects import AbortTraining, Effect, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining
-from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, Tick, TrainingFinished,
-                     TrainingProgress, TrainingStarted)
+from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, NoteIn, Tick,
+                     TrainingFinished, TrainingProgress, TrainingStarted)
 from .knobs import pick_up_all
 from .reducer import step
-from .state import DEFAULT_VELOCITY, DEFAULT_VOLUME, EDIT, MODES, PERFORM, Instrument, Knob, Training
+from .state import (DEFAULT_VELOCITY, DEFAULT_VOLUME, EDIT, MODES, NOTE_MODES, NOTES_OFF, NOTES_PLAY, NOTES_RECORD,
+                    PERFORM, Instrument, Knob, Training)
 
 __all__ = [
     "step", "pick_up_all",
     "Instrument", "Knob", "Training", "EDIT", "PERFORM", "MODES", "DEFAULT_VELOCITY", "DEFAULT_VOLUME",
+    "NOTE_MODES", "NOTES_PLAY", "NOTES_RECORD", "NOTES_OFF",
     "Event", "Tick", "NetsLoaded", "NetResult", "TrainingStarted", "TrainingProgress", "TrainingFinished",
-    "BankLoaded", "KitsFound", "ExternalClock",
+    "BankLoaded", "KitsFound", "ExternalClock", "NoteIn",
     "Effect", "Play", "Leds", "RunNet", "StartTraining", "AbortTraining", "Save", "SelectKit", "Log",
 ]

@@ -2,7 +2,8 @@
 
 The engine's heartbeat (:class:`Tick`), the nets' and the trainer's news,
 and what arrives from the host (a pushed bank, the kits present, a followed
-MIDI clock). Each carries its ``time`` (seconds on the caller's clock).
+MIDI clock, notes played in on MIDI). Each carries its ``time`` (seconds on
+the caller's clock).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 
 from ..bank import Bank
 from ..events import ButtonEvent, DeviceStatus, KnobEvent, PadEvent
+from ..errors import FormatError
+from ..pattern import CHANNELS, MAX_VELOCITY, STEPS, Pattern
 from .effects import RunNet
 
 
@@ -101,5 +104,28 @@ class ExternalClock:
     time: float = 0.0
 
 
+@dataclass(frozen=True)
+class NoteIn:
+    """A drum note arriving on MIDI in (``[midi] input``): pattern ``channel`` 0-3 at ``velocity`` 1-255
+    (the MIDI side maps notes and velocities), and where the engine stood when it arrived: the pattern
+    column ``step`` sounding (-1 stopped), ``into_step`` frames after that step began, the step
+    being ``step_frames`` long (swing makes steps unequal)."""
+
+    channel: int
+    velocity: int
+    time: float = 0.0
+    step: int = -1
+    into_step: int = 0
+    step_frames: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.channel < CHANNELS:
+            raise FormatError(f"a note's channel must be 0-{CHANNELS - 1}, got {self.channel}", "channel")
+        if not 1 <= self.velocity <= MAX_VELOCITY:
+            raise FormatError(f"a note's velocity must be 1-{MAX_VELOCITY}, got {self.velocity}", "velocity")
+        if not -1 <= self.step < STEPS:
+            raise FormatError(f"the step must be -1 or 0-{STEPS - 1}, got {self.step}", "step")
+
+
 Event = Union[PadEvent, ButtonEvent, KnobEvent, DeviceStatus, Tick, NetsLoaded, NetResult, TrainingStarted,
-              TrainingProgress, TrainingFinished, BankLoaded, KitsFound, ExternalClock]
+              TrainingProgress, TrainingFinished, BankLoaded, KitsFound, ExternalClock, NoteIn]

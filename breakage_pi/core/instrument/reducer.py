@@ -24,6 +24,8 @@ The interaction is DESIGN §2's (see the README's cheat sheet):
   or the knob changes; a press on them is a correction the nets learn.
 - Slots queue for the next bar line (sample-exact in the engine); holding a
   slot and tapping another chains the range.
+- A drum note on MIDI in is heard at once and, recording, written into its
+  input row at the nearest step (:mod:`.midi_in`).
 - Pots pick a value up only when they pass it (soft take-over) whenever
   what they edit changes under them.
 
@@ -48,10 +50,11 @@ from ..leds import render_frame
 from .editing import press_step, release_pad
 from .effects import AbortTraining, Effect, Leds, Log, Play
 from .external import bank_loaded, external_clock, kits_found
-from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, Tick, TrainingFinished,
-                     TrainingProgress, TrainingStarted)
+from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, NoteIn, Tick,
+                     TrainingFinished, TrainingProgress, TrainingStarted)
 from .knobs import knob, retarget_knobs
 from .menu import menu_pad
+from .midi_in import note_in
 from .state import Instrument, persisted, with_entry
 from .training import nets_loaded, request_nets, training_finished, training_progress, training_started
 from .transport import button, tick
@@ -91,6 +94,8 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
         state = kits_found(state, event.kits, effects)
     elif isinstance(event, ExternalClock):
         state = external_clock(state, event, effects)
+    elif isinstance(event, NoteIn):
+        state = note_in(state, event, effects)
     elif isinstance(event, DeviceStatus):
         pass  # the hardware layer has logged it; nothing on the grid changes
     return _consequences(old, state, event, effects)

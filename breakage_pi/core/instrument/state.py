@@ -21,12 +21,15 @@ from ..gate import gated, uncertain
 from ..morph import morph_weights
 from ..pages import NET_LABELS
 from ..pattern import CHANNELS, STEPS, Pattern
-from ..playstate import UNMUTED, PlayState
+from ..playstate import UNMUTED, Hit, PlayState
 
 EDIT, PERFORM = "edit", "perform"
 MODES = (EDIT, PERFORM)
 LEARN_AUTO, LEARN_ON_TRAIN = "auto", "on-train"
 """Whether corrections retrain the nets in the background (``[nets] learn`` in the config) or wait for TRAIN."""
+NOTES_PLAY, NOTES_RECORD, NOTES_OFF = "play", "record", "off"
+NOTE_MODES = (NOTES_PLAY, NOTES_RECORD, NOTES_OFF)
+"""What a drum note on MIDI in does (``[midi] input``): sound only, sound and write the step, nothing."""
 DEFAULT_VELOCITY = 200
 DEFAULT_VOLUME = 0.8
 
@@ -94,6 +97,8 @@ class Instrument:
     yet: where the inputs are theirs they play as corrected. ``undo`` holds the
     bank's earlier corrections, latest last; ``learn_at`` is when the nets
     retrain to learn them (with ``learn`` auto).
+    ``notes`` is what a note on MIDI in does (:data:`NOTE_MODES`); ``hits`` are
+    the newest one-shot hits it played, numbered up to ``hit_serial``.
     """
 
     bank: Bank
@@ -135,12 +140,17 @@ class Instrument:
     sent: PlayState | None = None
     frame: np.ndarray | None = None
     frame_at: float = -math.inf
+    notes: str = NOTES_RECORD
+    hits: tuple[Hit, ...] = ()
+    hit_serial: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.learn not in (LEARN_AUTO, LEARN_ON_TRAIN):
             raise ValueError(f"learn must be {LEARN_AUTO!r} or {LEARN_ON_TRAIN!r}, got {self.learn!r}")
+        if self.notes not in NOTE_MODES:
+            raise ValueError(f"notes must be one of {NOTE_MODES}, got {self.notes!r}")
 
     # -- what the rest of the program reads ----------------------------------------------------
 
@@ -170,6 +180,13 @@ class Instrument:
     def net(self) -> int:
         """The net nearest the NET knob (the one it plays alone at its detent)."""
         return max(self.weights, key=lambda weight: weight[1])[0]
+
+    @property
+    def input_rows(self) -> tuple[int, ...]:
+        """Rows the player writes and MIDI notes play: the inputs of the nets playing in PERFORM, else the
+        bank's."""
+        roles = self.net_roles if self.output_rows else self.bank.roles
+        return tuple(c for c, role in enumerate(roles) if role == "in")
 
     @property
     def net_label(self) -> str:
@@ -243,7 +260,7 @@ class Instrument:
         upcoming = self.upcoming()
         queued = None if upcoming is None else self.played(upcoming, self.bar + 1)[0]
         return PlayState(self.played(self.slot)[0], self.bank.tempo, self.bank.swing, self.mutes, self.volume,
-                         self.playing, queued=queued, queue_token=self.queue_token)
+                         self.playing, queued=queued, queue_token=self.queue_token, hits=self.hits)
 
 
 def persisted(state: Instrument) -> tuple[object, ...]:
