@@ -213,7 +213,7 @@ def test_sigterm_mid_edit_then_a_restart_restores_the_edit(tmp_path, signum):
                               stderr=subprocess.PIPE, text=True)
     try:
         for line in daemon.stderr:
-            if "open_hat step 8: 200" in line:
+            if "open_hat step 8: velocity 200" in line:
                 break
         daemon.send_signal(signum)
         assert daemon.wait(timeout=30) == 0

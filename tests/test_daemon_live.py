@@ -52,7 +52,7 @@ def test_the_live_daemon_plays_edits_and_restarts_the_engine_with_a_chosen_kit(t
     with caplog.at_level(logging.INFO, logger="breakage_pi"):
         assert run_live(options) == 0
     messages = [record.getMessage() for record in caplog.records]
-    assert "slot 1 kick step 2: 200" in messages
+    assert "slot 1 kick step 2: velocity 200" in messages
     assert "kit synth: restarting the audio engine with it" in messages
     assert sum(message.startswith("audio running on none") for message in messages) == 1   # READY once
     assert any("PLAYING" in line for line in hands[0].seen)

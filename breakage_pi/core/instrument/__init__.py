@@ -14,12 +14,12 @@ slots, chains, the engine's tick), :mod:`.training` (nets and training) and
 from .effects import AbortTraining, Effect, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining
 from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, Tick, TrainingFinished,
                      TrainingProgress, TrainingStarted)
-from .knobs import pick_up_all
+from .knobs import COARSE_STEPS, FINE_STEPS, KnobReadout, knob_readout, pick_up_all
 from .reducer import step
 from .state import DEFAULT_VELOCITY, DEFAULT_VOLUME, EDIT, MODES, PERFORM, Instrument, Knob, Training
 
 __all__ = [
-    "step", "pick_up_all",
+    "step", "pick_up_all", "knob_readout", "KnobReadout", "FINE_STEPS", "COARSE_STEPS",
     "Instrument", "Knob", "Training", "EDIT", "PERFORM", "MODES", "DEFAULT_VELOCITY", "DEFAULT_VOLUME",
     "Event", "Tick", "NetsLoaded", "NetResult", "TrainingStarted", "TrainingProgress", "TrainingFinished",
     "BankLoaded", "KitsFound", "ExternalClock",

@@ -93,7 +93,7 @@ def set_mode(state: Instrument, mode: str, effects: list[Effect]) -> Instrument:
         return state
     note = "" if mode == EDIT or state.nets else ": no nets yet, train some (SHIFT, hold the last pad)"
     effects.append(Log(f"mode {mode}{note}"))
-    return replace(state, mode=mode, held=(), clearing=frozenset())
+    return replace(state, mode=mode, held=(), clearing=frozenset(), turned=frozenset())
 
 
 def tick(state: Instrument, event: Tick, effects: list[Effect]) -> Instrument:
