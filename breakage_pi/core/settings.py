@@ -99,7 +99,7 @@ class KnobConfig:
     b: int | None = None
     push: int | None = None
     smoothing_ms: float = 20.0
-    dead_band: float = 0.004
+    dead_band: float = 0.0025
 
 
 def _default_knobs() -> Mapping[str, KnobConfig]:
