@@ -108,9 +108,15 @@ def _default_knobs() -> Mapping[str, KnobConfig]:
 
 @dataclass(frozen=True)
 class AudioConfig:
-    """The ALSA output: a ``hw:`` device (never ``default``/dmix), rate in Hz, period in frames."""
+    """The ALSA output: a ``hw:`` device (never ``default``/dmix), rate in Hz, period in frames.
+
+    ``sim_device`` is what ``run --sim`` plays through on a computer: ALSA's
+    ``default`` (PipeWire or PulseAudio on a desktop) unless set; the
+    instrument itself always plays through ``device``.
+    """
 
     device: str = "hw:CARD=Headphones,DEV=0"
+    sim_device: str = "default"
     rate: int = 48_000
     period: int = 64
     periods: int = 3
@@ -217,6 +223,12 @@ def _device(value: Any, key: str) -> str:
     return value
 
 
+def _sim_device(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"must be an ALSA device name such as 'default' or 'hw:CARD=PCH,DEV=0', got {value!r}", key)
+    return value
+
+
 def _kind(value: Any, key: str) -> str:
     if value not in KNOB_KINDS:
         raise ConfigError(f"must be \"pot\" or \"encoder\", got {value!r}", key)
@@ -256,6 +268,7 @@ _KNOB: dict[str, Check] = {
 }
 _AUDIO: dict[str, Check] = {
     "device": _device,
+    "sim_device": _sim_device,
     "rate": _integer(8_000, 192_000, "a sample rate in Hz,"),
     "period": _integer(16, 4096, "a period in frames,"),
     "periods": _integer(2, 4, "a period count"),
