@@ -422,8 +422,8 @@ class RunOptions:
     pace: bool = False
     frame_every_ms: float | None = None
     on_frame: Callable[[float, np.ndarray], None] | None = None
-    ui: Callable[[Any, Callable[[], str], Callable[[], None]], Any] | None = None
-    """Builds the simulator's UI from (rig, describe, quit): an object with ``poll(now)`` and ``close()``."""
+    ui: Callable[[Any, Callable[[], Instrument], Callable[[], None]], Any] | None = None
+    """Builds the simulator's UI from (rig, state, quit): an object with ``poll(now)`` and ``close()``."""
 
 
 def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlayState], Any],
@@ -672,7 +672,7 @@ def run_live(options: RunOptions) -> int:
         hardware.start()
         log.info("instrument running on %s%s", engine.settings.device, " (simulated panel)" if options.sim else "")
         if options.ui is not None:
-            ui = options.ui(rig, lambda: controller.state.summary(), stop.request)
+            ui = options.ui(rig, lambda: controller.state, stop.request)
             ui_box.append(ui)
             controller.add_source(ui.poll)
         ready = False

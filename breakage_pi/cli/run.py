@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..hw.sim.terminal import StderrPane, TerminalPanel
 
     pane = StderrPane()                 # before the audio process starts: it inherits stderr
-    options.ui = lambda rig, describe, quit: TerminalPanel(rig, describe, pane.lines, quit)
+    options.ui = lambda rig, state, quit: TerminalPanel(rig, state, pane.lines, quit)
     try:
         return run_live(options)
     finally:

@@ -193,7 +193,7 @@ class KnobReadout:
         text = f"{self.edits}: velocity {self.value}" if " step " in self.edits else f"{self.edits} {self.value}"
         if self.waiting is not None and self.position is not None:
             way = "up" if self.waiting > self.position else "down"
-            text += f"  (knob at {self.at}: turn {way} to {self.value} to pick up)"
+            text += f"  knob at {self.at}: turn {way} to pick up"
         return text
 
 
