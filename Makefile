@@ -35,8 +35,9 @@ endef
 
 $(STAMP): pyproject.toml .sysdeps
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	@echo "installing breakage-pi and the packages it needs into $(VENV) (quietly; errors still show)"
+	@$(PY) -m pip install -qq --upgrade pip
+	@$(PY) -m pip install -qq -e '.[dev]'
 	@touch $@
 
 # a short scripted performance on the simulated panel: edit, train from the grid, perform, switch nets
