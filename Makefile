@@ -65,7 +65,7 @@ models: setup
 	cp breakage_pi/data/demo_bank.json models/demo_bank.json
 	$(VENV)/bin/breakage-pi train models/demo_bank.json --out models --seed 0
 
-# On the Pi: `sudo make install [OVERLAYROOT=1] [DATA_PARTITION=LABEL=breakage-data]` (see README, Building one).
+# On the Pi: `sudo make install [OVERLAYROOT=1] [DATA_PARTITION=LABEL=breakage-data]` (see docs/building.md).
 install:
 	firmware/install.sh install $(if $(OVERLAYROOT),--overlayroot) $(if $(DATA_PARTITION),--data-partition $(DATA_PARTITION))
 

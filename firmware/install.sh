@@ -107,6 +107,9 @@ do_install() {
     [ -x "$ROOT$PREFIX/bin/python" ] || python3 -m venv "$ROOT$PREFIX"
     "$ROOT$PREFIX/bin/python" -m pip install -q --upgrade "$SOURCE"
     put "$SOURCE/README.md" "$ROOT$PREFIX/README.md" 0644
+    for page in "$SOURCE"/docs/*.md; do       # the pages the README links to, beside it
+        if [ -f "$page" ]; then put "$page" "$ROOT$PREFIX/docs/${page##*/}" 0644; fi
+    done
     if [ -f "$SOURCE/firmware/usb-gadget.sh" ]; then
         put "$SOURCE/firmware/usb-gadget.sh" "$ROOT$PREFIX/libexec/usb-gadget.sh" 0755
     fi

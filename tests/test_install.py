@@ -121,6 +121,8 @@ def test_install_sets_up_the_instrument(machine):
     assert machine.text("etc/modules-load.d/breakage-pi.conf") == "i2c-dev\n"
     assert (machine.root / "etc/udev/rules.d/60-breakage-pi.rules").is_file()
     assert (machine.root / "var/lib/breakage-pi").is_dir()
+    for page in ["README.md", *(f"docs/{path.name}" for path in (REPO / "docs").glob("*.md"))]:
+        assert machine.text(f"opt/breakage-pi/{page}") == (REPO / page).read_text(), page
 
 
 def test_boot_files_are_merged_keeping_what_was_there(machine):

@@ -1,5 +1,5 @@
 """The nets measured on the shipped evaluation set (trained on its 16 training patterns, scored on the 34
-held out), and the gate heard: the README's goals, checked."""
+held out), and the gate heard: the goals in docs/player.md (Nets), checked."""
 
 from __future__ import annotations
 
