@@ -76,3 +76,11 @@ def test_a_device_that_appears_later_is_opened_and_played(tmp_path):
     assert 0 < lost <= 3 * 4 * 64 and lost % 64 == 0   # each loss: the 3 buffered periods and the failed one
     timeline = render_pattern(load_kit(), kicks, 1, 120.0, block=64)[:48000]
     assert np.array_equal(pcm, timeline[lost:])                     # then it played on, in time
+
+
+def test_a_device_that_is_not_there_is_named_with_why_and_null_opens():
+    from breakage_pi.audio.sinks import device_problem
+
+    assert device_problem("null") is None
+    problem = device_problem("hw:CARD=NoSuchCard,DEV=0")
+    assert problem is not None and "NoSuchCard" in problem
