@@ -2,9 +2,10 @@
 
 It draws the 4x16 grid in the colours the emulated boards latched (what the
 real LEDs would show) with a glyph per pad that says the same without
-colour: a hit's velocity as a bar of eight heights, ``··`` a rest, ``::`` a
-rest on a beat, ``?`` a chance step, ``<`` a held pad; on the SHIFT page
-each pad's label from :data:`breakage_pi.core.pages.SHIFT_PAGE`. Under the
+colour (:func:`breakage_pi.core.textgrid.panel_cells`: a hit's velocity as a
+bar of eight heights, ``··`` a rest, ``::`` a rest on a beat, ``?`` a chance
+step; on the SHIFT page each pad's label from
+:data:`breakage_pi.core.pages.SHIFT_PAGE`), ``<`` after a held pad. Under the
 grid, each knob with the value in force in musical units (and, while a pot
 catches up, where it is and where it picks up), the key map, and the log.
 
@@ -30,8 +31,8 @@ from typing import Any, Callable
 from ...core.events import GRID_COLUMNS, GRID_ROWS, KNOBS
 from ...core.instrument import COARSE_STEPS, FINE_STEPS, Instrument, knob_readout
 from ...core.leds import blink_on
-from ...core.pages import ROW_TITLES, SHIFT_PAGE, area_at, describe, short_label
-from ...core.textgrid import velocity_glyph
+from ...core.pages import ROW_TITLES, SHIFT_PAGE, area_at, describe
+from ...core.textgrid import ROW_NAMES, SHIFT_ROW_NAMES, panel_cells
 from .rig import SimRig
 
 GRID_TOP, GRID_LEFT = 3, 6
@@ -41,9 +42,7 @@ FRAME_S = 1 / 30
 MIN_HOLD_S = 0.03
 """A tap is held at least this long: the boards' firmware scans its keys every 10 ms and a tap
 shorter than a scan may give no event at all (as on the real chip)."""
-REST, BEAT_REST = "··", "::"
-ROW_NAMES = ("kick", "snare", "o-hat", "c-hat")
-KEY_MAP = ("pads: arrows/hjkl move  Enter tap  x hold/let go  c let all go  s SHIFT on/off",
+KEY_MAP = ("pads: arrows/hjkl/HL move  Enter tap  x hold/let go  c let go all  s SHIFT",
            "space PLAY  m MODE  1-5 pick a knob  [ ] turn it  { } turn more  q quit (saves)")
 """The keys, as shown under the grid (each line fits 80 columns)."""
 LOG_PREFIX = "breakage-pi: "
@@ -92,19 +91,6 @@ class StderrPane:
     def close(self) -> None:
         os.dup2(self._saved, 2)
         os.close(self._saved)
-
-
-def step_glyph(velocity: int, beat: bool, chance: bool) -> str:
-    """Two characters for a step: a bar as high as the velocity (eight heights; ``?`` after it for a
-    chance step), or a rest, ``::`` on a beat.
-
-    >>> step_glyph(200, False, False), step_glyph(230, False, False), step_glyph(0, True, False)
-    ('▇▇', '██', '::')
-    """
-    if not velocity:
-        return BEAT_REST if beat else REST
-    bar = velocity_glyph(velocity)
-    return bar + ("?" if chance else bar)
 
 
 class TerminalPanel:
@@ -159,7 +145,8 @@ class TerminalPanel:
 
     def _key(self, key: int) -> None:
         moves = {curses.KEY_UP: (-1, 0), ord("k"): (-1, 0), curses.KEY_DOWN: (1, 0), ord("j"): (1, 0),
-                 curses.KEY_LEFT: (0, -1), ord("h"): (0, -1), curses.KEY_RIGHT: (0, 1), ord("l"): (0, 1)}
+                 curses.KEY_LEFT: (0, -1), ord("h"): (0, -1), curses.KEY_RIGHT: (0, 1), ord("l"): (0, 1),
+                 curses.KEY_SLEFT: (0, -4), ord("H"): (0, -4), curses.KEY_SRIGHT: (0, 4), ord("L"): (0, 4)}
         turns = {ord("["): -1, ord("-"): -1, ord("]"): 1, ord("="): 1, ord("+"): 1}
         big_turns = {ord("{"): -1, ord("_"): -1, ord("}"): 1}
         if key == curses.KEY_MOUSE:
@@ -315,34 +302,24 @@ class TerminalPanel:
 
     def _grid(self, state: Instrument) -> None:
         pixels = self.rig.pixels()
-        shift_page = self.shift and state.training is None
-        pattern, chancy = state.played(state.slot)
+        cells = panel_cells(state)
+        shift_page = state.shift and state.training is None
         for row in range(GRID_ROWS):
-            name = ("slots", "marks", "chans", "nets")[row] if shift_page else ROW_NAMES[row]
-            self._text(GRID_TOP + row, 0, name)
+            self._text(GRID_TOP + row, 0, (SHIFT_ROW_NAMES if shift_page else ROW_NAMES)[row])
             self._text(GRID_TOP + row, GRID_RIGHT, self._row_note(state, row, shift_page), curses.A_DIM)
             for column in range(GRID_COLUMNS):
                 x, y = pad_origin(row, column)
                 red, green, blue = (int(v) for v in pixels[row, column])
                 lit = bool(red or green or blue)
                 attribute = self._colour(*_boost(red, green, blue)) if lit else curses.A_DIM
-                if state.training is not None:
-                    glyph = "██" if lit else REST
-                elif shift_page:
-                    glyph = f"{short_label(row, column):<2}" if area_at(row, column) else "  "
-                    glyph = glyph if glyph.strip() else REST
+                if shift_page:
                     attribute |= self._shift_attribute(state, row, column)
-                else:
-                    glyph = step_glyph(int(pattern.velocity(row, column)), column % 4 == 0,
-                                       bool(chancy[row, column]))
-                    if row in state.output_rows and not pattern.velocity(row, column):
-                        attribute = curses.A_DIM
                 if (row, column) == self.cursor:
                     attribute |= curses.A_REVERSE
                 if (row, column) in self.latched:
                     attribute |= curses.A_BOLD
                     self._text(y, x + 2, "<", curses.A_BOLD)
-                self._text(y, x, glyph, attribute)
+                self._text(y, x, cells[row][column], attribute)
 
     def _row_note(self, state: Instrument, row: int, shift_page: bool) -> str:
         if state.training is not None:
@@ -443,7 +420,7 @@ def shift_pad_words(state: Instrument, row: int, column: int) -> str:
              "mutes": ("playing", "muted", ""), "kits": ("", "playing", "no kit there"),
              "nets": ("", "playing", "not trained yet"), "chance": ("off", "on", ""),
              "edit": ("", "the mode now", ""), "perform": ("", "the mode now", ""),
-             "save": ("saved", "unsaved edits", ""), "train": ("held", "held", "mark slots first")}
+             "save": ("saved", "unsaved edits", ""), "train": ("", "held", "mark slots first")}
     off, lit, absent = words.get(found.key, ("", "", ""))
     if found.key == "slots" and state.queued == index:
         lit = "queued"
