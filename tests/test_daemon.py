@@ -138,7 +138,7 @@ def test_a_performance_plays_the_nets_gated_hits_at_exact_sample_positions(tmp_p
     bar0 = hits_in_bar(pcm, 0)
     assert not bar0[2:].any()                                     # EDIT: no net yet
     assert bar0[0, 0] == 0 and bar0[0, 6] == expected_level(200)  # written at 100 ms, after step 1 had played
-    assert "mode perform" in done.stderr
+    assert "PERFORM: net medium plays" in done.stderr
 
 
 def test_the_same_script_gives_the_same_wav_byte_for_byte_paced_or_not(tmp_path):
@@ -187,7 +187,7 @@ def test_training_from_the_grid_completes_while_audio_plays_on(tmp_path):
               "6000 button mode down\n6020 button mode up\n")
     old = {path.name: path.read_bytes() for path in (root / "nets").glob("*.onnx")}
     pcm, done = run(tmp_path, root, script, 8.0, "--pace", "--config", str(config))
-    assert "training on 2 slot(s)" in done.stderr and "now playing them" in done.stderr
+    assert "training the nets on 2 marked slots" in done.stderr and "nets trained: playing them now" in done.stderr
     # the run finished in its process while the paced audio went on: the audio clock never waited for it.
     # Deadline misses are printed, not asserted (as the soak does): this scripted engine shares its process
     # with the control loop, which builds the new nets' sessions (measured: one miss in 7 s with training,

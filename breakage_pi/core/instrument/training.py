@@ -8,7 +8,7 @@ from types import MappingProxyType
 from ..pattern import Pattern
 from .effects import Effect, Log, RunNet, StartTraining
 from .inputs import TrainingFinished, TrainingProgress, TrainingStarted
-from .state import Instrument, Training, with_entry
+from .state import PERFORM, Instrument, Training, with_entry
 
 
 def request_nets(state: Instrument, effects: list[Effect]) -> Instrument:
@@ -51,7 +51,9 @@ def start_training(state: Instrument, effects: list[Effect]) -> Instrument:
         effects.append(Log("the net needs at least one input and one output channel"))
         return state
     effects.append(StartTraining(bank))
-    effects.append(Log(f"training on {len(bank.training_slots)} slot(s)"))
+    count = len(bank.training_slots)
+    effects.append(Log(f"training the nets on {count} marked slot{'s' if count != 1 else ''}; "
+                       "the beat plays on, any pad stops it"))
     return replace(state, training=Training(state.now), held=(), clearing=frozenset())
 
 
@@ -72,9 +74,14 @@ def training_progress(state: Instrument, event: TrainingProgress) -> Instrument:
 
 
 def training_finished(state: Instrument, event: TrainingFinished, effects: list[Effect]) -> Instrument:
-    """Training over: on success the new nets are in place."""
-    effects.append(Log(event.detail))
+    """Training over: on success the new nets are in place (said in the player's words; the trainer's
+    figures are the daemon's debug log), else ``event.detail`` says why not."""
     state = replace(state, training=None)
-    if event.succeeded:
-        state = nets_loaded(state, event.labels, event.roles)
-    return state
+    if not event.succeeded:
+        effects.append(Log(event.detail))
+        return state
+    if state.mode == PERFORM:
+        effects.append(Log("nets trained: playing them now (the NET knob picks loose, medium or tight)"))
+    else:
+        effects.append(Log("nets trained: switch to PERFORM (MODE) to hear them"))
+    return nets_loaded(state, event.labels, event.roles)

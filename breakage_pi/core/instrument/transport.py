@@ -91,8 +91,14 @@ def set_mode(state: Instrument, mode: str, effects: list[Effect]) -> Instrument:
     """EDIT or PERFORM (pads held are let go: what they edit changes)."""
     if mode == state.mode:
         return state
-    note = "" if mode == EDIT or state.nets else ": no nets yet, train some (SHIFT, hold the last pad)"
-    effects.append(Log(f"mode {mode}{note}"))
+    if mode == EDIT:
+        effects.append(Log("EDIT: every row is yours"))
+    elif state.nets:
+        rows = [state.bank.channels[c] for c, role in enumerate(state.net_roles) if role == "out"]
+        effects.append(Log(f"PERFORM: net {state.net_label} plays {' and '.join(rows)}"))
+    else:
+        effects.append(Log("PERFORM: no nets yet, so every row is yours; train some first "
+                           "(SHIFT, hold TRAIN: the last pad)"))
     return replace(state, mode=mode, held=(), clearing=frozenset(), turned=frozenset())
 
 
