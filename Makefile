@@ -10,7 +10,7 @@ TEST_APT_PACKAGES := systemd shellcheck jackd2 libasound2-plugins tmux
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test soak bench models kit clean install uninstall
+.PHONY: setup demo play test soak bench models kit clean install uninstall
 
 setup: $(STAMP)
 
@@ -46,6 +46,13 @@ demo: setup
 	$(VENV)/bin/breakage-pi run --sim --headless --script breakage_pi/data/demo_performance.txt --seconds 14 \
 	  --data out/demo-data --device file:FILE=out/demo.wav,FORMAT=wav --print-grid 1000
 	@echo "wrote $(CURDIR)/out/demo.wav (the performance) and out/demo-data/ (its bank, nets and settings)"
+
+# play it yourself in this terminal, live through the computer's sound (ALSA's default: PipeWire or
+# PulseAudio); what you make is kept in PLAY_DATA between runs (outside the checkout: a clone or
+# `git clean` never takes it). No sound device: it says so and plays on silently.
+PLAY_DATA ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/breakage-pi
+play: setup
+	@$(VENV)/bin/breakage-pi run --sim --data "$(PLAY_DATA)"
 
 test: setup .testdeps
 	$(PY) -m pytest -q

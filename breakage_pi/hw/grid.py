@@ -275,9 +275,9 @@ class Grid:
         if board.reported_online == online:
             log.debug("%s: %s", board.name, detail)
             return
-        board.reported_online = online
-        if online:
-            log.info("%s: online", board.name)
+        first, board.reported_online = board.reported_online is None, online
+        if online:      # coming up at start is what is expected: only a board back from offline is news
+            log.log(logging.DEBUG if first else logging.INFO, "%s: %s", board.name, "online" if first else "back online")
         else:
             log.warning("%s: offline, %s", board.name, detail)
         self._emit(DeviceStatus(board.name, online, detail, now))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import curses
 import os
+import textwrap
 import threading
 from collections import deque
 from typing import Any, Callable
@@ -278,9 +279,12 @@ class TerminalPanel:
             line += 1
         if height >= 34 and width >= 100:          # room for the SHIFT page's table too
             line = self._shift_legend(line + 1)
-        lines = [text.removeprefix(LOG_PREFIX) for text in self.log_lines][-max(0, height - line):]
+        room = max(0, height - line)
+        lines = [wrapped for text in list(self.log_lines)[-room:]
+                 for wrapped in textwrap.wrap(text.removeprefix(LOG_PREFIX), max(20, width - 1),
+                                              subsequent_indent="  ")][-room:] if room else []
         for offset, text in enumerate(lines):
-            self._text(line + offset, 0, text[:max(0, width - 1)])
+            self._text(line + offset, 0, text)
         screen.refresh()
 
     def _status(self, state: Instrument) -> str:
