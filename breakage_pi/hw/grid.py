@@ -372,7 +372,7 @@ class Grid:
 
     def _glitch(self, board: Board, error: OSError) -> None:
         self.stats.glitches += 1
-        log.info("%s: I2C error, retrying: %s", board.name, error)
+        log.debug("%s: I2C error, retrying: %s", board.name, error)      # news only if the retries fail too
 
     def _post_pad(self, board: Board, key: int, pressed: bool, now: float) -> None:
         if pressed:

@@ -204,7 +204,8 @@ def knob_readout(state: Instrument, name: str) -> KnobReadout:
     knob = state.knobs[name]
     edits = {"gate": "gate", "default": "velocity", "chance": "chance"}.get(target, name) \
         if not isinstance(target, tuple) else f"{state.bank.channels[target[0]]} step {target[1] + 1}"
-    waiting = knob.pickup if knob.position is not None else None
+    # not before the pot's first reading (it may rest on the value), never for chance (its far ends)
+    waiting = knob.pickup if knob.position is not None and knob.read and target != "chance" else None
     at = None if waiting is None or knob.position is None else _in_units(state, name, target, knob.position)
     return KnobReadout(name, edits, _in_units(state, name, target, fraction), fraction, knob.position, waiting, at)
 

@@ -108,7 +108,8 @@ def tick(state: Instrument, event: Tick, effects: list[Effect]) -> Instrument:
     if state.queue_token != state.switch_seen and event.switched == state.queue_token:   # a bar line passed
         state = replace(state, switch_seen=state.queue_token, bar=state.bar + 1)
         if state.queued is not None:
-            effects.append(Log(f"slot {state.queued + 1} playing"))
+            if state.queued not in state.chain:        # a chain going round is on screen, not news every bar
+                effects.append(Log(f"slot {state.queued + 1} playing"))
             state = _next_in_chain(replace(state, slot=state.queued, queued=None))
     if state.train_pressed_at is not None and state.now - state.train_pressed_at >= TRAIN_HOLD_S:
         state = start_training(replace(state, train_pressed_at=None), effects)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import curses
 import os
+import sys
 import textwrap
 import threading
 from collections import deque
@@ -47,6 +48,8 @@ KEY_MAP = ("pads: arrows/hjkl/HL move  Enter tap  x hold/let go  c let go all  s
            "space PLAY  m MODE  1-5 pick a knob  [ ] turn it  { } turn more  q quit (saves)")
 """The keys, as shown under the grid (each line fits 80 columns)."""
 LOG_PREFIX = "breakage-pi: "
+UNITS = {"velocity": 1 / 255, "tempo": FINE_STEPS["tempo"]}
+"""The knobs whose values are whole numbers: a turn lands on the centre of one (0-1 of the travel)."""
 
 
 def pad_at(x: int, y: int) -> tuple[int, int] | None:
@@ -113,6 +116,7 @@ class TerminalPanel:
         self._mouse_pad: tuple[int, int] | None = None
         self._now = 0.0
         self._drawn_at = -1.0
+        self._grid_up = False
         self._pairs: dict[tuple[int, int, int], int] = {}
         self.screen = curses.initscr()
         try:
@@ -203,15 +207,17 @@ class TerminalPanel:
             self.rig.press(*pad)
 
     def _turn(self, sign: int, steps: Any) -> None:
-        """Turn the chosen knob one step: to the next value in force when it drives it (so TEMPO lands on
-        whole BPM), else by the same travel toward where it picks up."""
+        """Turn the chosen knob one step from where this hand left it (keys come faster than the pot's
+        readings), onto the centre of a whole BPM or velocity, so TEMPO lands on 120 and not 119.6."""
         name = KNOBS[self.knob]
         position = self.rig.knob_position(name)
         if position is None:
             return
-        readout = knob_readout(self.state(), name)
-        start = readout.fraction if readout.waiting is None else position
-        self.rig.knob(name, min(1.0, max(0.0, round(start + sign * steps[name], 5))))
+        target = min(1.0, max(0.0, position + sign * steps[name]))
+        unit = UNITS.get(name)
+        if unit is not None:
+            target = round(target / unit) * unit
+        self.rig.knob(name, round(target, 6))
 
     def _mouse(self) -> None:
         try:
@@ -250,17 +256,20 @@ class TerminalPanel:
 
     def draw(self) -> None:
         screen = self.screen
+        self._follow_resize()
         screen.erase()
         height, width = screen.getmaxyx()
         state = self.state()
+        pixels = self.rig.pixels()
+        self._grid_up = self._grid_up or bool(pixels.any())      # the boards drew their first frame
         self._text(0, 0, header(state, self.sound), curses.A_BOLD)
-        self._text(1, 0, self._status(state), curses.A_REVERSE if self.shift else 0)
+        self._text(1, 0, self._status(state), curses.A_REVERSE if state.shift else 0)
         for column in range(GRID_COLUMNS):
             x, _ = pad_origin(0, column)
             self._text(GRID_TOP - 1, x, f"{column + 1:<2}", curses.A_DIM if column % 4 else curses.A_BOLD)
-        self._grid(state)
+        self._grid(state, pixels)
         marks = [" "] * (GRID_RIGHT + 1)
-        if state.playing and 0 <= state.playhead < GRID_COLUMNS and not self.shift:
+        if state.playing and 0 <= state.playhead < GRID_COLUMNS and not state.shift:
             x, _ = pad_origin(0, state.playhead)
             marks[x:x + 2] = "▲▲"
         x, _ = pad_origin(0, self.cursor[1])
@@ -287,15 +296,26 @@ class TerminalPanel:
             self._text(line + offset, 0, text)
         screen.refresh()
 
+    def _follow_resize(self) -> None:
+        """Take the terminal's size now (a resize's signal can come before curses listens for it)."""
+        try:
+            columns, lines = os.get_terminal_size(sys.__stdout__.fileno())
+        except (OSError, ValueError, AttributeError):
+            return
+        if (lines, columns) != self.screen.getmaxyx():
+            curses.resizeterm(lines, columns)
+
     def _status(self, state: Instrument) -> str:
         """The second line: SHIFT, the pads held, and what the pad under the cursor is."""
+        if not self._grid_up:
+            return "the grid's boards are starting up..."
         row, column = self.cursor
-        parts = ["SHIFT held: the SHIFT page" if self.shift else ""]
+        parts = ["SHIFT held: the SHIFT page" if state.shift else "SHIFT..." if self.shift else ""]
         held = [f"{state.bank.channels[r]} step {c + 1} ({state.pattern.velocity(r, c)})"
-                for r, c in sorted(self.latched) if not self.shift]
+                for r, c in sorted(self.latched) if not state.shift]
         if held:
             parts.append("holding " + ", ".join(held))
-        if self.shift:
+        if state.shift:
             parts.append(f"cursor: {shift_pad_words(state, row, column)}")
         else:
             velocity = state.played(state.slot)[0].velocity(row, column)
@@ -304,8 +324,7 @@ class TerminalPanel:
                          f"{f'velocity {velocity}' if velocity else 'no hit'}{net}")
         return "   ".join(part for part in parts if part)
 
-    def _grid(self, state: Instrument) -> None:
-        pixels = self.rig.pixels()
+    def _grid(self, state: Instrument, pixels: Any) -> None:
         cells = panel_cells(state)
         shift_page = state.shift and state.training is None
         for row in range(GRID_ROWS):
