@@ -680,7 +680,8 @@ def run_live(options: RunOptions) -> int:
             status = engine.process.status()
             if not ready and status.blocks > 0:      # the PCM is open and taking blocks
                 ready = True
-                log.info("audio running on %s, %d frames a block", engine.settings.device, status.period)
+                log.info("audio running on %s, %d frames a block (%s)", engine.settings.device, status.period,
+                         status.period_why)
                 notify_ready(f"playing on {engine.settings.device}, {status.period} frames")
                 heartbeat.start()
             if engine.midi is not None:

@@ -13,6 +13,8 @@ Traceback (most recent call last):
 breakage_pi.core.settings.ConfigError: grid.int_pin: must be a BCM GPIO number 0-27, got 40
 >>> parse_config({"audio": {"period": 128}}).audio.period
 128
+>>> parse_config({}).audio.period
+'auto'
 
 Pins are BCM GPIO numbers; times are in the unit their key names
 (``_ms``, ``_s``).
@@ -34,6 +36,9 @@ _I2C1_PINS = {2: "I2C-1 SDA, the grid's bus", 3: "I2C-1 SCL, the grid's bus"}
 _SPI_PINS = {0: {9: "SPI0 MISO", 10: "SPI0 MOSI", 11: "SPI0 SCLK"},
              1: {19: "SPI1 MISO", 20: "SPI1 MOSI", 21: "SPI1 SCLK"}}
 _SPI_SELECT = {0: (8, 7), 1: (18, 17, 16)}
+
+
+AUTO_PERIOD = "auto"
 
 
 class ConfigError(FormatError):
@@ -113,12 +118,17 @@ class AudioConfig:
     ``sim_device`` is what ``run --sim`` plays through on a computer: ALSA's
     ``default`` (PipeWire or PulseAudio on a desktop) unless set; the
     instrument itself always plays through ``device``.
+
+    ``period`` is a number of frames, which pins it, or ``"auto"``: the
+    engine measures its own block cost at start and takes the smallest
+    period that leaves at least half of each block free, and steps it up if
+    its own blocks keep missing their deadlines.
     """
 
     device: str = "hw:CARD=Headphones,DEV=0"
     sim_device: str = "default"
     rate: int = 48_000
-    period: int = 64
+    period: int | str = AUTO_PERIOD
     periods: int = 3
 
 
@@ -266,11 +276,19 @@ _KNOB: dict[str, Check] = {
     "smoothing_ms": _number(0.0, 1000.0, " ms"),
     "dead_band": _number(0.0, 0.2),
 }
+def _period(value: Any, key: str) -> int | str:
+    if value == AUTO_PERIOD:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 16 <= value <= 4096:
+        raise ConfigError(f"must be \"auto\" or a period in frames, 16-4096, got {value!r}", key)
+    return value
+
+
 _AUDIO: dict[str, Check] = {
     "device": _device,
     "sim_device": _sim_device,
     "rate": _integer(8_000, 192_000, "a sample rate in Hz,"),
-    "period": _integer(16, 4096, "a period in frames,"),
+    "period": _period,
     "periods": _integer(2, 4, "a period count"),
 }
 def _boolean(value: Any, key: str) -> bool:

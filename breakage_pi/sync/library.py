@@ -4,7 +4,10 @@ Layout (fixed by the instrument): ``bank.json`` (the bank that plays),
 ``nets/<name>.onnx``, ``kits/<name>/*.wav``; ``state.json`` and hidden files
 are not items. Names are checked by :func:`messages.check_name`, so no name
 can leave the data dir; symbolic links are neither listed, read nor written
-through. Every change is atomic: files through :func:`store.atomic_write_bytes`,
+through. What is read is checked with the rules the host applies to every
+answer (:func:`messages.check_item_files`): a kit the protocol cannot carry
+(more than 16 files, a file name with a space) is refused by name here rather
+than sent and refused there. Every change is atomic: files through :func:`store.atomic_write_bytes`,
 a kit as a whole folder swapped in with one rename.
 """
 
@@ -23,7 +26,8 @@ from ..core.bank import bank_from_data
 from ..core.errors import FormatError
 from ..store import atomic_write_bytes, fsync_directory
 from .frames import ProtocolError
-from .messages import BANK_NAME, EXTENSIONS, MAX_FILE_BYTES, MAX_ITEM_BYTES, FileEntry, check_item, check_name
+from .messages import (BANK_NAME, MAX_FILE_BYTES, MAX_ITEM_BYTES, FileEntry, check_item, check_item_files,
+                       check_name, item_file_name)
 
 FOLDERS = {"net": "nets", "kit": "kits"}
 _RENAME_EXCHANGE = 2
@@ -97,13 +101,11 @@ class DataDir:
             contents = (_read_file(path),)
             modified = path.lstat().st_mtime
         files = tuple(file_entry(path, content) for path, content in zip(paths, contents))
+        try:
+            check_item_files(kind, name, [entry.to_data() for entry in files])
+        except ProtocolError as error:
+            raise ProtocolError("rejected", f"{kind} {name!r} cannot be sent: {error.message}") from None
         return Item(kind, name, files, contents, modified)
-
-    def check_push(self, kind: str, name: str, files: tuple[FileEntry, ...]) -> None:
-        """Refuse a push before any byte moves: single files must carry the item's own file name."""
-        if kind != "kit" and files[0].path != self._file_path(kind, name).name:
-            raise ProtocolError("bad-name", f"a {kind} named {name!r} is the file "
-                                            f"{self._file_path(kind, name).name!r}, got {files[0].path!r}")
 
     def replace(self, kind: str, name: str, files: dict[str, bytes]) -> None:
         """Validate the contents, then replace the item atomically (a new item appears whole)."""
@@ -167,8 +169,8 @@ class DataDir:
 
     def _file_path(self, kind: str, name: str) -> Path:
         if kind == "bank":
-            return self.root / "bank.json"
-        return self._folder(kind) / f"{name}{EXTENSIONS[kind]}"
+            return self.root / item_file_name(kind, name)
+        return self._folder(kind) / item_file_name(kind, name)
 
     def _folder(self, kind: str, create: bool = False) -> Path:
         """``nets/`` or ``kits/`` (made when ``create``); a folder that is a link (to anywhere) is refused."""
