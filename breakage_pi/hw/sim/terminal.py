@@ -310,7 +310,7 @@ class TerminalPanel:
         if not self._grid_up:
             return "the grid's boards are starting up..."
         row, column = self.cursor
-        parts = ["SHIFT held: the SHIFT page" if state.shift else "SHIFT..." if self.shift else ""]
+        parts = ["SHIFT held" if state.shift else "SHIFT..." if self.shift else ""]
         held = [f"{state.bank.channels[r]} step {c + 1} ({state.pattern.velocity(r, c)})"
                 for r, c in sorted(self.latched) if not state.shift]
         if held:
