@@ -43,7 +43,8 @@ $(STAMP): pyproject.toml .sysdeps
 # a short scripted performance on the simulated panel: edit, train from the grid, perform, switch nets
 demo: setup
 	@mkdir -p out && rm -rf out/demo-data
-	$(VENV)/bin/breakage-pi run --sim --headless --script breakage_pi/data/demo_performance.txt --seconds 14 \
+	@echo "a 14 s performance on the simulated panel: the grid every second, the log on stderr"
+	@$(VENV)/bin/breakage-pi run --sim --headless --script breakage_pi/data/demo_performance.txt --seconds 14 \
 	  --data out/demo-data --device file:FILE=out/demo.wav,FORMAT=wav --print-grid 1000
 	@echo "wrote $(CURDIR)/out/demo.wav (the performance) and out/demo-data/ (its bank, nets and settings)"
 
