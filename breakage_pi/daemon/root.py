@@ -60,7 +60,7 @@ class RunOptions:
     device: str | None = None
     pace: bool = False
     frame_every_ms: float | None = None
-    on_frame: Callable[[float, np.ndarray], None] | None = None
+    on_frame: Callable[[float, np.ndarray, Instrument], None] | None = None
     ui: Callable[[Any, Callable[[], Instrument], Callable[[], None]], Any] | None = None
     """Builds the simulator's UI from (rig, state, quit): an object with ``poll(now)`` and ``close()``."""
 
@@ -114,7 +114,8 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
         hardware_box.append(hardware)
         show_now(hardware, controller.state)
         hardware.start()
-        log.info("instrument running on %s%s", engine.settings.device, " (simulated panel)" if options.sim else "")
+        log.info("instrument running %s%s", "silently" if engine.settings.device == "none" else
+                 f"on {engine.settings.device}", " (simulated panel)" if options.sim else "")
         if options.ui is not None:
             ui = options.ui(rig, lambda: controller.state, stop.request)
             controller.add_source(ui.poll)
@@ -136,7 +137,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
             rig.close()
         restore_pins()
         restore_signals()
-        if report:
+        if report:                       # the run's summary (docs/host.md, exit statuses)
             log.info("audio: %d blocks, %d xruns, worst block %.2f ms", report.get("blocks", 0),
                      report.get("xruns", 0), report.get("worst_block_ms", 0.0))
     return exit_status(save_failure)

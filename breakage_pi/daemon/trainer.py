@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,8 @@ from ..core.errors import BreakageError
 from ..core.instrument import TrainingFinished, TrainingProgress, TrainingStarted
 from .nets import Nets
 from .saver import Saver
+
+log = logging.getLogger("breakage_pi")
 
 LOCKSTEP_TRAIN_S = 2.0
 """In lockstep, new nets take over exactly this long (audio time) after TRAIN, waiting if need be."""
@@ -104,17 +107,17 @@ class Trainer:
         try:
             result = job.result()
         except BreakageError as error:
-            self._outcome = _Outcome(f"training failed: {error}; keeping the old nets")
+            self._outcome = _Outcome(f"training failed ({error}); keeping the old nets")
             return
+        log.debug("training: %d epochs, stopped by %s, %.3g of the variance unexplained", result.epochs,
+                  result.stopped, result.relative_error)
         if result.stopped != "targets":
-            self._outcome = _Outcome(f"training stopped ({result.stopped}) with {result.relative_error:.3g} of the "
-                                     "variance unexplained; keeping the old nets")
+            self._outcome = _Outcome("training stopped before the nets learnt the marked slots well enough; "
+                                     "keeping the old nets (mark more slots, or slots that agree, and train again)")
             return
         files = trained_net_files(result, training_set)
         bank = NetBank([parse_net(data, name) for name, data in files])
-        self._outcome = _Outcome(f"trained {len(files)} nets in {result.epochs} epochs "
-                                 f"({result.relative_error:.3g} of the variance unexplained); now playing them",
-                                 files, bank)
+        self._outcome = _Outcome(f"trained {len(files)} nets", files, bank)
 
     def _hand_over(self, now: float) -> TrainingFinished:
         outcome, self._outcome = self._outcome, None
