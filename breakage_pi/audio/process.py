@@ -204,7 +204,7 @@ class PeriodWatch:
                              "period is now %d frames (stepped up %d time(s); set [audio] period to pin one)",
                              self._period, reading.period, reading.period_steps)
         else:
-            self.log.debug("audio: period %d frames (%s)", reading.period, describe_period(reading))
+            self.log.info("audio: period %d frames (%s)", reading.period, describe_period(reading))
         self._period = reading.period
 
 
