@@ -10,7 +10,7 @@ TEST_APT_PACKAGES := systemd shellcheck jackd2 libasound2-plugins tmux
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-arm64 soak bench models kit clean install uninstall
+.PHONY: setup demo play test test-arm64 soak bench models kit clean install uninstall
 
 setup: $(STAMP)
 
@@ -35,16 +35,25 @@ endef
 
 $(STAMP): pyproject.toml .sysdeps
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	@echo "installing breakage-pi and the packages it needs into $(VENV) (quietly; errors still show)"
+	@$(PY) -m pip install -qq --upgrade pip
+	@$(PY) -m pip install -qq -e '.[dev]'
 	@touch $@
 
 # a short scripted performance on the simulated panel: edit, train from the grid, perform, switch nets
 demo: setup
 	@mkdir -p out && rm -rf out/demo-data
-	$(VENV)/bin/breakage-pi run --sim --headless --script breakage_pi/data/demo_performance.txt --seconds 14 \
+	@echo "a 14 s performance on the simulated panel: the grid every second, the log on stderr"
+	@$(VENV)/bin/breakage-pi run --sim --headless --script breakage_pi/data/demo_performance.txt --seconds 14 \
 	  --data out/demo-data --device file:FILE=out/demo.wav,FORMAT=wav --print-grid 1000
 	@echo "wrote $(CURDIR)/out/demo.wav (the performance) and out/demo-data/ (its bank, nets and settings)"
+
+# play it yourself in this terminal, live through the computer's sound (ALSA's default: PipeWire or
+# PulseAudio); what you make is kept in PLAY_DATA between runs (outside the checkout: a clone or
+# `git clean` never takes it). No sound device: it says so and plays on silently.
+PLAY_DATA ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/breakage-pi
+play: setup
+	@$(VENV)/bin/breakage-pi run --sim --data "$(PLAY_DATA)"
 
 test: setup .testdeps
 	$(PY) -m pytest -q

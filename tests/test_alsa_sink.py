@@ -81,6 +81,14 @@ def test_a_device_that_appears_later_is_opened_and_played(tmp_path):
     assert np.array_equal(pcm, timeline[lost:])                     # then it played on, in time
 
 
+def test_a_device_that_is_not_there_is_named_with_why_and_null_opens():
+    from breakage_pi.audio.sinks import device_problem
+
+    assert device_problem("null") is None
+    problem = device_problem("hw:CARD=NoSuchCard,DEV=0")
+    assert problem is not None and "NoSuchCard" in problem
+
+
 @pytest.mark.parametrize("device", ["hw:CARD=NoSuchCard,DEV=0", "no_such_pcm"])
 def test_a_missing_device_prints_the_projects_line_once_and_no_alsa_lib_lines(tmp_path, device):
     """libasound prints its own 'ALSA lib confmisc.c:…' lines on stderr unless its error handler is replaced."""

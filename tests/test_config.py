@@ -159,3 +159,12 @@ def test_the_config_command_says_when_there_is_no_file_and_the_defaults_rule(mon
     assert main(["config"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first == "# /nonexistent/breakage-pi.toml: not there; the defaults are in force:"
+
+
+def test_the_simulator_plays_through_default_and_the_instrument_never_does():
+    assert Config().audio.sim_device == "default"
+    assert parse_config({"audio": {"sim_device": "hw:CARD=PCH,DEV=0"}}).audio.sim_device == "hw:CARD=PCH,DEV=0"
+    with pytest.raises(ConfigError, match="audio.device"):
+        parse_config({"audio": {"device": "default"}})
+    with pytest.raises(ConfigError, match="audio.sim_device"):
+        parse_config({"audio": {"sim_device": ""}})

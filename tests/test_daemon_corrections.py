@@ -54,7 +54,7 @@ def test_a_correction_is_learnt_in_the_background_and_survives_a_restart_and_und
     corrected = bank.corrections[0].pattern
     assert corrected.velocity(3, ON) == 200 and corrected.velocity(3, OFF) == 0
     assert (corrected.velocities[:2] == bank.slots[0].pattern.velocities[:2]).all()
-    assert "learning 1 correction(s) in the background" in done.stderr and "now playing them" in done.stderr
+    assert "learning 1 correction(s) in the background" in done.stderr and "nets trained: playing them now" in done.stderr
     after = tight_hats(root)
     assert after[ON] >= 48 and after[OFF] == 0                   # the tight net plays it in that context
     heights = hits_in_bar(pcm, 3)                                 # bar 4: the new nets, at tight

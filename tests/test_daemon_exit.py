@@ -44,7 +44,7 @@ def test_run_exits_non_zero_with_one_line_when_the_final_save_fails(tmp_path):
                               stderr=subprocess.PIPE, text=True)
     try:
         for line in daemon.stderr:
-            if "audio running" in line:
+            if "sound: " in line:
                 break
         shutil.rmtree(root)                                   # the data directory deleted under the daemon
         daemon.send_signal(signal.SIGTERM)

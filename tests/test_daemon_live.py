@@ -14,8 +14,8 @@ from breakage_pi.store import load_bank
 class Hands:
     """A stand-in for the terminal UI: plays the simulated panel on a timetable, then quits."""
 
-    def __init__(self, rig, describe, quit, actions):
-        self.rig, self.describe, self.quit = rig, describe, quit
+    def __init__(self, rig, state, quit, actions):
+        self.rig, self.state, self.quit = rig, state, quit
         self.actions = list(actions)
         self.started = None
         self.seen = []
@@ -26,7 +26,7 @@ class Hands:
         while self.actions and now - self.started >= self.actions[0][0]:
             _, action = self.actions.pop(0)
             action(self)
-        self.seen.append(self.describe())
+        self.seen.append(self.state().summary())
         return []
 
     def close(self):
@@ -48,13 +48,13 @@ def test_the_live_daemon_plays_edits_and_restarts_the_engine_with_a_chosen_kit(t
         (2.8, lambda h: h.quit()),
     ]
     options = RunOptions(config=Config(), data_dir=data, sim=True, device="none", pace=True,
-                         ui=lambda rig, describe, quit: hands.append(Hands(rig, describe, quit, actions)) or hands[0])
+                         ui=lambda rig, state, quit: hands.append(Hands(rig, state, quit, actions)) or hands[0])
     with caplog.at_level(logging.INFO, logger="breakage_pi"):
         assert run_live(options) == 0
     messages = [record.getMessage() for record in caplog.records]
-    assert "slot 1 kick step 2: 200" in messages
+    assert "slot 1 kick step 2: velocity 200" in messages
     assert "kit synth: restarting the audio engine with it" in messages
-    assert sum(message.startswith("audio running on none") for message in messages) == 1   # READY once
+    assert sum(message.startswith("sound: none") for message in messages) == 1, messages   # READY once
     assert any("PLAYING" in line for line in hands[0].seen)
     assert load_bank(data / "bank.json").slots[0].pattern.velocity(0, 1) == 200
     assert '"kit": "synth"' in (data / "state.json").read_text()

@@ -34,7 +34,7 @@ class Serving(logging.Handler):
         message = record.getMessage()
         if message.startswith("sync: serving"):
             self.serving.set()
-        elif message.startswith("audio running on"):
+        elif message.startswith("sound: "):
             self.playing.set()
 
 
@@ -63,7 +63,7 @@ def test_a_bank_pushed_while_playing_plays_at_once(tmp_path, caplog):
     seen_new: list[float] = []
 
     def watch(hands: Hands) -> None:
-        line = hands.describe()
+        line = hands.state().summary()
         if "PLAYING" in line and not pusher.is_alive() and not pusher.ident:
             pusher.start()
         if "100 BPM" in line and not seen_new:
@@ -77,7 +77,7 @@ def test_a_bank_pushed_while_playing_plays_at_once(tmp_path, caplog):
                 self.started = now
                 self.rig.button("play", True)
                 self.rig.button("play", False)
-            self.seen.append(self.describe())
+            self.seen.append(self.state().summary())
             watch(self)
             if now - self.started > 30:
                 self.quit()                 # a failure: stop rather than hang
@@ -88,7 +88,7 @@ def test_a_bank_pushed_while_playing_plays_at_once(tmp_path, caplog):
     midi.touch()
     config = Config(sync=SyncConfig(port=os.ttyname(slave)), midi=MidiConfig(out=str(midi)))
     options = RunOptions(config=config, data_dir=root, sim=True, device=f"file:FILE={wav},FORMAT=wav", pace=True,
-                         ui=lambda rig, describe, quit: Player(rig, describe, quit, []))
+                         ui=lambda rig, state, quit: Player(rig, state, quit, []))
     try:
         with caplog.at_level(logging.INFO, logger="breakage_pi"):
             assert run_live(options) == 0

@@ -7,7 +7,7 @@ from breakage_pi.core import Bank, Pattern, Slot
 from breakage_pi.core.events import ButtonEvent, KnobEvent, PadEvent
 from breakage_pi.core.instrument import (EDIT, PERFORM, AbortTraining, Instrument, Leds, Log, NetResult, NetsLoaded,
                                          Play, RunNet, Save, SelectKit, StartTraining, Tick, TrainingFinished,
-                                         TrainingProgress, TrainingStarted, pick_up_all, step)
+                                         TrainingProgress, TrainingStarted, knob_readout, pick_up_all, step)
 from breakage_pi.core.leds import CHANNEL_HUES, NET_HUES, render_frame
 
 KICKS = Pattern().with_channel(0, [200, 0, 0, 0] * 4)
@@ -120,6 +120,57 @@ def test_restored_pots_pick_their_values_up_only_when_passing_them():
     assert state.bank.tempo == 120.0                     # 120 BPM is at 0.333: not passed yet
     state, _ = run(state, knob("tempo", 0.3))
     assert state.bank.tempo == pytest.approx(30 + 0.3 * 270)
+
+
+def test_a_pots_noise_quantisation_or_start_up_position_changes_nothing():
+    from breakage_pi.core.instrument import Knob
+    from types import MappingProxyType
+    remembered = {"tempo": Knob(0.3389), "swing": Knob(0.396), "volume": Knob(0.8), "velocity": Knob(0.2),
+                  "net": Knob(0.5)}
+    state = pick_up_all(Instrument(bank(tempo=121.5, swing=0.599), volume=0.8, knobs=MappingProxyType(remembered)))
+    # the first readings: quantised by the ADC, a count of noise, and VELOCITY moved while the power was off
+    readings = {"tempo": 347 / 1023, "swing": 406 / 1023, "volume": 818 / 1023, "velocity": 0.6, "net": 0.52}
+    after, effects = run(state, *(knob(name, value) for name, value in readings.items()),
+                         Tick(3.0), Tick(6.0))
+    assert (after.bank.tempo, after.bank.swing, after.volume, after.default_velocity) == (121.5, 0.599, 0.8, 200)
+    assert after.dirty_at is None and not of(effects, Save)
+    assert {name: after.knobs[name].position for name in ("tempo", "swing", "volume")} == \
+        {"tempo": 0.3389, "swing": 0.396, "volume": 0.8}                  # the remembered positions stay
+    assert after.knobs["tempo"].pickup is None                             # resting on its value: engaged
+    assert after.knobs["velocity"].pickup == pytest.approx(200 / 255)     # elsewhere: waits to pass it
+    moved, _ = run(after, knob("tempo", (125 - 30) / 270))                 # the first real turn drives it
+    assert moved.bank.tempo == 125.0
+
+
+def test_tempo_is_set_in_whole_bpm():
+    state, _ = run(Instrument(bank()), knob("tempo", (120 - 30) / 270 + 0.001))
+    assert state.bank.tempo == 120.0
+    state, _ = run(state, knob("tempo", (121 - 30) / 270 - 0.0015))
+    assert state.bank.tempo == 121.0
+
+
+def test_knob_readouts_speak_in_musical_units_and_say_where_a_pot_picks_up():
+    state = pick_up_all(Instrument(bank(KICKS, tempo=112.0, swing=0.56)))
+    state, _ = run(state, knob("tempo", 0.0), knob("velocity", 200 / 255))
+    tempo = knob_readout(state, "tempo")
+    assert (tempo.value, tempo.at, tempo.waiting) == ("112 BPM", "30 BPM", pytest.approx(82 / 270))
+    assert tempo.line() == "tempo 112 BPM  knob at 30 BPM: turn up to pick up"
+    assert knob_readout(state, "swing").value == "56%" and knob_readout(state, "volume").value == "80%"
+    assert knob_readout(state, "velocity").line() == "velocity 200"
+    state, _ = run(state, PadEvent(0, 0, True, 1.0))
+    assert knob_readout(state, "velocity").line().startswith("kick step 1: velocity 200")
+    state, _ = run(state, shift_down(1.1))
+    assert knob_readout(state, "velocity").edits == "gate"
+    assert knob_readout(state, "net").edits == "chance"
+    state, _ = run(state, shift_up(1.2))
+    assert knob_readout(with_nets(state), "net").value == "medium"
+
+
+def test_a_velocity_set_on_a_held_step_is_logged_with_its_number():
+    state = Instrument(bank(KICKS))
+    state, effects = run(state, knob("velocity", 0.78), PadEvent(0, 0, True, 1.0), knob("velocity", 0.5, 1.1),
+                         knob("velocity", 0.6, 1.2), PadEvent(0, 0, False, 1.3))
+    assert [e.message for e in of(effects, Log)] == [f"slot 1 kick step 1: velocity {round(0.6 * 255)}"]
 
 
 def test_tempo_swing_volume_do_what_they_say():
@@ -343,7 +394,7 @@ def replace_now(state, now):
 def test_an_encoder_turns_what_the_knob_edits_by_detents():
     state = Instrument(bank(tempo=120.0))
     state, _ = run(state, KnobEvent("tempo", 0.0, delta=2), KnobEvent("tempo", 0.1, delta=-1))
-    assert state.bank.tempo == pytest.approx(120.0 + 270 / 64, abs=0.1)
+    assert state.bank.tempo == 121.0                          # one detent of TEMPO is 1 BPM
     state, _ = run(state, PadEvent(0, 3, True, 0.2), KnobEvent("velocity", 0.3, delta=-64))
     assert state.pattern.velocity(0, 3) == 0                 # all the way down: off
 

@@ -206,3 +206,22 @@ class PacedSink:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def device_problem(device: str, rate: int = 48_000, period: int = 64, periods: int = 3) -> str | None:
+    """Why ALSA device ``device`` cannot play, or None when it opens (opened once and closed again).
+
+    For the simulator, deciding at start whether it has sound at all: on a
+    machine with no sound card ``default`` does not exist.
+
+    >>> device_problem("null") is None
+    True
+    """
+    sink = AlsaSink(device, rate, period, periods)
+    try:
+        sink.open()
+    except (SinkLost, SinkRefused) as error:
+        return str(error)
+    finally:
+        sink.close()
+    return None

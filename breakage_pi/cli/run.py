@@ -23,18 +23,20 @@ def add_commands(commands: Any) -> None:
                      help="with --sim: no terminal UI; with --script a deterministic scripted session")
     run.add_argument("--script", type=Path, metavar="FILE", help="with --sim --headless: timed panel actions")
     run.add_argument("--seconds", type=positive_float, metavar="S", help="stop after S seconds of audio (saving)")
-    run.add_argument("--device", metavar="DEV", help="ALSA device (default: the config's), "
-                                                     "e.g. 'file:FILE=out.wav,FORMAT=wav'")
+    run.add_argument("--device", metavar="DEV", help="ALSA device (default: the config's; with --sim its sim_device, "
+                                                     "ALSA's default), e.g. 'file:FILE=out.wav,FORMAT=wav'")
     run.add_argument("--pace", action="store_true", help="pace an unpaced device (file:, null) in real time")
     run.add_argument("--print-grid", type=positive_float, metavar="MS",
                      help="with --script: print the grid's LEDs every MS ms of audio time")
+    run.add_argument("--verbose", action="store_true", help="log the technical figures too (the debug log)")
     run.set_defaults(handler=_run, handles_stop_signals=True)
 
 
 def _run(args: argparse.Namespace) -> int:
     from ..daemon import StopSignals
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
+    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="breakage-pi: %(message)s")
     stop = StopSignals()
     restore_signals = stop.install()   # from here a stop signal, even one held since start-up, saves and stops
     try:
@@ -66,16 +68,16 @@ def _run_until_stopped(args: argparse.Namespace, stop: Any) -> int:
         if late:
             print(f"breakage-pi: note: {len(late)} action(s) of {args.script} come at or after --seconds "
                   f"{args.seconds:g} (the first at {late[0].time_ms:g} ms) and are not played", file=sys.stderr)
+    device = args.device or (config.audio.sim_device if args.sim else None)
     options = RunOptions(config=config, data_dir=args.data or Path(config.instrument.data_dir), sim=args.sim,
-                         script=script, seconds=args.seconds, device=args.device,
+                         script=script, seconds=args.seconds, device=device,
                          pace=args.pace, frame_every_ms=args.print_grid)
     if args.headless and args.script is None:
+        _sound_or_none(options)
         return run_live(options, stop)     # the daemon on the emulated panel, in real time, no UI
     if args.headless:
         if args.print_grid is not None:
-            from ..core.textgrid import format_frame
-
-            options.on_frame = lambda now, frame: print(f"{now * 1000:8.0f} ms\n{format_frame(frame)}", flush=True)
+            options.on_frame = _print_frame
         figures = run_lockstep(options, stop)
         print(f"breakage-pi: {figures['frames'] / config.audio.rate:.2f} s of audio, {figures['blocks']} blocks, "
               f"{figures['xruns']} xruns, waited for training {figures['training_waits']} time(s)", file=sys.stderr)
@@ -85,7 +87,8 @@ def _run_until_stopped(args: argparse.Namespace, stop: Any) -> int:
     from ..hw.sim.terminal import StderrPane, TerminalPanel
 
     pane = StderrPane()                 # before the audio process starts: it inherits stderr
-    options.ui = lambda rig, describe, quit: TerminalPanel(rig, describe, pane.lines, quit)
+    sound = "" if _sound_or_none(options) else "no sound"
+    options.ui = lambda rig, state, quit: TerminalPanel(rig, state, pane.lines, quit, sound)
     try:
         return run_live(options, stop)
     finally:
@@ -96,3 +99,35 @@ def _run_until_stopped(args: argparse.Namespace, stop: Any) -> int:
 def _usage(message: str) -> int:
     print(f"breakage-pi run: error: {message}", file=sys.stderr)
     return 2
+
+
+def _sound_or_none(options: Any) -> bool:
+    """The simulator plays where you are or not at all: if its ALSA device does not open, say so in one
+    line and play on silently (the engine still keeps time, paced). False when silent."""
+    from ..audio.sinks import device_problem
+
+    device = options.device
+    if device == "none" or device.startswith(("wav:", "file:", "null")):
+        return device != "none"
+    audio = options.config.audio
+    period = audio.period if isinstance(audio.period, int) else 256        # "auto" is chosen later, by the engine
+    problem = device_problem(device, audio.rate, period, audio.periods)
+    if problem is None:
+        return True
+    logging.getLogger("breakage_pi").info(
+        "no sound: ALSA device %r does not open here, so it plays silently. To record what you play: "
+        "--device 'file:FILE=take.wav,FORMAT=wav' (a sound card: --device hw:CARD=...,DEV=0, see aplay -l)", device)
+    logging.getLogger("breakage_pi").debug("%s", problem)
+    options.device, options.pace = "none", True
+    return False
+
+
+def _print_frame(now: float, frame: Any, state: Any) -> None:
+    """A printed frame of a scripted session: what the screen's header says, then the grid, labelled."""
+    from ..core.textgrid import ROW_NAMES, SHIFT_ROW_NAMES, format_panel, panel_cells
+
+    shift_page = state.shift and state.training is None
+    page = " (SHIFT page)" if shift_page else " (training)" if state.training is not None else ""
+    print(f"{now:6.2f} s  {state.mode.upper()}  slot {state.slot + 1}  net {state.net_label}  "
+          f"{'PLAYING' if state.playing else 'stopped'}  {state.bank.tempo:g} BPM{page}\n"
+          f"{format_panel(frame, panel_cells(state), SHIFT_ROW_NAMES if shift_page else ROW_NAMES)}", flush=True)

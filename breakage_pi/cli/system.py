@@ -1,15 +1,16 @@
-"""Commands about the machine itself: ``config`` and ``bench``."""
+"""Commands about the machine itself: ``config``, ``bench`` and ``overlay``."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from .args import input_path
 
 
 def add_commands(commands: Any) -> None:
-    """Register ``config`` and ``bench`` on the ``breakage-pi`` subcommand parser."""
+    """Register ``config``, ``bench`` and ``overlay`` on the ``breakage-pi`` subcommand parser."""
     config = commands.add_parser("config", help="check a config file and print the settings in force")
     config.add_argument("file", nargs="?", type=input_path, metavar="FILE.toml",
                         help="default: $BREAKAGE_PI_CONFIG or /etc/breakage-pi.toml (absent: all defaults)")
@@ -19,6 +20,10 @@ def add_commands(commands: Any) -> None:
     bench.add_argument("sections", nargs="*", metavar="SECTION", help="sections to run (default: all)")
     bench.add_argument("--json", action="store_true", help="print one JSON object of figures")
     bench.set_defaults(handler=_bench)
+
+    overlay = commands.add_parser("overlay", help="write pictures of the panel and the SHIFT page (SVG, real size)")
+    overlay.add_argument("folder", type=Path, metavar="DIR", help="where panel.svg and shift-page.svg go")
+    overlay.set_defaults(handler=_overlay)
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -36,3 +41,13 @@ def _bench(args: argparse.Namespace) -> int:
     from .. import bench
 
     return bench.run(args.sections, args.json)
+
+
+def _overlay(args: argparse.Namespace) -> int:
+    from ..core.overlay import panel_svg, shift_page_svg
+    from ..store import atomic_write_bytes
+
+    for name, svg in (("panel.svg", panel_svg()), ("shift-page.svg", shift_page_svg())):
+        atomic_write_bytes(args.folder / name, svg.encode())
+        print(f"wrote {args.folder / name}")
+    return 0

@@ -104,7 +104,7 @@ class KnobConfig:
     b: int | None = None
     push: int | None = None
     smoothing_ms: float = 20.0
-    dead_band: float = 0.004
+    dead_band: float = 0.0025
 
 
 def _default_knobs() -> Mapping[str, KnobConfig]:
@@ -115,6 +115,10 @@ def _default_knobs() -> Mapping[str, KnobConfig]:
 class AudioConfig:
     """The ALSA output: a ``hw:`` device (never ``default``/dmix), rate in Hz, period in frames.
 
+    ``sim_device`` is what ``run --sim`` plays through on a computer: ALSA's
+    ``default`` (PipeWire or PulseAudio on a desktop) unless set; the
+    instrument itself always plays through ``device``.
+
     ``period`` is a number of frames, which pins it, or ``"auto"``: the
     engine measures its own block cost at start and takes the smallest
     period that leaves at least half of each block free, and steps it up if
@@ -122,6 +126,7 @@ class AudioConfig:
     """
 
     device: str = "hw:CARD=Headphones,DEV=0"
+    sim_device: str = "default"
     rate: int = 48_000
     period: int | str = AUTO_PERIOD
     periods: int = 3
@@ -249,6 +254,12 @@ def _device(value: Any, key: str) -> str:
     return value
 
 
+def _sim_device(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"must be an ALSA device name such as 'default' or 'hw:CARD=PCH,DEV=0', got {value!r}", key)
+    return value
+
+
 def _kind(value: Any, key: str) -> str:
     if value not in KNOB_KINDS:
         raise ConfigError(f"must be \"pot\" or \"encoder\", got {value!r}", key)
@@ -296,6 +307,7 @@ def _period(value: Any, key: str) -> int | str:
 
 _AUDIO: dict[str, Check] = {
     "device": _device,
+    "sim_device": _sim_device,
     "rate": _integer(8_000, 192_000, "a sample rate in Hz,"),
     "period": _period,
     "periods": _integer(2, 4, "a period count"),

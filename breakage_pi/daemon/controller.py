@@ -145,7 +145,7 @@ class Controller:
         elif isinstance(effect, AbortTraining):
             self.trainer.abort()
         elif isinstance(effect, Save):
-            log.info("saving: %s", effect.reason)
+            log.debug("saving: %s", effect.reason)
             self.saver.save(self.state.bank, saved_to_data(self.state))
         elif isinstance(effect, SelectKit):
             self.on_kit(effect.name)

@@ -103,7 +103,8 @@ def play_live(engine: LiveEngine, controller: Any, stop: Any, heartbeat: Any) ->
         status = engine.process.status()
         if not ready and status.blocks > 0:      # the PCM is open and taking blocks
             ready = True
-            log.info("audio running on %s", engine.settings.device)
+            log.info("sound: %s", "none, playing silently (the beat keeps time)" if engine.settings.device == "none"
+                     else f"playing through {engine.settings.device}")
             notify_ready(f"playing on {engine.settings.device}, {status.period} frames")
             heartbeat.start()
         if ready:

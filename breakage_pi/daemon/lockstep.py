@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..core.instrument import Instrument
 from ..core.playstate import PlayState
 from ..core.script import ScriptEvent
 from ..core.settings import Config
@@ -40,8 +41,9 @@ unless a read is refused and retried) before the session gives up."""
 GRACE_S = 1.0
 """With no ``--seconds`` a session lasts until this long after its last action (an empty script: this long)."""
 
-FramePrinter = Callable[[float, np.ndarray], None]
-"""Hears the panel's LEDs (time in s, the (4, 16, 3) RGB frame) every ``frame_every_ms`` of audio."""
+FramePrinter = Callable[[float, np.ndarray, Instrument], None]
+"""Hears the panel's LEDs (time in s, the (4, 16, 3) RGB frame, the state they show) every ``frame_every_ms``
+of audio, from the first frame the grid has shown."""
 
 
 def run_script(config: Config, data_dir: Path, script: Sequence[ScriptEvent], stop: StopSignals, *,
@@ -153,8 +155,10 @@ class Lockstep:
         status = self.status.read()
         self.controller.iterate(now, status.step, status.switched)
         if self.on_frame is not None and self.frame_every_ms and now >= self._next_print:
-            self._next_print = now + self.frame_every_ms / 1000
-            self.on_frame(now, self.rig.pixels())
+            pixels = self.rig.pixels()
+            if pixels.any():            # from the first frame the grid has shown (never a blank one)
+                self._next_print = now + self.frame_every_ms / 1000
+                self.on_frame(now, pixels, self.controller.state)
         latest = self.handed[-1] if self.handed else None
         self.handed.clear()
         if self.midi is not None:

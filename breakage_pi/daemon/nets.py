@@ -32,9 +32,9 @@ class Nets:
     def adopt(self, bank: Any) -> NetsLoaded:
         """Play ``bank`` (a :class:`~breakage_pi.ml.netbank.NetBank`) from now on."""
         self.bank = bank
-        return self.loaded()
+        return self.loaded(say=False)
 
-    def loaded(self) -> NetsLoaded:
+    def loaded(self, say: bool = True) -> NetsLoaded:
         if self.bank is None:
             log.warning("no nets to play: PERFORM plays the pattern as written until you train (SHIFT, hold TRAIN)")
             return NetsLoaded((), ())
@@ -42,7 +42,8 @@ class Nets:
 
         count = len(self.bank)
         labels = tuple(label or target_label(index, count) for index, label in enumerate(self.bank.labels))
-        log.info("nets: %s", ", ".join(labels))
+        if say:
+            log.info("nets ready: %s", ", ".join(labels))
         return NetsLoaded(labels, self.bank.roles)
 
     def check_against(self, bank: Bank) -> None:
@@ -52,7 +53,12 @@ class Nets:
         if self.bank is not None:
             session = self.bank[0]
             for note in mismatch_notes(session.info, bank, Path(session.source).name or "the nets"):
-                log.warning("%s", note)
+                if "training set" in note:      # the usual case: the marked slots were edited since training
+                    log.info("the nets were trained before your latest edits of the marked slots (or for another "
+                             "bank): they play; train again (SHIFT, hold TRAIN) to include the edits")
+                    log.debug("%s", note)
+                else:
+                    log.warning("%s", note)
 
     def answer(self, request: RunNet) -> NetResult:
         """The nets' outputs at the request's NET knob position (the one or two nets it weighs run)."""

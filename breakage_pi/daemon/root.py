@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..core.instrument import Instrument
 from ..core.script import ScriptEvent
 from ..core.settings import Config
 from .controller import quick_thread_switches
@@ -59,9 +60,9 @@ class RunOptions:
     device: str | None = None
     pace: bool = False
     frame_every_ms: float | None = None
-    on_frame: Callable[[float, np.ndarray], None] | None = None
-    ui: Callable[[Any, Callable[[], str], Callable[[], None]], Any] | None = None
-    """Builds the simulator's UI from (rig, describe, quit): an object with ``poll(now)`` and ``close()``."""
+    on_frame: Callable[[float, np.ndarray, Instrument], None] | None = None
+    ui: Callable[[Any, Callable[[], Instrument], Callable[[], None]], Any] | None = None
+    """Builds the simulator's UI from (rig, state, quit): an object with ``poll(now)`` and ``close()``."""
 
 
 def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
@@ -115,9 +116,10 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
         hardware_box.append(hardware)
         show_now(hardware, controller.state)
         hardware.start()
-        log.info("instrument running on %s%s", engine.settings.device, " (simulated panel)" if options.sim else "")
+        log.info("instrument running %s%s", "silently" if engine.settings.device == "none" else
+                 f"on {engine.settings.device}", " (simulated panel)" if options.sim else "")
         if options.ui is not None:
-            ui = options.ui(rig, lambda: controller.state.summary(), stop.request)
+            ui = options.ui(rig, lambda: controller.state, stop.request)
             controller.add_source(ui.poll)
         play_live(engine, controller, stop, heartbeat)
     finally:
@@ -137,7 +139,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
             rig.close()
         restore_pins()
         restore_signals()
-        if report:
+        if report:                       # the run's summary (docs/host.md, exit statuses)
             log.info("audio: %d blocks, %d xruns, worst block %.2f ms", report.get("blocks", 0),
                      report.get("xruns", 0), report.get("worst_block_ms", 0.0))
     return exit_status(save_failure)

@@ -63,10 +63,10 @@ class Saver:
         try:
             if nets is not None:
                 self._data.replace_nets(nets)
-                log.info("saved %d new nets in %s", len(nets), self._data.nets)
+                log.debug("saved %d new nets in %s", len(nets), self._data.nets)
             if pending is not None:
                 self._data.save(*pending)
-                log.info("saved %s", self._data.root)
+                log.debug("saved %s", self._data.root)
         except (BreakageError, OSError) as error:
             return str(error)
         return None

@@ -43,9 +43,10 @@ def sim_hardware(config: Config, state: Instrument, sink: Callable[[InputEvent],
         rig = SimRig(config, frequency=frequency, clock=firmware)
         hardware_clocks = {"clock": clock, "grid_sleep": firmware.sleep}
     rig.start()
-    for name, knob in state.knobs.items():
-        if knob.position is not None and rig.knob_position(name) is not None:
-            rig.knob(name, knob.position)
+    for name, knob in state.knobs.items():         # where they were left, else on the values (a simulated hand
+        position = knob.position if knob.position is not None else knob.pickup      # left them there)
+        if position is not None and rig.knob_position(name) is not None:
+            rig.knob(name, position)
     return rig, Hardware(config, sink, bus=rig.bus, **hardware_clocks), restore
 
 

@@ -51,8 +51,8 @@ def open_instrument(data_dir: Path, settings: InstrumentConfig, send: Callable[[
         except FormatError as error:
             data.quarantine_state(str(error.in_source(str(data.state))))
     state = pick_up_all(state)
-    log.info("bank %s: %d slot(s), slot %d, mode %s, net %s, %g BPM", data.bank, len(bank.slots), state.slot + 1,
-             state.mode, state.net_blend, bank.tempo)
+    log.info("%s: %d slots; slot %d in %s, net %s, %g BPM", data.bank, len(bank.slots), state.slot + 1,
+             state.mode.upper(), state.net_blend, bank.tempo)
     saver = Saver(data)
     Trainer.warm_up()
     controller = Controller(state, nets, Trainer(nets, saver, train_hand_over_s), saver, send, show)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,8 @@ from ..core.errors import BreakageError
 from ..core.instrument import TrainingFinished, TrainingProgress, TrainingStarted
 from .nets import Nets
 from .saver import Saver
+
+log = logging.getLogger("breakage_pi")
 
 LOCKSTEP_TRAIN_S = 2.0
 """In lockstep, new nets take over exactly this long (audio time) after TRAIN, waiting if need be."""
@@ -25,8 +28,8 @@ def _closest_note(result: Any) -> str:
 
     count = len(result.config.targets)
     short = [snapshot for snapshot in result.snapshots if not snapshot.reached]
-    return "".join(f"; {target_label(s.index, count)} is as close as training got: {s.relative_error:.3g} of the "
-                   f"variance unexplained, its target {s.target:.3g}" for s in short)
+    return "; ".join(f"{target_label(s.index, count)} is as close as training got: {s.relative_error:.3g} of the "
+                     f"variance unexplained, its target {s.target:.3g}" for s in short)
 
 
 @dataclass
@@ -114,17 +117,17 @@ class Trainer:
         try:
             result = job.result()
         except BreakageError as error:
-            self._outcome = _Outcome(f"training failed: {error}; keeping the old nets")
+            self._outcome = _Outcome(f"training failed ({error}); keeping the old nets")
             return
+        log.debug("training: %d epochs, stopped by %s, %.3g of the variance unexplained", result.epochs,
+                  result.stopped, result.relative_error)
         if not result.complete:
-            self._outcome = _Outcome(f"training stopped ({result.stopped}) before every net was there; "
-                                     "keeping the old nets")
+            self._outcome = _Outcome("training stopped before every net was there; keeping the old nets "
+                                     "(mark more slots, or slots that agree, and train again)")
             return
         files = trained_net_files(result, training_set)
         bank = NetBank([parse_net(data, name) for name, data in files])
-        self._outcome = _Outcome(f"trained {len(files)} nets in {result.epochs} epochs "
-                                 f"({result.relative_error:.3g} of the variance unexplained); now playing them"
-                                 + _closest_note(result), files, bank)
+        self._outcome = _Outcome(_closest_note(result), files, bank)
 
     def _hand_over(self, now: float) -> TrainingFinished:
         outcome, self._outcome = self._outcome, None

@@ -274,9 +274,9 @@ class Grid(LedDrawing):
         if board.reported_online == online:
             log.debug("%s: %s", board.name, detail)
             return
-        board.reported_online = online
-        if online:
-            log.info("%s: online", board.name)
+        first, board.reported_online = board.reported_online is None, online
+        if online:      # coming up at start is what is expected: only a board back from offline is news
+            log.log(logging.DEBUG if first else logging.INFO, "%s: %s", board.name, "online" if first else "back online")
         else:
             log.warning("%s: offline, %s", board.name, detail)
         self._emit(DeviceStatus(board.name, online, detail, now))
@@ -371,7 +371,7 @@ class Grid(LedDrawing):
 
     def _glitch(self, board: Board, error: OSError) -> None:
         self.stats.glitches += 1
-        log.info("%s: I2C error, retrying: %s", board.name, error)
+        log.debug("%s: I2C error, retrying: %s", board.name, error)      # news only if the retries fail too
 
     def _post_pad(self, board: Board, key: int, pressed: bool, now: float) -> None:
         if pressed:

@@ -15,13 +15,13 @@ slots, chains, the engine's tick), :mod:`.training` (nets and training) and
 from .effects import AbortTraining, Effect, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining
 from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, NoteIn, Tick,
                      TrainingFinished, TrainingProgress, TrainingStarted)
-from .knobs import pick_up_all
+from .knobs import COARSE_STEPS, FINE_STEPS, KnobReadout, knob_readout, pick_up_all
 from .reducer import step
 from .state import (DEFAULT_VELOCITY, DEFAULT_VOLUME, EDIT, MODES, NOTE_MODES, NOTES_OFF, NOTES_PLAY, NOTES_RECORD,
                     PERFORM, Instrument, Knob, Training)
 
 __all__ = [
-    "step", "pick_up_all",
+    "step", "pick_up_all", "knob_readout", "KnobReadout", "FINE_STEPS", "COARSE_STEPS",
     "Instrument", "Knob", "Training", "EDIT", "PERFORM", "MODES", "DEFAULT_VELOCITY", "DEFAULT_VOLUME",
     "NOTE_MODES", "NOTES_PLAY", "NOTES_RECORD", "NOTES_OFF",
     "Event", "Tick", "NetsLoaded", "NetResult", "TrainingStarted", "TrainingProgress", "TrainingFinished",

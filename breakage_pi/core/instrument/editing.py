@@ -24,7 +24,7 @@ def press_step(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -
     state = replace(state, held=state.held + (pad,))
     if velocity:
         return replace(state, clearing=state.clearing | {pad})
-    effects.append(Log(f"{_step_name(state, pad)}: {state.default_velocity}"))
+    effects.append(Log(f"{_step_name(state, pad)}: velocity {state.default_velocity}"))
     return set_velocity(state, pad, state.default_velocity)
 
 
@@ -40,8 +40,12 @@ def release_pad(state: Instrument, pad: tuple[int, int], effects: list[Effect]) 
         state = replace(state, slot_held=None)
     if pad not in state.held:
         return state
-    clear = pad in state.clearing
-    state = replace(state, held=tuple(p for p in state.held if p != pad), clearing=state.clearing - {pad})
+    clear, turned = pad in state.clearing, pad in state.turned
+    state = replace(state, held=tuple(p for p in state.held if p != pad), clearing=state.clearing - {pad},
+                    turned=state.turned - {pad})
+    if turned:
+        velocity = state.pattern.velocity(*pad)
+        effects.append(Log(f"{_step_name(state, pad)}: {f'velocity {velocity}' if velocity else 'off'}"))
     if not clear:
         return state
     effects.append(Log(f"{_step_name(state, pad)}: off"))

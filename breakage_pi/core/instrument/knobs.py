@@ -10,7 +10,7 @@ it, whenever what it edits changed under it.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from ..clock import SWING_RANGE, TEMPO_RANGE
@@ -25,8 +25,11 @@ from .state import Instrument, Knob, with_entry
 
 PICKUP_CATCH = 0.02
 """A pot this close (fraction of travel) to the value it must pick up takes it at once."""
+REST_NOISE = 0.01
+"""A pot's first reading this close to its remembered position is that position (the ADC's
+quantisation and noise, not a turn): the remembered position, and every value, stay as they were."""
 ENCODER_STEP = 1 / 64
-"""One encoder detent moves a value by this fraction of its range."""
+"""One encoder detent moves a value by this fraction of its range (TEMPO: 1 BPM, see :data:`FINE_STEPS`)."""
 
 
 def knob(state: Instrument, event: KnobEvent, effects: list[Effect]) -> Instrument:
@@ -35,13 +38,30 @@ def knob(state: Instrument, event: KnobEvent, effects: list[Effect]) -> Instrume
     if name not in KNOBS:
         return state
     if event.value is None:
-        value = min(1.0, max(0.0, _knob_value(state, name) + event.delta * ENCODER_STEP))
+        step = FINE_STEPS["tempo"] if name == "tempo" else ENCODER_STEP
+        value = min(1.0, max(0.0, _knob_value(state, name) + event.delta * step))
         return _apply_knob(state, name, value, effects)
     current = state.knobs[name]
     position = event.value
+    if not current.read:
+        return with_entry(state, "knobs", name, _at_rest(state, name, current, position))
     engaged = current.pickup is None or _picks_up(state, name, current, position)
     state = with_entry(state, "knobs", name, Knob(position, None if engaged else current.pickup))
     return _apply_knob(state, name, position, effects) if engaged else state
+
+
+def _at_rest(state: Instrument, name: str, knob: Knob, position: float) -> Knob:
+    """A pot's first reading since start: where it rests, never a change of value (its noise,
+    quantisation and start-up position change nothing). It drives its value from its next move on
+    if it rests on that value, else once it passes it."""
+    if knob.position is not None and abs(position - knob.position) <= REST_NOISE:
+        position = knob.position
+    target = knob.pickup if knob.pickup is not None else _knob_value(state, name)
+    if name == "net" and state.nets and not state.shift:
+        on_it = _detent(position, len(state.nets)) == state.net
+    else:
+        on_it = abs(position - target) <= PICKUP_CATCH
+    return Knob(position, None if on_it else target)
 
 
 def _picks_up(state: Instrument, name: str, knob: Knob, position: float) -> bool:
@@ -96,10 +116,11 @@ def _apply_knob(state: Instrument, name: str, value: float, effects: list[Effect
     if isinstance(target, tuple):
         for pad in editable_held(state):
             state = set_velocity(state, pad, velocity)
-        return replace(state, clearing=state.clearing - set(editable_held(state)))
+        held = set(editable_held(state))
+        return replace(state, clearing=state.clearing - held, turned=state.turned | held)
     if name == "tempo":
         low, high = TEMPO_RANGE
-        return replace(state, bank=state.bank.with_changes(tempo=round(low + value * (high - low), 1)))
+        return replace(state, bank=state.bank.with_changes(tempo=float(round(low + value * (high - low)))))
     if name == "swing":
         low, high = SWING_RANGE
         return replace(state, bank=state.bank.with_changes(swing=round(low + value * (high - low), 3)))
@@ -128,11 +149,80 @@ def retarget_knobs(old: Instrument, state: Instrument, turned: str | None) -> In
         if before != after:
             knob = state.knobs[name]
             close = knob.position is not None and abs(knob.position - after[1]) <= PICKUP_CATCH
-            state = with_entry(state, "knobs", name, Knob(knob.position, None if close else after[1]))
+            state = with_entry(state, "knobs", name, Knob(knob.position, None if close else after[1], knob.read))
     return state
 
 
 def pick_up_all(state: Instrument) -> Instrument:
     """Every pot waits to pass the value it edits (at start: the pots are wherever they were left)."""
-    knobs = {name: Knob(state.knobs[name].position, _knob_value(state, name)) for name in KNOBS}
+    knobs = {name: Knob(state.knobs[name].position, _knob_value(state, name), read=False) for name in KNOBS}
     return replace(state, knobs=MappingProxyType(knobs))
+
+
+FINE_STEPS = MappingProxyType({"velocity": 4 / MAX_VELOCITY, "tempo": 1 / (TEMPO_RANGE[1] - TEMPO_RANGE[0]),
+                               "swing": 0.01 / (SWING_RANGE[1] - SWING_RANGE[0]), "volume": 0.01, "net": 0.05})
+"""A small turn of each knob, as a fraction of its travel: 4 velocity, 1 BPM, 1 % swing, 1 % volume."""
+COARSE_STEPS = MappingProxyType({"velocity": 32 / MAX_VELOCITY, "tempo": 10 / (TEMPO_RANGE[1] - TEMPO_RANGE[0]),
+                                 "swing": 0.05 / (SWING_RANGE[1] - SWING_RANGE[0]), "volume": 0.1, "net": 1 / 3})
+"""A big turn: 32 velocity, 10 BPM, 5 % swing, 10 % volume, one net."""
+
+
+@dataclass(frozen=True)
+class KnobReadout:
+    """What a knob does now, in the player's units, for a screen.
+
+    ``edits`` names what it edits ("default velocity", "kick step 5",
+    "gate", "tempo"...), ``value`` the value in force ("112 BPM"),
+    ``fraction`` that value as 0-1 of the knob's travel. ``position`` is
+    where the pot is (None: an encoder); while the pot waits to pick its
+    value up, ``waiting`` is where it will (0-1) and ``at`` what the pot's
+    position would give ("95 BPM").
+    """
+
+    name: str
+    edits: str
+    value: str
+    fraction: float
+    position: float | None
+    waiting: float | None
+    at: str | None
+
+    def line(self) -> str:
+        """One line: ``tempo 112 BPM`` and, while catching up, where the knob is and where it picks up."""
+        text = f"{self.edits}: velocity {self.value}" if " step " in self.edits else f"{self.edits} {self.value}"
+        if self.waiting is not None and self.position is not None:
+            way = "up" if self.waiting > self.position else "down"
+            text += f"  knob at {self.at}: turn {way} to pick up"
+        return text
+
+
+def knob_readout(state: Instrument, name: str) -> KnobReadout:
+    """The readout of knob ``name`` (one of :data:`~breakage_pi.core.events.KNOBS`) for ``state``."""
+    target = _knob_target(state, name)
+    fraction = _knob_value(state, name)
+    knob = state.knobs[name]
+    edits = {"gate": "gate", "default": "velocity", "chance": "chance"}.get(target, name) \
+        if not isinstance(target, tuple) else f"{state.bank.channels[target[0]]} step {target[1] + 1}"
+    # not before the pot's first reading (it may rest on the value), never for chance (its far ends)
+    waiting = knob.pickup if knob.position is not None and knob.read and target != "chance" else None
+    at = None if waiting is None or knob.position is None else _in_units(state, name, target, knob.position)
+    return KnobReadout(name, edits, _in_units(state, name, target, fraction), fraction, knob.position, waiting, at)
+
+
+def _in_units(state: Instrument, name: str, target: object, fraction: float) -> str:
+    """``fraction`` (0-1 of knob ``name``'s travel, editing ``target``) in the player's units."""
+    if target in ("gate", "default") or isinstance(target, tuple):
+        return str(round(fraction * MAX_VELOCITY))
+    if name == "tempo":
+        low, high = TEMPO_RANGE
+        return f"{round(low + fraction * (high - low))} BPM"
+    if name == "swing":
+        low, high = SWING_RANGE
+        return f"{(low + fraction * (high - low)) * 100:.0f}%"
+    if name == "volume":
+        return f"{fraction * 100:.0f}%"
+    if target == "chance":
+        return "on" if fraction >= 0.95 else "off" if fraction <= 0.05 else "(far ends: off / on)"
+    if not state.nets:
+        return "none (train first)"
+    return state.nets[_detent(fraction, len(state.nets))]

@@ -66,6 +66,7 @@ def menu_pad(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> 
         return _copy_slot(state, effects)
     if column == SAVE_COLUMN:
         effects.append(Save("saved from the grid"))
+        effects.append(Log("saving now"))
         return replace(state, dirty_at=None)
     if column == TRAIN_COLUMN:
         return replace(state, train_pressed_at=state.now)

@@ -36,10 +36,15 @@ DEFAULT_VOLUME = 0.8
 
 @dataclass(frozen=True)
 class Knob:
-    """A pot's last position and, while it waits to pick its value up, the value (0-1) it must pass."""
+    """A pot's last position and, while it waits to pick its value up, the value (0-1) it must pass.
+
+    ``read`` says whether a reading has come since start: the first one only
+    says where the pot rests (it changes no value, see ``knobs.knob``).
+    """
 
     position: float | None = None
     pickup: float | None = None
+    read: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,7 @@ class Instrument:
     kit: str | None = None
     held: tuple[tuple[int, int], ...] = ()
     clearing: frozenset[tuple[int, int]] = frozenset()
+    turned: frozenset[tuple[int, int]] = frozenset()
     slot_held: int | None = None
     train_pressed_at: float | None = None
     training: Training | None = None

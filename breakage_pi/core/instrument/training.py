@@ -13,7 +13,7 @@ from types import MappingProxyType
 from ..pattern import Pattern
 from .effects import Effect, Log, RunNet, StartTraining
 from .inputs import TrainingFinished, TrainingProgress, TrainingStarted
-from .state import Instrument, Training, with_entry
+from .state import PERFORM, Instrument, Training, with_entry
 
 
 def request_nets(state: Instrument, effects: list[Effect]) -> Instrument:
@@ -58,13 +58,14 @@ def start_training(state: Instrument, effects: list[Effect], background: bool = 
         return state
     effects.append(StartTraining(bank, background))
     corrections = f" and {len(bank.corrections)} correction(s)" if bank.corrections else ""
-    what = f"{len(bank.training_slots)} slot(s){corrections}"
     training = Training(state.now, background=background, corrections=bank.corrections)
     if background:
         effects.append(Log(f"learning {len(bank.corrections)} correction(s) in the background, with "
-                           f"{len(bank.training_slots)} slot(s)"))
+                           f"{len(bank.training_slots)} slot(s); the beat plays on"))
         return replace(state, training=training)
-    effects.append(Log(f"training on {what}"))
+    count = len(bank.training_slots)
+    effects.append(Log(f"training the nets on {count} marked slot{'s' if count != 1 else ''}{corrections}; "
+                       "the beat plays on, any pad stops it"))
     return replace(state, training=training, held=(), clearing=frozenset())
 
 
@@ -85,14 +86,21 @@ def training_progress(state: Instrument, event: TrainingProgress) -> Instrument:
 
 
 def training_finished(state: Instrument, event: TrainingFinished, effects: list[Effect]) -> Instrument:
-    """Training over: on success the new nets are in place, and the corrections they learnt play as the nets
-    play them."""
-    effects.append(Log(event.detail))
+    """Training over: on success the new nets are in place (said in the player's words, with a note on any net
+    short of its target; the trainer's figures are the daemon's debug log) and the corrections they learnt play
+    as the nets play them; else ``event.detail`` says why not."""
     training = state.training
     state = replace(state, training=None)
-    if event.succeeded:
-        state = nets_loaded(state, event.labels, event.roles)
-        if training is not None:
-            learnt = {correction.pattern for correction in training.corrections}
-            state = replace(state, unlearnt=tuple(p for p in state.unlearnt if p not in learnt))
+    if not event.succeeded:
+        effects.append(Log(event.detail))
+        return state
+    note = f"; {event.detail}" if event.detail else ""
+    if state.mode == PERFORM:
+        effects.append(Log(f"nets trained: playing them now (the NET knob picks loose, medium or tight){note}"))
+    else:
+        effects.append(Log(f"nets trained: switch to PERFORM (MODE) to hear them{note}"))
+    state = nets_loaded(state, event.labels, event.roles)
+    if training is not None:
+        learnt = {correction.pattern for correction in training.corrections}
+        state = replace(state, unlearnt=tuple(p for p in state.unlearnt if p not in learnt))
     return state

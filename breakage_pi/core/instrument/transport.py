@@ -92,9 +92,15 @@ def set_mode(state: Instrument, mode: str, effects: list[Effect]) -> Instrument:
     """EDIT or PERFORM (pads held are let go: what they edit changes)."""
     if mode == state.mode:
         return state
-    note = "" if mode == EDIT or state.nets else ": no nets yet, train some (SHIFT, hold the last pad)"
-    effects.append(Log(f"mode {mode}{note}"))
-    return replace(state, mode=mode, held=(), clearing=frozenset())
+    if mode == EDIT:
+        effects.append(Log("EDIT: every row is yours"))
+    elif state.nets:
+        rows = [state.bank.channels[c] for c, role in enumerate(state.net_roles) if role == "out"]
+        effects.append(Log(f"PERFORM: net {state.net_label} plays {' and '.join(rows)}"))
+    else:
+        effects.append(Log("PERFORM: no nets yet, so every row is yours; train some first "
+                           "(SHIFT, hold TRAIN: the last pad)"))
+    return replace(state, mode=mode, held=(), clearing=frozenset(), turned=frozenset())
 
 
 def tick(state: Instrument, event: Tick, effects: list[Effect]) -> Instrument:
@@ -103,7 +109,8 @@ def tick(state: Instrument, event: Tick, effects: list[Effect]) -> Instrument:
     if state.queue_token != state.switch_seen and event.switched == state.queue_token:   # a bar line passed
         state = replace(state, switch_seen=state.queue_token, bar=state.bar + 1)
         if state.queued is not None:
-            effects.append(Log(f"slot {state.queued + 1} playing"))
+            if state.queued not in state.chain:        # a chain going round is on screen, not news every bar
+                effects.append(Log(f"slot {state.queued + 1} playing"))
             state = _next_in_chain(replace(state, slot=state.queued, queued=None))
     if state.train_pressed_at is not None and state.now - state.train_pressed_at >= TRAIN_HOLD_S:
         state = start_training(replace(state, train_pressed_at=None), effects)

@@ -1,38 +1,56 @@
-"""The simulator's face: a curses terminal UI over the emulated panel.
+"""The simulator's face: a curses terminal UI over the emulated panel, played with the keyboard.
 
 It draws the 4x16 grid in the colours the emulated boards latched (what the
-real LEDs would show), takes mouse clicks on pads (pressed while the button
-is down) and keys for the buttons and knobs, and shows the knob positions,
-the instrument's mode and the log. Everything it does goes through the
-:class:`~.rig.SimRig`: the pads into the boards' key FIFOs, the buttons
-onto their mock pins, the knobs into the emulated ADC.
+real LEDs would show) with a glyph per pad that says the same without
+colour (:func:`breakage_pi.core.textgrid.panel_cells`: a hit's velocity as a
+bar of eight heights, ``··`` a rest, ``::`` a rest on a beat, ``?`` a chance
+step; on the SHIFT page each pad's label from
+:data:`breakage_pi.core.pages.SHIFT_PAGE`), ``<`` after a held pad. Under the
+grid, each knob with the value in force in musical units (and, while a pot
+catches up, where it is and where it picks up), the key map, and the log.
 
-Keys: ``space`` PLAY, ``m`` MODE, ``s`` SHIFT (a terminal reports no key
-release, so ``s`` toggles it held), ``1``-``5`` choose a knob, ``←``/``→``
-turn it a little, ``↓``/``↑`` a lot, ``q`` quits (saving, as on SIGTERM).
+Everything it does goes through the :class:`~.rig.SimRig`: the pads into the
+boards' key FIFOs, the buttons onto their mock pins, the knobs into the
+emulated ADC. Keys (:data:`KEY_MAP`): the arrows or ``hjkl`` move a cursor
+over the grid, ``Enter`` taps the pad under it, ``x`` holds it down until
+``x`` again (a terminal reports no key release; hold one pad and tap another
+for a chain or a held step's VELOCITY), ``space`` PLAY, ``m`` MODE, ``s``
+SHIFT (held until ``s`` again), ``1``-``5`` choose a knob, ``[``/``]`` turn
+it a step (1 BPM, 1 %, 4 velocity), ``{``/``}`` a big step, ``q`` quits
+(saving, as on SIGTERM). Mouse clicks on pads work too.
 """
 
 from __future__ import annotations
 
 import curses
 import os
+import sys
+import textwrap
 import threading
 from collections import deque
 from typing import Any, Callable
 
 from ...core.events import GRID_COLUMNS, GRID_ROWS, KNOBS
+from ...core.instrument import COARSE_STEPS, FINE_STEPS, Instrument, knob_readout
+from ...core.leds import blink_on
+from ...core.pages import ROW_TITLES, SHIFT_PAGE, area_at
+from ...core.textgrid import ROW_NAMES, SHIFT_ROW_NAMES, panel_cells
 from .rig import SimRig
+from .words import header, shift_pad_on, shift_pad_words
 
 GRID_TOP, GRID_LEFT = 3, 6
-CELL = 3            # "██" and a space
+CELL = 3            # two characters and a space
 BOARD_GAP = 1       # an extra space between the four boards
 FRAME_S = 1 / 30
-FINE, COARSE = 0.02, 0.1
 MIN_HOLD_S = 0.03
-"""A click is held at least this long: the boards' firmware scans its keys every 10 ms and a tap
+"""A tap is held at least this long: the boards' firmware scans its keys every 10 ms and a tap
 shorter than a scan may give no event at all (as on the real chip)."""
-HELP = ("click a pad | space PLAY | m MODE | s SHIFT (toggle held) | 1-5 choose a knob, "
-        "←/→ turn, ↓/↑ turn more | q quit")
+KEY_MAP = ("pads: arrows/hjkl/HL move  Enter tap  x hold/let go  c let go all  s SHIFT",
+           "space PLAY  m MODE  1-5 pick a knob  [ ] turn it  { } turn more  q quit (saves)")
+"""The keys, as shown under the grid (each line fits 80 columns)."""
+LOG_PREFIX = "breakage-pi: "
+UNITS = {"velocity": 1 / 255, "tempo": FINE_STEPS["tempo"]}
+"""The knobs whose values are whole numbers: a turn lands on the centre of one (0-1 of the travel)."""
 
 
 def pad_at(x: int, y: int) -> tuple[int, int] | None:
@@ -52,6 +70,9 @@ def pad_at(x: int, y: int) -> tuple[int, int] | None:
 def pad_origin(row: int, column: int) -> tuple[int, int]:
     """The screen cell (x, y) where pad (row, column) is drawn."""
     return GRID_LEFT + (column // 4) * (4 * CELL + BOARD_GAP) + (column % 4) * CELL, GRID_TOP + row
+
+
+GRID_RIGHT = pad_origin(0, GRID_COLUMNS - 1)[0] + CELL + 1
 
 
 class StderrPane:
@@ -78,18 +99,25 @@ class StderrPane:
 
 
 class TerminalPanel:
-    """The curses UI; call :meth:`poll` from the control loop (keys, mouse, redraw) and :meth:`close`."""
+    """The curses UI; call :meth:`poll` from the control loop (keys, mouse, redraw) and :meth:`close`.
 
-    def __init__(self, rig: SimRig, describe: Callable[[], str], log_lines: deque[str],
-                 quit: Callable[[], None]) -> None:
-        self.rig, self.describe, self.log_lines, self.quit = rig, describe, log_lines, quit
+    ``state`` returns the instrument's state now (read only: what the screen
+    says beside the LEDs), ``sound`` what the header says of the audio
+    ("no sound" when no device opened).
+    """
+
+    def __init__(self, rig: SimRig, state: Callable[[], Instrument], log_lines: deque[str],
+                 quit: Callable[[], None], sound: str = "") -> None:
+        self.rig, self.state, self.log_lines, self.quit, self.sound = rig, state, log_lines, quit, sound
         self.knob = 0
         self.shift = False
-        self._held: tuple[int, int] | None = None
-        self._held_since = 0.0
-        self._release_at: float | None = None
+        self.cursor = (0, 0)
+        self.latched: set[tuple[int, int]] = set()
+        self._taps: list[tuple[tuple[int, int], float | None]] = []   # pads down, and when they come up
+        self._mouse_pad: tuple[int, int] | None = None
         self._now = 0.0
         self._drawn_at = -1.0
+        self._grid_up = False
         self._pairs: dict[tuple[int, int, int], int] = {}
         self.screen = curses.initscr()
         try:
@@ -106,20 +134,40 @@ class TerminalPanel:
             pass
 
     def poll(self, now: float) -> list[Any]:
-        """Handle waiting keys and clicks; redraw at most 30 times a second."""
+        """Handle waiting keys and clicks, let tapped pads up; redraw at most 30 times a second."""
         self._now = now
         while (key := self.screen.getch()) != -1:
             self._key(key)
-        if self._release_at is not None and now >= self._release_at:
-            self._let_go()
+        for pad, release_at in list(self._taps):
+            if release_at is not None and now >= release_at:
+                self._taps.remove((pad, release_at))
+                self.rig.release(*pad)
         if now - self._drawn_at >= FRAME_S:
             self._drawn_at = now
             self.draw()
         return []
 
+    # -- keys -----------------------------------------------------------------------------------
+
     def _key(self, key: int) -> None:
+        moves = {curses.KEY_UP: (-1, 0), ord("k"): (-1, 0), curses.KEY_DOWN: (1, 0), ord("j"): (1, 0),
+                 curses.KEY_LEFT: (0, -1), ord("h"): (0, -1), curses.KEY_RIGHT: (0, 1), ord("l"): (0, 1),
+                 curses.KEY_SLEFT: (0, -4), ord("H"): (0, -4), curses.KEY_SRIGHT: (0, 4), ord("L"): (0, 4)}
+        turns = {ord("["): -1, ord("-"): -1, ord("]"): 1, ord("="): 1, ord("+"): 1}
+        big_turns = {ord("{"): -1, ord("_"): -1, ord("}"): 1}
         if key == curses.KEY_MOUSE:
             self._mouse()
+        elif key in moves:
+            row, column = self.cursor
+            down, right = moves[key]
+            self.cursor = (min(GRID_ROWS - 1, max(0, row + down)), min(GRID_COLUMNS - 1, max(0, column + right)))
+        elif key in (curses.KEY_ENTER, 10, 13):
+            self._tap_pad(self.cursor)
+        elif key in (ord("x"), ord("X")):
+            self._latch(self.cursor)
+        elif key in (ord("c"), ord("C"), 27):
+            for pad in sorted(self.latched):
+                self._latch(pad)
         elif key == ord(" "):
             self._tap("play")
         elif key in (ord("m"), ord("M")):
@@ -129,10 +177,10 @@ class TerminalPanel:
             self.rig.button("shift", self.shift)
         elif ord("1") <= key <= ord(str(len(KNOBS))):
             self.knob = key - ord("1")
-        elif key in (curses.KEY_LEFT, curses.KEY_RIGHT, curses.KEY_UP, curses.KEY_DOWN):
-            size = FINE if key in (curses.KEY_LEFT, curses.KEY_RIGHT) else COARSE
-            sign = 1 if key in (curses.KEY_RIGHT, curses.KEY_UP) else -1
-            self._turn(sign * size)
+        elif key in turns:
+            self._turn(turns[key], FINE_STEPS)
+        elif key in big_turns:
+            self._turn(big_turns[key], COARSE_STEPS)
         elif key in (ord("q"), ord("Q")):
             self.quit()
 
@@ -140,11 +188,37 @@ class TerminalPanel:
         self.rig.button(name, True)
         self.rig.button(name, False)
 
-    def _turn(self, amount: float) -> None:
+    def _tap_pad(self, pad: tuple[int, int]) -> None:
+        """Press ``pad`` and let it up :data:`MIN_HOLD_S` later (a held pad is let go instead)."""
+        if pad in self.latched:
+            self._latch(pad)
+            return
+        if any(down == pad for down, _ in self._taps):
+            return
+        self.rig.press(*pad)
+        self._taps.append((pad, self._now + MIN_HOLD_S))
+
+    def _latch(self, pad: tuple[int, int]) -> None:
+        """Hold ``pad`` down until this is called for it again."""
+        if pad in self.latched:
+            self.latched.discard(pad)
+            self.rig.release(*pad)
+        elif not any(down == pad for down, _ in self._taps):
+            self.latched.add(pad)
+            self.rig.press(*pad)
+
+    def _turn(self, sign: int, steps: Any) -> None:
+        """Turn the chosen knob one step from where this hand left it (keys come faster than the pot's
+        readings), onto the centre of a whole BPM or velocity, so TEMPO lands on 120 and not 119.6."""
         name = KNOBS[self.knob]
         position = self.rig.knob_position(name)
-        if position is not None:
-            self.rig.knob(name, min(1.0, max(0.0, round(position + amount, 3))))
+        if position is None:
+            return
+        target = min(1.0, max(0.0, position + sign * steps[name]))
+        unit = UNITS.get(name)
+        if unit is not None:
+            target = round(target / unit) * unit
+        self.rig.knob(name, round(target, 6))
 
     def _mouse(self) -> None:
         try:
@@ -153,17 +227,15 @@ class TerminalPanel:
             return
         pad = pad_at(x, y)
         if state & (curses.BUTTON1_PRESSED | curses.BUTTON1_CLICKED) and pad is not None:
-            if self._held is not None:
-                self._let_go()
-            self.rig.press(*pad)
-            self._held, self._held_since = pad, self._now
-        if state & (curses.BUTTON1_RELEASED | curses.BUTTON1_CLICKED) and self._held is not None:
-            self._release_at = self._held_since + MIN_HOLD_S
-
-    def _let_go(self) -> None:
-        if self._held is not None:
-            self.rig.release(*self._held)
-        self._held, self._release_at = None, None
+            self.cursor = pad
+            if pad not in self.latched and not any(down == pad for down, _ in self._taps):
+                self.rig.press(*pad)
+                self._taps.append((pad, None))
+                self._mouse_pad = pad
+        if state & (curses.BUTTON1_RELEASED | curses.BUTTON1_CLICKED) and self._mouse_pad is not None:
+            pad, self._mouse_pad = self._mouse_pad, None
+            self._taps = [(down, self._now + MIN_HOLD_S if down == pad and up is None else up)
+                          for down, up in self._taps]
 
     # -- drawing --------------------------------------------------------------------------------
 
@@ -185,32 +257,125 @@ class TerminalPanel:
 
     def draw(self) -> None:
         screen = self.screen
+        self._follow_resize()
         screen.erase()
         height, width = screen.getmaxyx()
-        self._text(0, 0, "Breakage Pi simulator    " + self.describe(), curses.A_BOLD)
-        self._text(1, 0, f"SHIFT {'held' if self.shift else 'up'}", curses.A_REVERSE if self.shift else 0)
+        state = self.state()
         pixels = self.rig.pixels()
+        self._grid_up = self._grid_up or bool(pixels.any())      # the boards drew their first frame
+        self._text(0, 0, header(state, self.sound), curses.A_BOLD)
+        self._text(1, 0, self._status(state), curses.A_REVERSE if state.shift else 0)
+        for column in range(GRID_COLUMNS):
+            x, _ = pad_origin(0, column)
+            self._text(GRID_TOP - 1, x, f"{column + 1:<2}", curses.A_DIM if column % 4 else curses.A_BOLD)
+        self._grid(state, pixels)
+        marks = [" "] * (GRID_RIGHT + 1)
+        if state.playing and 0 <= state.playhead < GRID_COLUMNS and not state.shift:
+            x, _ = pad_origin(0, state.playhead)
+            marks[x:x + 2] = "▲▲"
+        x, _ = pad_origin(0, self.cursor[1])
+        marks[x + 2] = "^" if marks[x] == " " else marks[x + 2]
+        self._text(GRID_TOP + GRID_ROWS, 0, "".join(marks))
+        line = GRID_TOP + GRID_ROWS + 1
+        for index, name in enumerate(KNOBS):
+            readout = knob_readout(state, name)
+            chosen = index == self.knob
+            self._text(line, 0, f"{'>' if chosen else ' '}{index + 1} {name.upper():<9}{readout.line()}"
+                       f"{'  (an encoder: not simulated)' if readout.position is None else ''}",
+                       curses.A_BOLD if chosen else 0)
+            line += 1
+        for text in KEY_MAP:
+            self._text(line, 0, text, curses.A_DIM)
+            line += 1
+        if height >= 34 and width >= 100:          # room for the SHIFT page's table too
+            line = self._shift_legend(line + 1)
+        room = max(0, height - line)
+        lines = [wrapped for text in list(self.log_lines)[-room:]
+                 for wrapped in textwrap.wrap(text.removeprefix(LOG_PREFIX), max(20, width - 1),
+                                              subsequent_indent="  ")][-room:] if room else []
+        for offset, text in enumerate(lines):
+            self._text(line + offset, 0, text)
+        screen.refresh()
+
+    def _follow_resize(self) -> None:
+        """Take the terminal's size now (a resize's signal can come before curses listens for it)."""
+        try:
+            columns, lines = os.get_terminal_size(sys.__stdout__.fileno())
+        except (OSError, ValueError, AttributeError):
+            return
+        if (lines, columns) != self.screen.getmaxyx():
+            curses.resizeterm(lines, columns)
+
+    def _status(self, state: Instrument) -> str:
+        """The second line: SHIFT, the pads held, and what the pad under the cursor is."""
+        if not self._grid_up:
+            return "the grid's boards are starting up..."
+        row, column = self.cursor
+        parts = ["SHIFT held" if state.shift else "SHIFT..." if self.shift else ""]
+        held = [f"{state.bank.channels[r]} step {c + 1} ({state.pattern.velocity(r, c)})"
+                for r, c in sorted(self.latched) if not state.shift]
+        if held:
+            parts.append("holding " + ", ".join(held))
+        if state.shift:
+            parts.append(f"cursor: {shift_pad_words(state, row, column)}")
+        else:
+            velocity = state.played(state.slot)[0].velocity(row, column)
+            net = " (the net's row)" if row in state.output_rows else ""
+            parts.append(f"cursor: {state.bank.channels[row]} step {column + 1}: "
+                         f"{f'velocity {velocity}' if velocity else 'no hit'}{net}")
+        return "   ".join(part for part in parts if part)
+
+    def _grid(self, state: Instrument, pixels: Any) -> None:
+        cells = panel_cells(state)
+        shift_page = state.shift and state.training is None
         for row in range(GRID_ROWS):
-            self._text(GRID_TOP + row, 0, ("kick", "snare", "o-hat", "c-hat")[row])
+            self._text(GRID_TOP + row, 0, (SHIFT_ROW_NAMES if shift_page else ROW_NAMES)[row])
+            self._text(GRID_TOP + row, GRID_RIGHT, self._row_note(state, row, shift_page), curses.A_DIM)
             for column in range(GRID_COLUMNS):
                 x, y = pad_origin(row, column)
                 red, green, blue = (int(v) for v in pixels[row, column])
-                if red or green or blue:
-                    self._text(y, x, "██", self._colour(*_boost(red, green, blue)))
-                else:
-                    self._text(y, x, "··", curses.A_DIM)
-        knobs = []
-        for index, name in enumerate(KNOBS):
-            position = self.rig.knob_position(name)
-            shown = "enc" if position is None else f"{position:.2f}"
-            knobs.append(f"{'>' if index == self.knob else ' '}{index + 1} {name} {shown}")
-        self._text(GRID_TOP + GRID_ROWS + 1, 0, "  ".join(knobs))
-        self._text(GRID_TOP + GRID_ROWS + 2, 0, HELP, curses.A_DIM)
-        first_log = GRID_TOP + GRID_ROWS + 4
-        lines = list(self.log_lines)[-max(0, height - first_log):]
-        for offset, line in enumerate(lines):
-            self._text(first_log + offset, 0, line[:max(0, width - 1)], curses.A_DIM)
-        screen.refresh()
+                lit = bool(red or green or blue)
+                attribute = self._colour(*_boost(red, green, blue)) if lit else curses.A_DIM
+                if shift_page:
+                    attribute |= self._shift_attribute(state, row, column)
+                if (row, column) == self.cursor:
+                    attribute |= curses.A_REVERSE
+                if (row, column) in self.latched:
+                    attribute |= curses.A_BOLD
+                    self._text(y, x + 2, "<", curses.A_BOLD)
+                self._text(y, x, cells[row][column], attribute)
+
+    def _row_note(self, state: Instrument, row: int, shift_page: bool) -> str:
+        if state.training is not None:
+            return ("training: progress", "loose: error", "medium: error", "tight: error")[row]
+        if shift_page:
+            return ROW_TITLES[row]
+        notes = ["the net's" if row in state.output_rows else "yours"]
+        if state.mutes[row]:
+            notes.append("muted")
+        return ", ".join(notes)
+
+    def _shift_attribute(self, state: Instrument, row: int, column: int) -> int:
+        """Reverse video for what is on or chosen, dim for what is off or empty (never colour alone)."""
+        found = area_at(row, column)
+        if found is None:
+            return curses.A_DIM
+        on = shift_pad_on(state, found.key, column - found.columns.start)
+        if on is None:
+            return curses.A_DIM
+        if found.key == "slots" and state.queued == column:
+            return curses.A_REVERSE if blink_on(state.now) else curses.A_UNDERLINE
+        return curses.A_REVERSE if on else curses.A_BOLD
+
+    def _shift_legend(self, line: int) -> int:
+        self._text(line, 0, "SHIFT page (hold s):", curses.A_BOLD)
+        line += 1
+        for entry in SHIFT_PAGE:
+            columns = entry.columns
+            where = f"{columns.start + 1}" if len(columns) == 1 else f"{columns.start + 1}-{columns.stop}"
+            self._text(line, 0, f"  row {entry.row + 1} pads {where:<6}{entry.key:<8} {entry.action}", curses.A_DIM)
+            line += 1
+        return line
 
     def _text(self, y: int, x: int, text: str, attribute: int = 0) -> None:
         height, width = self.screen.getmaxyx()
