@@ -8,7 +8,7 @@ from breakage_pi.audio.period import CHOICES
 
 from breakage_pi.cli import main
 from breakage_pi.cli.config_file import Config
-from breakage_pi.core.settings import parse_config
+from breakage_pi.core.config_parse import parse_config
 from breakage_pi.cli.doctor_checks import (OK, PROBLEM, UNCHECKED, WARNING, Machine, check_adc, check_audio, check_data_dir,
                                 check_grid, check_groups, check_realtime, check_usb_gadget, diagnose)
 from breakage_pi.hw.errors import HardwareError

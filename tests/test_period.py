@@ -15,7 +15,8 @@ from breakage_pi.audio.status import MEASURED, NONE_FITS, PINNED, STEPPED_UP, En
 from breakage_pi.bench import quota
 from breakage_pi.core.pattern import Pattern
 from breakage_pi.core.playstate import PlayState
-from breakage_pi.core.settings import ConfigError, parse_config
+from breakage_pi.core.config_parse import parse_config
+from breakage_pi.core.settings import ConfigError
 
 RATE = 48_000
 

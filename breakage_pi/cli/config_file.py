@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..core.errors import FormatError, StoreError
+from ..core.config_parse import parse_config
 from ..core.settings import (AdcConfig, AudioConfig, ButtonsConfig, Config, ConfigError, GridConfig,
-                            InstrumentConfig, KnobConfig, parse_config)
+                            InstrumentConfig, KnobConfig)
 from ..store import read_text
 
 __all__ = ["AdcConfig", "AudioConfig", "ButtonsConfig", "Config", "ConfigError", "DEFAULT_CONFIG_PATH",
