@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,15 @@ class Tmux:
         deadline = time.monotonic() + seconds
         while text not in (screen := self.screen()):
             assert time.monotonic() < deadline, f"{text!r} never appeared on:\n{screen}"
+            time.sleep(0.05)
+        return screen
+
+    def wait_for_line(self, text: str, settled: Any, seconds: float = 30.0) -> str:
+        """The screen once its line holding ``text`` satisfies ``settled`` (a smoothed pot takes a few
+        readings to come to rest)."""
+        deadline = time.monotonic() + seconds
+        while not settled(line_with(screen := self.wait_for(text, seconds), text)):
+            assert time.monotonic() < deadline, f"the line with {text!r} never settled on:\n{screen}"
             time.sleep(0.05)
         return screen
 
@@ -163,8 +173,8 @@ def test_a_newcomer_plays_everything_with_keys_only(tmp_path, width, height):
 
         # NET: a big turn down is the loose net
         tmux.keys("5", "{")
-        screen = tmux.wait_for("net loose")
-        assert line_with(screen, "5 NET").split()[2:4] == ["net", "loose"]
+        tmux.wait_for("net loose")
+        tmux.wait_for_line("5 NET", lambda line: line.split()[2:4] == ["net", "loose"])   # the pot settles
         tmux.keys("q")
         tmux.wait_for("EXITED 0")
     finally:

@@ -76,10 +76,10 @@ def restore(state: Instrument, data: object) -> Instrument:
     if not isinstance(knobs, dict):
         raise FormatError(f"expected an object, got {knobs!r}", "knobs")
     positions = dict(state.knobs)
-    for name, position in knobs.items():
+    for name, knob_at in knobs.items():
         if name not in KNOBS:
             raise FormatError(f"unknown knob (known: {', '.join(KNOBS)})", f"knobs.{name}")
-        positions[name] = Knob(_number(position, 0.0, 1.0, f"knobs.{name}"), None)
+        positions[name] = Knob(_number(knob_at, 0.0, 1.0, f"knobs.{name}"), None)
     return replace(
         state, slot=slot, mode=mode, position=position, mutes=tuple(mutes),
         volume=_number(data.get("volume", state.volume), 0.0, 1.0, "volume"),

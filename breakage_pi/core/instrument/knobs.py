@@ -58,7 +58,7 @@ def _at_rest(state: Instrument, name: str, knob: Knob, position: float) -> Knob:
         position = knob.position
     target = knob.pickup if knob.pickup is not None else _knob_value(state, name)
     if name == "net" and state.nets and not state.shift:
-        on_it = _detent(position, len(state.nets)) == state.net
+        on_it = knob_position(position, state.net_count) == state.position
     else:
         on_it = abs(position - target) <= PICKUP_CATCH
     return Knob(position, None if on_it else target)
@@ -163,8 +163,8 @@ FINE_STEPS = MappingProxyType({"velocity": 4 / MAX_VELOCITY, "tempo": 1 / (TEMPO
                                "swing": 0.01 / (SWING_RANGE[1] - SWING_RANGE[0]), "volume": 0.01, "net": 0.05})
 """A small turn of each knob, as a fraction of its travel: 4 velocity, 1 BPM, 1 % swing, 1 % volume."""
 COARSE_STEPS = MappingProxyType({"velocity": 32 / MAX_VELOCITY, "tempo": 10 / (TEMPO_RANGE[1] - TEMPO_RANGE[0]),
-                                 "swing": 0.05 / (SWING_RANGE[1] - SWING_RANGE[0]), "volume": 0.1, "net": 1 / 3})
-"""A big turn: 32 velocity, 10 BPM, 5 % swing, 10 % volume, one net."""
+                                 "swing": 0.05 / (SWING_RANGE[1] - SWING_RANGE[0]), "volume": 0.1, "net": 0.5})
+"""A big turn: 32 velocity, 10 BPM, 5 % swing, 10 % volume, one net (the NET knob's detents are half its travel apart)."""
 
 
 @dataclass(frozen=True)
@@ -225,4 +225,4 @@ def _in_units(state: Instrument, name: str, target: object, fraction: float) -> 
         return "on" if fraction >= 0.95 else "off" if fraction <= 0.05 else "(far ends: off / on)"
     if not state.nets:
         return "none (train first)"
-    return state.nets[_detent(fraction, len(state.nets))]
+    return replace(state, position=knob_position(fraction, state.net_count)).net_blend
