@@ -47,16 +47,9 @@ def ghosts_per_pattern(predicted: np.ndarray, gate: float) -> float:
 
 def largest_sweep_step(predictor: Predictor, inputs: np.ndarray) -> float:
     """The largest change of any output (velocity units) as any one input of each pattern in ``inputs``
-    rises 0 -> 255 one velocity at a time: how smooth the net is under a player's knob."""
-    levels = np.arange(MAX_VELOCITY + 1) / MAX_VELOCITY
-    largest = 0.0
-    for row in inputs:
-        for position in range(inputs.shape[1]):
-            sweep = np.repeat(row[None, :], len(levels), axis=0)
-            sweep[:, position] = levels
-            outputs = np.asarray(predictor(sweep), dtype=np.float64) * MAX_VELOCITY
-            largest = max(largest, float(np.abs(np.diff(outputs, axis=0)).max()))
-    return largest
+    rises 0 -> 255 one velocity at a time: how smooth the net is under a player's knob (the raw outputs,
+    before the gate: :func:`largest_played_jump` of the outputs in velocity units)."""
+    return largest_played_jump(lambda sweep: np.asarray(predictor(sweep), dtype=np.float64) * MAX_VELOCITY, inputs)
 
 
 @dataclass(frozen=True)
