@@ -120,3 +120,27 @@ def test_the_ring_crosses_processes() -> None:
     out: list[np.ndarray] = []
     assert ring.drain(collect(out)) == 64_000 and ring.dropped == 0
     np.testing.assert_array_equal(np.concatenate(out), np.concatenate([block(i) for i in range(1000)]))
+
+
+
+def test_the_audio_process_taps_exactly_what_it_plays(tmp_path) -> None:
+    import soundfile
+
+    from breakage_pi.audio.process import AudioProcess, EngineSettings
+    from breakage_pi.core.pattern import Pattern
+    from breakage_pi.core.playstate import PlayState
+
+    capacity = 48_000
+    memory = multiprocessing.get_context("spawn").RawArray("b", ring_bytes(capacity))
+    ring = FrameRing(memory, capacity)
+    ring.open()
+    wav = tmp_path / "played.wav"
+    pattern = Pattern().with_velocity(0, 0, 255).with_velocity(1, 4, 200)
+    audio = AudioProcess(EngineSettings(f"wav:{wav}", frames=24_000), PlayState(pattern), tap=(memory, capacity))
+    audio.start()
+    assert audio.wait(60)["frames"] == 24_000
+    out: list[np.ndarray] = []
+    ring.drain(collect(out))
+    played, _ = soundfile.read(wav, dtype="int16")
+    assert ring.first_frame == 0 and ring.dropped == 0 and np.abs(played).max() > 1000
+    np.testing.assert_array_equal(np.concatenate(out), played)

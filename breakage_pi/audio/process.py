@@ -43,6 +43,7 @@ from .engine import Engine
 from .handover import STOP, StateSlot
 from .sinks import AlsaSink, NullSink, PacedSink, Sink, WavSink
 from .status import EngineStatus, StatusBoard
+from .take_ring import FrameRing
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class AudioProcess:
     4800
     """
 
-    def __init__(self, settings: EngineSettings, state: PlayState) -> None:
+    def __init__(self, settings: EngineSettings, state: PlayState, tap: tuple[Any, int] | None = None) -> None:
+        """``tap``: a take ring's shared memory and capacity (:class:`~.take_ring.FrameRing`), or None."""
         context = child_context()
         self._results, child_results = context.Pipe(duplex=False)
         self._board_memory = context.RawArray("b", 8 * status.WORDS)
@@ -110,7 +112,7 @@ class AudioProcess:
         self._slot = StateSlot(self._slot_memory)
         self._process = context.Process(target=engine_main, name="breakage-pi-audio", daemon=True,
                                         args=(settings, state, self._board_memory, self._slot_memory,
-                                              child_results, os.getpid()))
+                                              child_results, os.getpid(), tap))
         self._child_results = child_results
         self.report: dict[str, Any] = {}
         self.serial = 0
@@ -236,7 +238,7 @@ class _FromControl:
 
 
 def engine_main(settings: EngineSettings, state: PlayState, board_memory: Any, slot_memory: Any,
-                results: Connection, parent: int) -> None:
+                results: Connection, parent: int, tap: tuple[Any, int] | None = None) -> None:
     """The audio process's body: load, settle, go real-time, run, and always report (if anyone listens)."""
     from .kit import load_kit
     from .player import Player
@@ -259,7 +261,8 @@ def engine_main(settings: EngineSettings, state: PlayState, board_memory: Any, s
         _send_quietly(results, {**report, "error": str(failure)})
         return
     board = StatusBoard(board_memory)
-    engine = Engine(player, lambda: make_sink(settings), _FromControl(StateSlot(slot_memory), parent), board)
+    engine = Engine(player, lambda: make_sink(settings), _FromControl(StateSlot(slot_memory), parent), board,
+                    tap=None if tap is None else FrameRing(*tap))
     stopping.append(engine)
     if requested:
         engine.stop()
