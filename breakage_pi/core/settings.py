@@ -146,6 +146,16 @@ class MidiConfig:
 
 
 @dataclass(frozen=True)
+class TakesConfig:
+    """Takes (``takes/`` in the data directory): with ``auto`` every session is recorded from its first
+    PLAY; a take ends, with a message, when the data directory's free space falls below ``floor_mb``
+    megabytes (and none starts below it)."""
+
+    auto: bool = False
+    floor_mb: float = 200.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole instrument's config; ``Config()`` is the documented default.
 
@@ -161,6 +171,7 @@ class Config:
     instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     midi: MidiConfig = field(default_factory=MidiConfig)
+    takes: TakesConfig = field(default_factory=TakesConfig)
 
 
 Check = Callable[[Any, str], Any]
@@ -294,7 +305,8 @@ def _port(value: Any, key: str) -> str:
 _INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean, "kit": _kit_name}
 _SYNC: dict[str, Check] = {"port": _port}
 _MIDI: dict[str, Check] = {"out": _node, "follow_clock": _boolean, "clock_in": _node}
-_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi")
+_TAKES: dict[str, Check] = {"auto": _boolean, "floor_mb": _number(0, 1_000_000, " MB")}
+_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi", "takes")
 
 
 def _table(data: Any, key: str) -> Mapping[str, Any]:
@@ -361,6 +373,7 @@ def parse_config(data: Mapping[str, Any], source: str = "") -> Config:
             instrument=_section(data.get("instrument", {}), "instrument", _INSTRUMENT, InstrumentConfig()),
             sync=_section(data.get("sync", {}), "sync", _SYNC, SyncConfig()),
             midi=_section(data.get("midi", {}), "midi", _MIDI, MidiConfig()),
+            takes=_section(data.get("takes", {}), "takes", _TAKES, TakesConfig()),
         )
         _check_pins(config)
         _check_channels(config)
