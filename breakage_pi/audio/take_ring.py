@@ -57,7 +57,8 @@ class FrameRing:
         self._words = np.frombuffer(storage, dtype=np.int64, count=HEADER_WORDS)
         self._frames = np.frombuffer(storage, dtype=np.int16, count=CHANNELS * capacity,
                                      offset=8 * HEADER_WORDS).reshape(capacity, CHANNELS)
-        self._session = 0          # producer: the take it records (its own copy of the word)
+        self._session = int(self._words[SESSION])   # producer: the take it records (a new audio process after
+                                                    # a kit change carries on with the take under way)
         self._taken = 0            # consumer: the last take number it opened
 
     # -- the engine (one producer) --

@@ -11,9 +11,9 @@ slots, chains, the engine's tick), :mod:`.training` (nets and training) and
 :mod:`.external` (a followed MIDI clock, pushed banks and kits).
 """
 
-from .effects import AbortTraining, Effect, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining
-from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, Tick, TrainingFinished,
-                     TrainingProgress, TrainingStarted)
+from .effects import AbortTraining, Effect, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining, ToggleTake
+from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, TakeRecording, Tick,
+                     TrainingFinished, TrainingProgress, TrainingStarted)
 from .knobs import pick_up_all
 from .reducer import step
 from .state import DEFAULT_VELOCITY, DEFAULT_VOLUME, EDIT, MODES, PERFORM, Instrument, Knob, Training
@@ -22,6 +22,6 @@ __all__ = [
     "step", "pick_up_all",
     "Instrument", "Knob", "Training", "EDIT", "PERFORM", "MODES", "DEFAULT_VELOCITY", "DEFAULT_VOLUME",
     "Event", "Tick", "NetsLoaded", "NetResult", "TrainingStarted", "TrainingProgress", "TrainingFinished",
-    "BankLoaded", "KitsFound", "ExternalClock",
-    "Effect", "Play", "Leds", "RunNet", "StartTraining", "AbortTraining", "Save", "SelectKit", "Log",
+    "BankLoaded", "KitsFound", "ExternalClock", "TakeRecording",
+    "Effect", "Play", "Leds", "RunNet", "StartTraining", "AbortTraining", "Save", "SelectKit", "ToggleTake", "Log",
 ]

@@ -99,5 +99,13 @@ class ExternalClock:
     time: float = 0.0
 
 
+@dataclass(frozen=True)
+class TakeRecording:
+    """A take started (``on``) or ended: its pad on the SHIFT page is lit while one records."""
+
+    on: bool
+    time: float = 0.0
+
+
 Event = Union[PadEvent, ButtonEvent, KnobEvent, DeviceStatus, Tick, NetsLoaded, NetResult, TrainingStarted,
-              TrainingProgress, TrainingFinished, BankLoaded, KitsFound, ExternalClock]
+              TrainingProgress, TrainingFinished, BankLoaded, KitsFound, ExternalClock, TakeRecording]

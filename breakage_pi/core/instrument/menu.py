@@ -1,7 +1,7 @@
 """The SHIFT page: with SHIFT held the grid is the menu.
 
 Row 1 the slots, row 2 the training marks, row 3 the channels' roles,
-mutes and the kits, row 4 the nets, chance, the mode, copy, save and TRAIN
+mutes and the kits, row 4 the nets, chance, the mode, a take, copy, save and TRAIN
 (held 1 s). The layout is :mod:`breakage_pi.core.pages`'.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from ..bank import MAX_SLOTS
 from ..pages import (CHANCE_COLUMN, COPY_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS, NET_COLUMNS, PERFORM_COLUMN,
-                     ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, SAVE_COLUMN, TRAIN_COLUMN)
-from .effects import Effect, Log, Save, SelectKit
+                     ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, SAVE_COLUMN, TAKE_COLUMN, TRAIN_COLUMN)
+from .effects import Effect, Log, Save, SelectKit, ToggleTake
 from .state import EDIT, PERFORM, Instrument
 from .transport import ensure_slot, set_mode, slot_pad
 
@@ -51,6 +51,9 @@ def menu_pad(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> 
         return set_chance(state, not state.bank.chance, effects)
     if column in (EDIT_COLUMN, PERFORM_COLUMN):
         return set_mode(state, EDIT if column == EDIT_COLUMN else PERFORM, effects)
+    if column == TAKE_COLUMN:
+        effects.append(ToggleTake())
+        return state
     if column == COPY_COLUMN:
         return _copy_slot(state, effects)
     if column == SAVE_COLUMN:

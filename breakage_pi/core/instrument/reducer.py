@@ -47,8 +47,8 @@ from ..leds import render_frame
 from .editing import press_step, release_pad
 from .effects import AbortTraining, Effect, Leds, Log, Play
 from .external import bank_loaded, external_clock, kits_found
-from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, Tick, TrainingFinished,
-                     TrainingProgress, TrainingStarted)
+from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, TakeRecording, Tick,
+                     TrainingFinished, TrainingProgress, TrainingStarted)
 from .knobs import knob, retarget_knobs
 from .menu import menu_pad
 from .state import Instrument, persisted, with_entry
@@ -90,6 +90,8 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
         state = kits_found(state, event.kits, effects)
     elif isinstance(event, ExternalClock):
         state = external_clock(state, event, effects)
+    elif isinstance(event, TakeRecording):
+        state = replace(state, recording=event.on)
     elif isinstance(event, DeviceStatus):
         pass  # the hardware layer has logged it; nothing on the grid changes
     return _consequences(old, state, event, effects)

@@ -101,6 +101,7 @@ class Instrument:
     slot_held: int | None = None
     train_pressed_at: float | None = None
     training: Training | None = None
+    recording: bool = False
     knobs: Mapping[str, Knob] = field(default_factory=_no_knobs)
     net_out: Mapping[int, tuple[tuple[int, bytes], Pattern]] = field(default_factory=lambda: MappingProxyType({}))
     net_pending: Mapping[int, tuple[int, bytes]] = field(default_factory=lambda: MappingProxyType({}))
