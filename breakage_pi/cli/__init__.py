@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, NoReturn, Sequence
 
 from ..core.errors import BreakageError, printable
-from . import doctor, midi, nets, run, sound, sync, system
+from . import doctor, midi, nets, run, sound, sync, system, take
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="breakage-pi", description="A Raspberry Pi groovebox that learns how you play.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (sound, nets, run, midi, sync, system, doctor):
+    for group in (sound, nets, run, midi, sync, take, system, doctor):
         group.add_commands(commands)
     return parser
 

@@ -60,15 +60,18 @@ class TakeRecorder:
     ``floor_bytes``: the take ends (cleanly, with a message) when the data
     directory's free space falls below it. ``exact``: whether the take can be
     re-rendered byte for byte (it started with the transport stopped and nothing sounding).
-    ``xruns``: the session's count so far (the take counts its own from there).
+    ``xruns``: the session's count so far (the take counts its own from there). ``net_channels``: the
+    channels the nets write (their output roles), for counting corrections.
     """
 
     def __init__(self, folder: Path, ring: FrameRing, rate: int, period: int, floor_bytes: int,
-                 started: datetime.datetime, exact: bool, xruns: int = 0) -> None:
+                 started: datetime.datetime, exact: bool, xruns: int = 0,
+                 net_channels: tuple[int, ...] = ()) -> None:
         self.folder, self.ring, self.rate, self.period = folder, ring, rate, period
         self.floor_bytes = floor_bytes
         self.started = started
         self.exact = exact
+        self.net_channels = net_channels
         self.origin: int | None = None
         self.summary = Summary()
         self.ended = ""
@@ -197,7 +200,7 @@ class TakeRecorder:
             "seconds": round(frames / self.rate, 3), "tempo": tempos[0][1] if tempos else None,
             "tempo_changes": tempos[1:], "slots": sorted(self.summary.slots_bars),
             "bars": {str(slot): bars for slot, bars in sorted(self.summary.slots_bars.items())},
-            "nets": self.summary.nets, "net_changes": self.summary.net_changes,
+            "net_channels": list(self.net_channels), "nets": self.summary.nets, "net_changes": self.summary.net_changes,
             "hits": {"net": sum(midi.hits.net), "player": sum(midi.hits.player),
                      "net_by_channel": midi.hits.net, "player_by_channel": midi.hits.player},
             "xruns": self.summary.xruns, "dropped_frames": dropped,
