@@ -7,8 +7,9 @@
   (:mod:`.take_wav`);
 - ``performance.txt``: every pad, button and knob action of the take with its
   audio time, in the ``--script`` format (ms from the take's first sample);
-- ``bank.json``, ``state.json`` and ``nets/``: the bank, settings (slot, mode,
-  net, knob positions, kit...) and nets it started from;
+- ``bank.json``, ``state.json`` and ``*.onnx``: the bank, settings (slot, mode,
+  net, knob positions, kit...) and nets it started from (the folder is flat, so
+  ``breakage-pi sync`` moves it as one item);
 - ``take.mid``: what played, for a DAW (:mod:`breakage_pi.midi.take_midi`);
 - ``take.json``: start time, length, tempo, slots and nets used, xruns and drops
   (:data:`TAKE_FORMAT` version 1).
@@ -34,7 +35,7 @@ from ..store import atomic_write_bytes, atomic_writer, fsync_directory, load_ban
 
 TAKES = "takes"
 WAV, PERFORMANCE, MIDI, INFO = "take.wav", "performance.txt", "take.mid", "take.json"
-BANK, STATE, NETS = "bank.json", "state.json", "nets"
+BANK, STATE = "bank.json", "state.json"
 TAKE_FORMAT = "breakage-pi/take"
 TAKE_VERSION = 1
 RECORDING = "recording"
@@ -70,9 +71,8 @@ def write_start(folder: Path, bank: Bank, settings: dict[str, Any], nets: list[t
     """What the take starts from: the bank, the settings (``state.json``'s content) and the nets' files."""
     write_json(folder / BANK, bank_to_data(bank))
     write_json(folder / STATE, settings)
-    (folder / NETS).mkdir(exist_ok=True)
     for name, data in nets:
-        atomic_write_bytes(folder / NETS / name, data)
+        atomic_write_bytes(folder / name, data)
     fsync_directory(folder)
 
 
@@ -101,7 +101,7 @@ class Take:
 
     @property
     def nets(self) -> list[Path]:
-        return sorted((self.folder / NETS).glob("*.onnx"))
+        return sorted(self.folder.glob("*.onnx"))
 
     @property
     def wav(self) -> Path:

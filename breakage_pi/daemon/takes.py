@@ -168,7 +168,7 @@ class Takes:
             free = free_bytes(self.data_root)
             if free < floor:
                 log.warning("no take: the data directory has %.0f MB free, under the floor of %.0f MB "
-                            "([takes] floor_mb); make room (breakage-pi sync --remove-take) to record",
+                            "([takes] floor_mb); make room (pull old takes, then breakage-pi sync rm take/NAME) to record",
                             free / 1e6, floor / 1e6)
                 return
             started = datetime.datetime.now(datetime.timezone.utc)

@@ -1,8 +1,10 @@
-"""The device's data dir as the sync protocol sees it: items (bank, nets, kits) to list, read, replace, delete.
+"""The device's data dir as the sync protocol sees it: items (bank, nets, kits, takes) to list, read, replace,
+delete.
 
 Layout (fixed by the instrument): ``bank.json`` (the bank that plays),
-``nets/<name>.onnx``, ``kits/<name>/*.wav``; ``state.json`` and hidden files
-are not items. Names are checked by :func:`messages.check_name`, so no name
+``nets/<name>.onnx``, ``kits/<name>/*.wav``, ``takes/<name>/*`` (recorded on
+the instrument: listed, pulled and deleted, never pushed); ``state.json`` and
+hidden files are not items. Names are checked by :func:`messages.check_name`, so no name
 can leave the data dir; symbolic links are neither listed, read nor written
 through. Every change is atomic: files through :func:`store.atomic_write_bytes`,
 a kit as a whole folder swapped in with one rename.
@@ -25,7 +27,9 @@ from ..store import atomic_write_bytes, fsync_directory
 from .frames import ProtocolError
 from .messages import BANK_NAME, EXTENSIONS, MAX_FILE_BYTES, MAX_ITEM_BYTES, FileEntry, check_item, check_name
 
-FOLDERS = {"net": "nets", "kit": "kits"}
+FOLDERS = {"net": "nets", "kit": "kits", "take": "takes"}
+FOLDER_KINDS = ("kit", "take")
+"""Kinds whose item is a folder of files (a kit's WAVs; a take's audio, performance, MIDI and start files)."""
 _RENAME_EXCHANGE = 2
 
 
@@ -81,14 +85,15 @@ class DataDir:
 
     def read(self, kind: str, name: str) -> Item:
         kind, name = check_item(kind, name)
-        if kind == "kit":
-            folder = self._folder("kit") / name
+        if kind in FOLDER_KINDS:
+            folder = self._folder(kind) / name
             if folder.is_symlink() or not folder.is_dir():
-                raise ProtocolError("not-found", f"no kit named {name!r}")
+                raise ProtocolError("not-found", f"no {kind} named {name!r}")
             paths = sorted(p.name for p in folder.iterdir()
-                           if p.suffix.lower() == ".wav" and not p.name.startswith("."))
+                           if (kind == "take" or p.suffix.lower() == ".wav") and not p.name.startswith(".")
+                           and p.is_file() and not p.is_symlink())
             if sum((folder / path).stat().st_size for path in paths) > MAX_ITEM_BYTES:
-                raise ProtocolError("too-big", f"kit {name!r} exceeds the limit of {MAX_ITEM_BYTES} bytes")
+                raise ProtocolError("too-big", f"{kind} {name!r} exceeds the limit of {MAX_ITEM_BYTES} bytes")
             contents = tuple(_read_file(folder / path) for path in paths)
             modified = folder.stat().st_mtime
         else:
@@ -100,14 +105,18 @@ class DataDir:
         return Item(kind, name, files, contents, modified)
 
     def check_push(self, kind: str, name: str, files: tuple[FileEntry, ...]) -> None:
-        """Refuse a push before any byte moves: single files must carry the item's own file name."""
-        if kind != "kit" and files[0].path != self._file_path(kind, name).name:
+        """Refuse a push before any byte moves: takes are recorded on the instrument; single files must carry the
+        item's own file name."""
+        if kind == "take":
+            raise ProtocolError("rejected", "takes are recorded on the instrument: pull or delete them, never push")
+        if kind != "kit" and files and files[0].path != self._file_path(kind, name).name:
             raise ProtocolError("bad-name", f"a {kind} named {name!r} is the file "
                                             f"{self._file_path(kind, name).name!r}, got {files[0].path!r}")
 
     def replace(self, kind: str, name: str, files: dict[str, bytes]) -> None:
         """Validate the contents, then replace the item atomically (a new item appears whole)."""
         kind, name = check_item(kind, name)
+        self.check_push(kind, name, ())
         for path, content in files.items():
             check_name(path, "path")
             _check_content(kind, path, content)
@@ -132,10 +141,10 @@ class DataDir:
     def _delete(self, kind: str, name: str) -> None:
         if kind == "bank":
             raise ProtocolError("rejected", "the device always holds a bank: push another one instead of deleting it")
-        if kind == "kit":
-            folder = self._folder("kit") / name
+        if kind in FOLDER_KINDS:
+            folder = self._folder(kind) / name
             if folder.is_symlink() or not folder.is_dir():
-                raise ProtocolError("not-found", f"no kit named {name!r}")
+                raise ProtocolError("not-found", f"no {kind} named {name!r}")
             doomed = folder.with_name(f".{name}.old-{uuid.uuid4().hex[:8]}")
             os.rename(folder, doomed)
             fsync_directory(folder.parent)
@@ -161,7 +170,7 @@ class DataDir:
                     continue
                 if kind == "net" and entry.suffix == ".onnx" and entry.is_file():
                     names.append((kind, entry.stem))
-                elif kind == "kit" and entry.is_dir():
+                elif kind in FOLDER_KINDS and entry.is_dir():
                     names.append((kind, entry.name))
         return [(kind, name) for kind, name in names if _is_safe(name)]
 
@@ -171,7 +180,7 @@ class DataDir:
         return self._folder(kind) / f"{name}{EXTENSIONS[kind]}"
 
     def _folder(self, kind: str, create: bool = False) -> Path:
-        """``nets/`` or ``kits/`` (made when ``create``); a folder that is a link (to anywhere) is refused."""
+        """``nets/``, ``kits/`` or ``takes/`` (made when ``create``); a folder that is a link (to anywhere) is refused."""
         folder = self.root / FOLDERS[kind]
         if folder.is_symlink():
             raise ProtocolError("rejected", f"{FOLDERS[kind]}/ in the data dir is a link; refusing to follow it")

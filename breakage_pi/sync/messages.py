@@ -27,7 +27,7 @@ from typing import Any
 from .frames import MAX_PAYLOAD, ProtocolError
 
 PROTOCOL_VERSION = 1
-KINDS = ("bank", "net", "kit")
+KINDS = ("bank", "net", "kit", "take")
 BANK_NAME = "bank"
 """The data dir holds one bank, ``bank.json``: the one the instrument plays."""
 MAX_FILE_BYTES = 32 * 1024 * 1024
