@@ -43,7 +43,8 @@ from .core.bank import Bank
 from .core.errors import BreakageError, FormatError
 from .core.events import InputEvent
 from .core.instrument import (AbortTraining, Instrument, Leds, Log, NetResult, NetsLoaded, Play, RunNet, Save,
-                              SelectKit, StartTraining, Tick, TrainingFinished, TrainingProgress, TrainingStarted,
+                              SelectKit, StartTraining, Tick, ToggleTake, TrainingFinished, TrainingProgress,
+                              TrainingStarted,
                               pick_up_all, step)
 from .core.playstate import PlayState
 from .core.saved import restore, saved_to_data
@@ -320,6 +321,10 @@ class Controller:
         """Called once per loop pass (a hook for a keep-alive; the systemd watchdog watches ``iterations``)."""
         self.iterations = 0
         self.on_kit: Callable[[str | None], None] = lambda name: None
+        self.on_take: Callable[[], None] = lambda: None
+        """Called when the take pad asks for a take to start or stop (:class:`~breakage_pi.daemon.takes.Takes`)."""
+        self.on_input: Callable[[InputEvent], None] = lambda event: None
+        """Called with each hardware event before it is handled (a take records it)."""
         """Called with the kit the player chose (a folder of ``kits/``, None for the built-in one)."""
 
     def post(self, event: InputEvent) -> None:
@@ -343,12 +348,15 @@ class Controller:
         """One pass at time ``now``: inputs, the engine's playhead, training, sources; then hand over."""
         self._now = now
         while self._waiting:
-            self.handle(self._waiting.popleft())
+            waited = self._waiting.popleft()
+            self.on_input(waited)
+            self.handle(waited)
         while True:
             try:
                 event = self._inbox.get_nowait()
             except queue.Empty:
                 break
+            self.on_input(event)
             self.handle(event)
         self.handle(Tick(now, step_column, switched))
         for report in self.trainer.poll(now):
@@ -397,6 +405,8 @@ class Controller:
             self.saver.save(self.state.bank, saved_to_data(self.state))
         elif isinstance(effect, SelectKit):
             self.on_kit(effect.name)
+        elif isinstance(effect, ToggleTake):
+            self.on_take()
         elif isinstance(effect, Log):
             log.info("%s", effect.message)
         return ()
@@ -423,6 +433,8 @@ class RunOptions:
     frame_every_ms: float | None = None
     on_frame: Callable[[float, np.ndarray], None] | None = None
     ui: Callable[[Any, Callable[[], str], Callable[[], None]], Any] | None = None
+    replaying_take: bool = False
+    """A take is being replayed (``run --take``): the take pad records nothing."""
     """Builds the simulator's UI from (rig, describe, quit): an object with ``poll(now)`` and ``close()``."""
 
 
@@ -455,6 +467,21 @@ def open_instrument(options: RunOptions, lockstep: bool, send: Callable[[PlaySta
     controller = Controller(state, nets, Trainer(nets, saver, LOCKSTEP_TRAIN_S if lockstep else None), saver,
                             send, show)
     return controller, data
+
+
+def session_takes(options: RunOptions, data: DataDir, controller: Controller, shared: bool) -> Any:
+    """The session's takes (:mod:`breakage_pi.daemon.takes`), wired to the take pad, the hardware's events
+    (live) and the take pad's light."""
+    from .daemon.takes import Takes
+
+    audio = options.config.audio
+    takes = Takes(options.config.takes, data.root, audio.rate, audio.period, shared,
+                  enabled=not options.replaying_take)
+    controller.on_take = lambda: takes.toggle(controller.state)
+    if shared:
+        controller.on_input = lambda event: takes.input(event, controller.state)
+    controller.add_source(takes.poll)
+    return takes
 
 
 def serve_sync(options: RunOptions, controller: Controller, data: DataDir) -> Any:
@@ -543,6 +570,8 @@ class _LiveEngine:
         self._midi_path = midi_out_path(options.config.midi)
         self.midi: Any = None
         """Live MIDI out (:class:`~breakage_pi.midi_link.LiveMidiFeed`), None when off."""
+        self.takes: Any = None
+        """The session's :class:`~breakage_pi.daemon.takes.Takes` (its ring goes to every audio process)."""
 
     def start(self, state: Instrument) -> None:
         from .audio.process import AudioProcess
@@ -551,7 +580,9 @@ class _LiveEngine:
         frames = None if self._frames is None else max(1, self._frames - self._done)
         self.settings = engine_settings(self._options, frames, _kit(state, self._data)[0])
         initial = state.play_state()
-        self.process = AudioProcess(self.settings, initial).start()
+        self.process = AudioProcess(self.settings, initial, tap=self.takes.tap if self.takes else None).start()
+        if self.takes is not None:
+            self.takes.restarted(self._done)
         if self.midi is not None:
             self.midi.restart(initial, self._done)
         elif self._midi_path is not None:
@@ -561,6 +592,8 @@ class _LiveEngine:
         sent = self.process is not None and self.process.send(play)
         if self.midi is not None and sent:
             self.midi.sent(self.process.serial, play)
+        if self.takes is not None and sent:
+            self.takes.sent(self.process.serial, play)
         return sent
 
     def close_midi(self, report: dict[str, Any]) -> None:
@@ -572,6 +605,11 @@ class _LiveEngine:
         log.info("kit %s: restarting the audio engine with it", state.kit or "built-in")
         self._done += self.process.stop().get("frames", 0)
         self.start(state)
+
+    @property
+    def offset(self) -> int:
+        """Frames played by earlier audio processes (before kit changes) in this session."""
+        return self._done
 
     def finished(self, frame: int) -> bool:
         """Whether ``--seconds`` of audio have been played (``frame``: the running process's count)."""
@@ -647,6 +685,7 @@ def run_live(options: RunOptions) -> int:
                                        lambda frame: hardware_box[0].show(frame) if hardware_box else None)
     engine = _LiveEngine(options, data)
     engine_box.append(engine)
+    takes = engine.takes = session_takes(options, data, controller, shared=True)
     engine.start(controller.state)
     controller.on_kit = lambda name: engine.switch_kit(controller.state)
     rig = None
@@ -685,7 +724,10 @@ def run_live(options: RunOptions) -> int:
                 heartbeat.start()
             if engine.midi is not None:
                 engine.midi.update(status)
+            takes.at(engine.offset + status.frame, status.xruns, engine.offset)
+            takes.update(status.state_serial, status.state_frame)
             controller.iterate(time.monotonic(), status.step, status.switched)
+            takes.passed(status.step, controller.state)
             if engine.finished(status.frame):
                 break
             if not engine.process.is_alive():
@@ -704,6 +746,7 @@ def run_live(options: RunOptions) -> int:
         if clock_in is not None:
             clock_in.close()
         controller.shutdown()
+        takes.close()
         report = engine.process.stop()
         engine.close_midi(report)
         if hardware_box:
@@ -730,7 +773,7 @@ def run_lockstep(options: RunOptions) -> dict[str, Any]:
     stop = _Stop()
     restore_signals = stop.install()
     loop = _Lockstep(options, stop)
-    engine = Engine(loop.player, lambda: make_sink(engine_settings(options, None, None)), loop)
+    engine = Engine(loop.player, lambda: make_sink(engine_settings(options, None, None)), loop, tap=loop.takes.ring)
     loop.status = engine.status
     frames = _frames(options)
     if frames is None and options.script:          # a script with no --seconds: until 1 s after its last action
@@ -776,6 +819,7 @@ class _Lockstep:
         midi_path = midi_out_path(config.midi)
         self.midi = None if midi_path is None else MidiOut(midi_path, self.rate, self.player.state)
         self.sync = serve_sync(options, self.controller, data)
+        self.takes = session_takes(options, data, self.controller, shared=False)
         self.controller.on_kit = lambda name: self.player.use_kit(kit())
         self.script = deque(options.script)
         self.status: Any = None
@@ -798,19 +842,23 @@ class _Lockstep:
         if self.stop.requested:
             return STOP
         self.now = now = frame / self.rate
+        status = self.status.read()         # the engine has published everything of the last block
+        self.takes.at(frame, status.xruns)
         self._act(frame)
         self.hardware.grid.step()
         if now >= self._next_knob_poll:
             self.hardware.controls.poll()
             busy = now < self._busy_until
             self._next_knob_poll = now + (self._knob_period if busy else LOCKSTEP_IDLE_POLL_S)
-        status = self.status.read()
         self.controller.iterate(now, status.step, status.switched)
         if self.options.on_frame is not None and self.options.frame_every_ms and now >= self._next_print:
             self._next_print = now + self.options.frame_every_ms / 1000
             self.options.on_frame(now, self.rig.pixels())
         latest = self.handed[-1] if self.handed else None
         self.handed.clear()
+        if latest is not None:
+            self.takes.adopted(latest, self.controller.state)
+        self.takes.passed(status.step, self.controller.state)
         if self.midi is not None:
             self.midi.advance(frame)
             if latest is not None:
@@ -823,6 +871,7 @@ class _Lockstep:
             event = self.script.popleft()
             delivered = self.hardware.grid.stats.events + 1
             self.rig.apply(event)
+            self.takes.action(event, self.controller.state)
             if event.kind == "pad":
                 _wait_for_the_scan(self.hardware.grid, delivered)
                 continue
@@ -838,6 +887,7 @@ class _Lockstep:
         if self.midi is not None:
             self.midi.close(self.player.frame)
         self.controller.shutdown()
+        self.takes.close()
         self.hardware.close()
         self.rig.close()
         self._restore_pins()

@@ -115,15 +115,13 @@ class Takes:
         if self.recorder is not None:
             self.recorder.adopted(play, self.frame if frame is None else frame, state.output_rows, state.net_label)
 
-    def sent(self, serial: int, play: PlayState, state: Instrument) -> None:
+    def sent(self, serial: int, play: PlayState) -> None:
         """Live: ``play`` went to the audio process under ``serial`` (adopted when its board says so)."""
         self._sent[serial] = play
-        self._state = state
 
     def update(self, state_serial: int, state_frame: int) -> None:
         """Live: the status board's newest adopted serial and the frame (of this audio process) it took it at."""
-        if state_serial != self._serial and state_serial in self._sent:
-            assert self._state is not None
+        if state_serial != self._serial and state_serial in self._sent and self._state is not None:
             self.adopted(self._sent[state_serial], self._state, self.offset + state_frame)
             self._serial = state_serial
             self._sent = {number: play for number, play in self._sent.items() if number > state_serial}
@@ -135,6 +133,9 @@ class Takes:
     def passed(self, step: int, state: Instrument) -> None:
         """After the pass: the playhead (for bars per slot) and what a failing writer says."""
         self._state = state
+        if self.config.auto and self.enabled and not self._auto_done and state.playing and self.recorder is None:
+            self._auto_done = True          # playing from the start (autoplay, a followed clock): record from now
+            self.start(state, "auto (playing from the start)")
         recorder = self.recorder
         if recorder is None:
             return
