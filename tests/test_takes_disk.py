@@ -25,6 +25,8 @@ RATE = 48_000
 
 def declared_frames(wav: Path) -> int:
     """The frames a WAV's header counts (what a reader will read)."""
+    if not wav.exists():
+        return 0                                            # the take's folder is made before its WAV
     with open(wav, "rb") as file:
         header = file.read(44)
     return struct.unpack("<I", header[40:44])[0] // 4 if len(header) == 44 else 0
