@@ -1,6 +1,8 @@
 """The ALSA sink against real libasound (file plugin) and a stand-in PCM for what a card does."""
 
 import errno
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +14,8 @@ from breakage_pi.audio.player import Player
 from breakage_pi.core.playstate import PlayState
 from breakage_pi.audio.render import render_pattern
 from breakage_pi.audio.sinks import AlsaSink, _refusal
-from breakage_pi.core import Pattern
+from breakage_pi.core import Bank, Pattern, Slot
+from breakage_pi.store import save_bank
 
 GOOD = {"format_name": "S16_LE", "channels": 2, "rate": 48000, "period_size": 64, "buffer_size": 192}
 
@@ -76,3 +79,35 @@ def test_a_device_that_appears_later_is_opened_and_played(tmp_path):
     assert 0 < lost <= 3 * 4 * 64 and lost % 64 == 0   # each loss: the 3 buffered periods and the failed one
     timeline = render_pattern(load_kit(), kicks, 1, 120.0, block=64)[:48000]
     assert np.array_equal(pcm, timeline[lost:])                     # then it played on, in time
+
+
+@pytest.mark.parametrize("device", ["hw:CARD=NoSuchCard,DEV=0", "no_such_pcm"])
+def test_a_missing_device_prints_the_projects_line_once_and_no_alsa_lib_lines(tmp_path, device):
+    """libasound prints its own 'ALSA lib confmisc.c:…' lines on stderr unless its error handler is replaced."""
+    bank = tmp_path / "b.json"
+    save_bank(bank, Bank(slots=(Slot("a", False, Pattern().with_velocity(0, 0, 200)),)))
+    result = subprocess.run([sys.executable, "-m", "breakage_pi.cli", "play", str(bank), "--slot", "1",
+                             "--device", device, "--seconds", "1"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "ALSA lib" not in result.stderr
+    assert result.stderr.splitlines() == [result.stderr.splitlines()[0]]
+    assert result.stderr.startswith(f"breakage-pi: error: audio device '{device}': ")
+
+
+LOGGED = """
+import logging, sys
+from breakage_pi.audio.sinks import AlsaSink, SinkLost
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format="%(name)s %(message)s")
+try:
+    AlsaSink("no_such_pcm").open()
+except SinkLost as error:
+    print("lost:", error)
+"""
+
+
+def test_libasound_errors_go_to_the_log_at_debug_level():
+    result = subprocess.run([sys.executable, "-c", LOGGED], capture_output=True, text=True, timeout=120)
+    assert result.stderr == ""
+    assert "breakage_pi.audio.alsa_log libasound pcm.c:" in result.stdout
+    assert "(snd_pcm_open_noupdate) Unknown PCM" in result.stdout
+    assert "lost: audio device 'no_such_pcm'" in result.stdout

@@ -4,7 +4,8 @@ input modified.
 
 Mutations start from valid files (so most examples get deep into the code): a value anywhere in a bank
 replaced by any JSON value (huge numbers, NaN, control characters, nesting), keys dropped or added, bytes cut,
-flipped or inserted, a byte-order mark; config lines given hostile values; command lines drawn from hostile
+flipped or inserted, a byte-order mark; config lines given hostile values; MIDI files with bytes cut, flipped
+or inserted; command lines drawn from hostile
 arguments. ``make test`` runs a bounded, reproducible number of examples; ``make soak`` runs many more.
 """
 
@@ -25,6 +26,7 @@ from ml_builders import MODELS, seed_example_bank
 
 from breakage_pi.cli import main
 from breakage_pi.core.bank import bank_to_data
+from breakage_pi.midi import bank_to_midi
 
 EXAMPLE_CONFIG = (Path(__file__).resolve().parent.parent / "firmware" / "breakage-pi.toml").read_text()
 VALID_BANK = bank_to_data(seed_example_bank().with_changes(extra={"comment": "mine"}))
@@ -137,6 +139,27 @@ def _config_case(data: st.DataObject) -> None:
         run_cleanly(["config", "c.toml"], folder, ["c.toml"])
 
 
+def _example_midi() -> bytes:
+    buffer = io.BytesIO()
+    bank_to_midi(seed_example_bank()).save(file=buffer)
+    return buffer.getvalue()
+
+
+VALID_MIDI = _example_midi()
+
+
+def _midi_case(data: st.DataObject) -> None:
+    """A MIDI file with bytes cut, flipped or inserted, several times over: imported or one clean error."""
+    draw = data.draw
+    midi = VALID_MIDI
+    for _ in range(draw(st.integers(1, 3))):
+        midi = _mutate_bytes(midi, draw)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        (folder / "in.mid").write_bytes(midi)
+        run_cleanly(["import-midi", "in.mid", "--out", "bank.json"], folder, ["in.mid"])
+
+
 HOSTILE_ARGS = ["", ".", "..", "/", "-1", "0", "1", "2", HUGE, "nan", "inf", "1e999", "\x1b[2J", "a/", "missing.json",
                 "bank.json", "kit", "take.wav", "notes.txt", "folder", "sub/new.wav", "/dev/zero"]
 
@@ -175,6 +198,8 @@ def _command_line_case(data: st.DataObject) -> None:
 test_mutated_banks = _profile(200, soak=False)(given(st.data())(_bank_case))
 test_mutated_configs = _profile(300, soak=False)(given(st.data())(_config_case))
 test_hostile_command_lines = _profile(300, soak=False)(given(st.data())(_command_line_case))
+test_mutated_midi_files = _profile(150, soak=False)(given(st.data())(_midi_case))
 test_mutated_banks_soak = pytest.mark.soak(_profile(3000, soak=True)(given(st.data())(_bank_case)))
 test_mutated_configs_soak = pytest.mark.soak(_profile(3000, soak=True)(given(st.data())(_config_case)))
 test_hostile_command_lines_soak = pytest.mark.soak(_profile(3000, soak=True)(given(st.data())(_command_line_case)))
+test_mutated_midi_files_soak = pytest.mark.soak(_profile(5000, soak=True)(given(st.data())(_midi_case)))

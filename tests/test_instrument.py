@@ -232,7 +232,8 @@ def test_perform_asks_the_net_and_plays_its_gated_outputs():
     outputs = np.array([[10, 48] * 8, [200, 47] * 8], dtype=np.uint8)
     state, effects = run(state, *answer(effects, outputs))
     played = of(effects, Play)[-1].state.pattern.velocities
-    assert played[2].tolist() == [0, 48] * 8 and played[3].tolist() == [200, 0] * 8   # the bank's gate, 48
+    # the bank's gate, 48, is the middle of the knee (core.gate): 48 plays at half, 47 just under, 10 is silent
+    assert played[2].tolist() == [0, 24] * 8 and played[3].tolist() == [200, 22] * 8
     assert (played[:2] == GROOVE.velocities[:2]).all()
 
 

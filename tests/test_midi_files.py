@@ -1,5 +1,7 @@
 """MIDI files: export then import gives the bank back within 7-bit velocity; the file holds the expected notes."""
 
+import io
+
 import mido
 import numpy as np
 import pytest
@@ -16,6 +18,12 @@ def random_bank(seed, slots=5, swing=0.5, tempo=104.5):
     grids = rng.integers(1, 256, (slots, 4, 16)) * (rng.random((slots, 4, 16)) < 0.4)
     return Bank(slots=tuple(Slot(f"slot-{i}", False, Pattern(grid.astype(np.uint8))) for i, grid in enumerate(grids)),
                 tempo=tempo, swing=swing, roles=("in", "out", "out", "in"))
+
+
+def midi_bytes(midi):
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
 
 
 def test_velocity_scale_is_monotonic_and_round_trips_within_one_step():
@@ -69,7 +77,7 @@ def test_import_of_a_foreign_file_quantises_and_guesses_swing():
     for tick, note, velocity in sorted(events):
         track.append(mido.Message("note_on", channel=9, note=note, velocity=velocity, time=tick - now))
         now = tick
-    imported = bank_from_midi(mido.MidiFile(ticks_per_beat=240, tracks=[track]))
+    imported = bank_from_midi(midi_bytes(mido.MidiFile(ticks_per_beat=240, tracks=[track])))
     bank = imported.bank
     assert imported.ignored_notes == 1 and bank.tempo == 100.0 and len(bank.slots) == 2
     assert bank.swing == pytest.approx(61 / 120, abs=0.001)  # the one off-beat hat, a tick late

@@ -18,11 +18,14 @@ def test_every_form_of_the_script_parses():
         300 release 3 15
         400 knob velocity 0.75
         400 knob net 1
+        4e2 knob swing .5
+        +400 knob tempo 1e-1
     """)
     assert events == [
         ScriptEvent(0.0, "button", name="play", down=True), ScriptEvent(10.0, "button", name="play"),
         ScriptEvent(250.5, "pad", row=3, column=15, down=True), ScriptEvent(300.0, "pad", row=3, column=15),
-        ScriptEvent(400.0, "knob", name="velocity", value=0.75), ScriptEvent(400.0, "knob", name="net", value=1.0)]
+        ScriptEvent(400.0, "knob", name="velocity", value=0.75), ScriptEvent(400.0, "knob", name="net", value=1.0),
+        ScriptEvent(400.0, "knob", name="swing", value=0.5), ScriptEvent(400.0, "knob", name="tempo", value=0.1)]
 
 
 def test_script_lines_are_sorted_by_time_stably():
@@ -43,6 +46,13 @@ def test_script_lines_are_sorted_by_time_stably():
     ("5 knob tempo nan", "knob value must be 0.0-1.0"),
     ("5 jump", "unknown event 'jump'"),
     ("9e15 knob net 0.6", "time must be at most 3600000 ms"),
+    ("5 press ² 0", "row must be 0-3, got '²' (write numbers with the digits 0-9)"),
+    ("5 press 0 ١٢", "column must be 0-15, got '١٢' (write numbers with the digits 0-9)"),
+    ("5 press ３ 0", "row must be 0-3, got '３'"),                      # a full-width 3
+    ("١٠ press 0 0", "time must be milliseconds (a number >= 0), got '١٠' (write numbers with the digits 0-9)"),
+    ("1_000 press 0 0", "time must be milliseconds"),
+    ("5 knob tempo ٠.٥", "knob value must be 0.0-1.0, got '٠.٥' (write numbers"),
+    ("5 knob tempo 0x1", "knob value must be 0.0-1.0"),
 ])
 def test_a_malformed_line_names_the_file_and_line(line, message):
     with pytest.raises(ScriptError) as caught:

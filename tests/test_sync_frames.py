@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from breakage_pi.sync.frames import (DATA, ERROR, MAX_PAYLOAD, REQUEST, RESPONSE, Frame, FrameDecoder,
+from breakage_pi.sync.frames import (DATA, ERROR, HEADER_SIZE, MAX_PAYLOAD, REQUEST, RESPONSE, Frame, FrameDecoder,
                                      ProtocolError, encode_frame)
 from breakage_pi.sync.library import DataDir
 from breakage_pi.sync.messages import check_name, check_request, encode_json
@@ -26,8 +26,16 @@ def decode_all(chunks):
     return [item for chunk in chunks for item in decoder.feed(chunk)]
 
 
+def sent(session, data, now=0.0):
+    """What the device sends for ``data``: its answers, then a pull's data frames as the server would send them."""
+    out = list(session.receive(data, now))
+    while (frame := session.next_data()) is not None:
+        out.append(frame)
+    return out
+
+
 def replies(session, data, now=0.0):
-    return [f for f in decode_all(list(session.receive(data, now))) if isinstance(f, Frame)]
+    return [f for f in decode_all(sent(session, data, now)) if isinstance(f, Frame)]
 
 
 @pytest.fixture
@@ -63,6 +71,18 @@ def test_a_corrupt_length_is_caught_by_the_header_crc_without_waiting():
     assert items[0].code == "checksum" and items[-1] == Frame(REQUEST, 2, b"{}")
 
 
+def test_a_frame_that_cannot_complete_does_not_take_the_good_frames_after_it_down():
+    forged = encode_frame(Frame(DATA, 3, bytes(MAX_PAYLOAD)))[:HEADER_SIZE + 10]  # announces 64 KiB, sends 10
+    good = encode_frame(Frame(REQUEST, 4, b'{"op":"list"}'))
+    decoder = FrameDecoder()
+    assert list(decoder.feed(forged + good + good[:7])) == []  # swallowed, for now
+    assert decoder.stale
+    expired = list(decoder.expire())
+    assert [item.code for item in expired if isinstance(item, ProtocolError)] == ["timeout"]
+    assert [item for item in expired if isinstance(item, Frame)] == [Frame(REQUEST, 4, b'{"op":"list"}')]
+    assert not decoder.stale and decoder.pending == 0
+
+
 def test_oversized_frames_are_refused():
     with pytest.raises(ProtocolError):
         Frame(DATA, 1, bytes(MAX_PAYLOAD + 1))
@@ -94,6 +114,43 @@ def test_a_silent_host_mid_frame_is_dropped_after_the_timeout(session):
     (error,) = decode_all(list(session.tick(FRAME_TIMEOUT_S + 0.1)))
     assert error.type == ERROR and json.loads(error.payload)["code"] == "timeout"
     assert replies(session, wire, now=10.0)[0].type == RESPONSE
+
+
+def test_a_forged_length_before_a_request_delays_its_answer_by_one_frame_timeout(session):
+    forged = encode_frame(Frame(REQUEST, 3, bytes(MAX_PAYLOAD)))[:HEADER_SIZE]
+    assert replies(session, forged + request(4, op="list"), now=0.0) == []
+    assert list(session.tick(FRAME_TIMEOUT_S - 0.1)) == []
+    error, answer = decode_all(list(session.tick(FRAME_TIMEOUT_S + 0.1)))
+    assert (error.type, error.request_id, json.loads(error.payload)["code"]) == (ERROR, 0, "timeout")
+    assert (answer.type, answer.request_id) == (RESPONSE, 4)
+
+
+def test_noise_is_reported_under_id_0_which_no_request_uses(session):
+    error, answer = replies(session, b"\x00" + request(5, op="list"))
+    assert (error.type, error.request_id, answer.type, answer.request_id) == (ERROR, 0, RESPONSE, 5)
+
+
+def test_a_new_request_stops_a_pull_under_way_and_says_so(session):
+    (session.data.root / "nets").mkdir()
+    (session.data.root / "nets" / "big.onnx").write_bytes(bytes(5 * MAX_PAYLOAD))
+    (header,) = decode_all(list(session.receive(request(6, op="pull", kind="net", name="big"), 0.0)))
+    assert header.type == RESPONSE and session.sending
+    assert decode_all([session.next_data()])[0] == Frame(DATA, 6, bytes(MAX_PAYLOAD))
+    stopped, answer = decode_all(list(session.receive(request(7, op="list"), 0.1)))
+    assert (stopped.type, stopped.request_id, json.loads(stopped.payload)["code"]) == (ERROR, 6, "truncated")
+    assert (answer.type, answer.request_id) == (RESPONSE, 7)
+    assert not session.sending and session.next_data() is None
+
+
+def test_noise_during_a_push_abandons_it_under_its_id_and_its_stray_data_is_dropped_quietly(session):
+    content = b"RIFF\0\0\0\0WAVE" + bytes(100)
+    files = [{"path": "kick.wav", "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}]
+    replies(session, request(8, op="push", kind="kit", name="k", files=files))
+    (error,) = replies(session, b"noise" + encode_frame(Frame(DATA, 8, content[:50])), now=0.1)
+    assert (error.type, error.request_id, json.loads(error.payload)["code"]) == (ERROR, 8, "frame")
+    assert "abandoned after 0 of 112 bytes" in json.loads(error.payload)["message"]
+    assert replies(session, encode_frame(Frame(DATA, 8, content[50:])), now=0.2) == []
+    assert not (session.data.root / "kits" / "k").exists()
 
 
 def test_an_abandoned_push_times_out_and_changes_nothing(session):
@@ -155,7 +212,8 @@ def test_fuzzed_frames_never_crash_the_device_nor_write_outside_its_data_dir(ses
     outside_after = sorted(str(p) for p in tmp_path.rglob("*") if session.data.root not in p.parents)
     assert outside_after == outside_before
     assert all(not p.is_symlink() for p in session.data.root.rglob("*"))
-    answer = replies(session, request(77, op="pull", kind="bank", name="bank"), now + 200.0)
+    answer = [f for f in replies(session, request(77, op="pull", kind="bank", name="bank"), now + 200.0)
+              if f.request_id == 77]  # a fuzzed pull under way is stopped, and says so under its own id
     assert answer[0].type == RESPONSE and answer[0].request_id == 77
     assert b"".join(f.payload for f in answer[1:]) == (session.data.root / "bank.json").read_bytes()
 
@@ -167,6 +225,7 @@ def test_a_kit_swap_cut_by_a_power_loss_is_undone_at_start(tmp_path):
     (kits / ".909.new-5e6f7a8b").mkdir()  # a half-written new kit
     (kits / ".909.new-5e6f7a8b" / "kick.wav").write_bytes(b"half")
     (kits / "909").mkdir()
+    (kits / "909" / "kick.wav").write_bytes(b"new kick")
     data = DataDir(tmp_path)
     assert sorted(p.name for p in kits.iterdir()) == ["808", "909"]
     assert (kits / "808" / "kick.wav").read_bytes() == b"old kick"

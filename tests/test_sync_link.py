@@ -12,8 +12,8 @@ import soundfile
 from breakage_pi.core import Pattern
 from breakage_pi.store import load_bank
 from breakage_pi.sync import ProtocolError
-from breakage_pi.sync.frames import DATA, REQUEST, Frame, encode_frame
-from breakage_pi.sync.messages import MAX_FILE_BYTES, encode_json
+from breakage_pi.sync.frames import DATA, HEADER_SIZE, MAX_PAYLOAD, Frame, encode_frame
+from breakage_pi.sync.messages import MAX_FILE_BYTES
 from builders import bank_file
 from sync_helpers import PtyLink, snapshot
 
@@ -115,19 +115,19 @@ def test_bad_pushes_are_refused_and_change_nothing(link, data_dir, kind, name, f
 def _raw_push(link, kind, name, files):
     """A push that skips the client's own checks, as a hostile or buggy host would send it."""
     entries = [{"path": p, "size": len(c), "sha256": hashlib.sha256(c).hexdigest()} for p, c in files.items()]
-    request_id, _ = link.client._call({"op": "push", "kind": kind, "name": name, "files": entries})
-    link.client.transport.write(encode_frame(Frame(DATA, request_id, b"".join(files.values()))))
-    link.client._response(request_id)
+    link.raw.call(1001, op="push", kind=kind, name=name, files=entries)
+    link.raw.send(DATA, 1001, b"".join(files.values()))
+    link.raw.answer(1001)
 
 
 def test_bad_checksum_is_refused_and_changes_nothing(link, data_dir):
     before = snapshot(data_dir.parent)
     content = b"RIFF\0\0\0\0WAVE" + bytes(1000)
     entry = {"path": "kick.wav", "size": len(content), "sha256": hashlib.sha256(b"other").hexdigest()}
-    request_id, _ = link.client._call({"op": "push", "kind": "kit", "name": "k", "files": [entry]})
-    link.client.transport.write(encode_frame(Frame(DATA, request_id, content)))
+    link.raw.call(1001, op="push", kind="kit", name="k", files=[entry])
+    link.raw.send(DATA, 1001, content)
     with pytest.raises(ProtocolError, match="SHA-256") as refused:
-        link.client._response(request_id)
+        link.raw.answer(1001)
     assert refused.value.code == "checksum"
     assert snapshot(data_dir.parent) == before
 
@@ -136,7 +136,7 @@ def test_oversized_file_is_refused_before_any_byte_moves(link, data_dir):
     before = snapshot(data_dir.parent)
     entry = {"path": "big.onnx", "size": MAX_FILE_BYTES + 1, "sha256": "0" * 64}
     with pytest.raises(ProtocolError, match="exceeds the limit") as refused:
-        link.client._call({"op": "push", "kind": "net", "name": "big", "files": [entry]})
+        link.raw.call(1001, op="push", kind="net", name="big", files=[entry])
     assert refused.value.code == "too-big"
     assert snapshot(data_dir.parent) == before
 
@@ -145,14 +145,27 @@ def test_truncated_transfer_is_refused_and_changes_nothing(link, data_dir):
     before = snapshot(data_dir.parent)
     content = b"RIFF\0\0\0\0WAVE" + bytes(5000)
     entry = {"path": "kick.wav", "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
-    request_id, _ = link.client._call({"op": "push", "kind": "kit", "name": "k", "files": [entry]})
-    link.client.transport.write(encode_frame(Frame(DATA, request_id, content[:2000])))
-    link.client.transport.write(encode_frame(Frame(REQUEST, 99, encode_json({"op": "list"}))))
+    link.raw.call(1001, op="push", kind="kit", name="k", files=[entry])
+    link.raw.send(DATA, 1001, content[:2000])
+    link.raw.request(99, op="list")
     with pytest.raises(ProtocolError, match="2000 of 5012 bytes") as refused:
-        link.client._response(request_id)
+        link.raw.answer(1001)
     assert refused.value.code == "truncated"
-    assert link.client._response(99)["items"]
+    assert link.raw.answer(99)["items"]
     assert snapshot(data_dir.parent) == before
+
+
+def test_after_a_byte_of_noise_the_very_next_ls_succeeds(link):
+    """Measured before: garbage then ls failed 5 of 33 times (the device's report of it was taken as the answer)."""
+    for garbage in (b"\x00", b"BKPI", b"\xff" * 7, b"BKPI\x01\x00"):
+        link.host.write(garbage)
+        assert {item["kind"] for item in link.client.list()} == {"bank", "net"}
+
+
+def test_after_a_forged_length_the_very_next_ls_succeeds(link):
+    """A header announcing 64 KiB that never arrive swallows the ls behind it for one frame timeout, no more."""
+    link.host.write(encode_frame(Frame(DATA, 1, bytes(MAX_PAYLOAD)))[:HEADER_SIZE + 3])
+    assert {item["kind"] for item in link.client.list()} == {"bank", "net"}
 
 
 def test_pull_of_a_missing_item_names_it(link):
@@ -183,7 +196,7 @@ def test_a_silent_device_times_out(tmp_path):
     master, slave = os.openpty()
     host = serial.Serial(os.ttyname(slave), timeout=0.01)
     try:
-        with pytest.raises(ProtocolError, match="no answer from the device within 0.05 s"):
+        with pytest.raises(ProtocolError, match="no answer from the device on .* within 0.05 s"):
             SyncClient(SerialTransport(host), timeout_s=0.05).hello()
     finally:
         host.close()
@@ -193,7 +206,7 @@ def test_a_silent_device_times_out(tmp_path):
 
 def test_version_mismatch_is_refused(link):
     with pytest.raises(ProtocolError, match="version mismatch") as refused:
-        link.client._call({"op": "hello", "version": 2, "client": "future"})
+        link.raw.call(1001, op="hello", version=2, client="future")
     assert refused.value.code == "version"
 
 

@@ -37,6 +37,8 @@ def test_a_take_is_listed_pulled_and_deleted(link) -> None:
     assert [(item["name"], item["files"]) for item in listed] == [("2026-12-02_230000", 4)]
     pulled = client.pull("take", "2026-12-02_230000")
     assert dict(zip((entry.path for entry in pulled.files), pulled.contents)) == files     # hidden temp left out
+    saved = pulled.save(data.parent / "host")
+    assert saved == data.parent / "host" / "2026-12-02_230000" and (saved / "take.json").read_bytes() == b"{}\n"
     client.delete("take", "2026-12-02_230000")
     assert not folder.exists()
     assert [item for item in client.list() if item["kind"] == "take"] == []

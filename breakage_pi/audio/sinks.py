@@ -19,6 +19,7 @@ import numpy as np
 import soundfile
 
 from ..core.errors import BreakageError
+from .alsa_log import route_libasound_errors
 
 
 class SinkLost(BreakageError, OSError):
@@ -60,6 +61,7 @@ class AlsaSink:
     def open(self) -> None:
         import alsaaudio
 
+        route_libasound_errors()        # its own "ALSA lib ..." lines to the log, not the terminal
         try:
             pcm = alsaaudio.PCM(alsaaudio.PCM_PLAYBACK, alsaaudio.PCM_NORMAL, device=self.device, channels=2,
                                 rate=self.rate, format=alsaaudio.PCM_FORMAT_S16_LE,

@@ -1,21 +1,37 @@
 """Bench section ``nets``: quality on the shipped evaluation set, inference latency and training time.
 
 Quality (``nets.quality.*``): the default training run on the evaluation set's
-16 training patterns, each net (loose, medium, tight) scored on them and on
-the 34 held-out patterns beside three baselines fitted on the same 16 (the
-average hats, the nearest training pattern's hats, ridge regression): MSE on
-0-1 velocities and onset F1 (a hit is a velocity at or above the default
-gate); then each net's smoothness (the largest output change, in velocity
-units, per one-velocity step of any input swept 0 -> 255 on the held-out
-patterns), the ghost hits the gate removes per held-out pattern, and how
-much the nets differ on held-out patterns (hits one plays and the other does
-not, per pattern; the mean velocity difference on steps either plays).
+16 training patterns, each net (loose, medium, tight) scored beside three
+baselines fitted on the same patterns (the average hats, the nearest
+training pattern's hats, ridge regression):
+
+- ``train_mse``/``train_f1`` and ``held_out_mse``/``held_out_f1`` on the 34
+  held-out patterns of known styles: MSE on 0-1 velocities and onset F1 (a
+  hit is a velocity at or above the default gate);
+- ``unseen_style_mse``: leave one style out (train on the other four styles'
+  training patterns, score on every pattern of the missing style), the mean
+  over the five styles;
+- ``responsive_answered``/``responsive_hits_changed``: every one-hit edit of
+  every held-out pattern (a kick or snare removed, or added at velocity 200):
+  the fraction of edits that change at least one played hat (starts, stops
+  or moves by 16 velocity units or more, through the gate) and the mean
+  number changed;
+- ``gate_sweep_max_jump``: the largest jump of a played velocity (through the
+  gate's knee) while any one input of a held-out pattern rises 0 -> 255 one
+  velocity at a time; ``hard_gate_sweep_max_jump`` the same with a hard gate
+  (knee 0), as before the knee; ``smoothness_max_step`` the raw net output's;
+- ``morph.max_played_step``/``morph.max_output_step``: the NET knob turned
+  0 -> 1 in hundredths over the held-out patterns;
+- the ghost hits the gate removes per held-out pattern, and how much the
+  nets differ (hits one plays and the other does not, per pattern; the mean
+  velocity difference on steps either plays).
 
 Inference is timed per call of ``predict(pattern)`` (pattern in, output
 velocities out), as the performance loop calls it, over patterns that change
 every call; ``onnx_run``/``numpy_forward`` time the bare net file on a
-ready float input (``InferenceSession.run`` as any program would call it). Training is timed on 4, 16 and 64 synthetic patterns shaped like
-the demo bank (more kicks, denser hats), the median of three runs.
+ready float input (``InferenceSession.run`` as any program would call it). Training is timed on 4, 16 and 64
+synthetic patterns shaped like the demo bank (more kicks, denser hats), the median of three runs; ``cpu_seconds``
+is the CPU time (all threads) of a whole run to every net.
 """
 
 from __future__ import annotations
@@ -28,11 +44,13 @@ from typing import Callable
 import numpy as np
 import onnxruntime as ort
 
-from ..core.gate import DEFAULT_GATE, gated
+from ..core.gate import DEFAULT_GATE, DEFAULT_KNEE, gated
+from ..core.morph import morphed
 from ..core.pattern import CHANNELS, MAX_VELOCITY, STEPS, Pattern
 from ..ml.dataset import TrainingSet, training_set
-from ..ml.evalset import load_eval_set
-from ..ml.quality import Baselines, Predictor, ghosts_per_pattern, largest_sweep_step, mse, onset_f1
+from ..ml.evalset import EvalSet, load_eval_set
+from ..ml.quality import (Baselines, Player, Predictor, ghosts_per_pattern, largest_played_jump, largest_sweep_step,
+                          mse, onset_f1, responsiveness)
 from ..ml.net import result_nets
 from ..ml.netfile import parse_net
 from ..ml.onnx_export import INPUT_NAME, OUTPUT_NAME, net_to_bytes
@@ -86,33 +104,40 @@ def run() -> dict[str, float]:
     return figures
 
 
-def quality_figures(config: TrainConfig = TrainConfig(), gate: int = DEFAULT_GATE) -> dict[str, float]:
+def quality_figures(config: TrainConfig = TrainConfig(), gate: int = DEFAULT_GATE,
+                    knee: int = DEFAULT_KNEE) -> dict[str, float]:
     """The ``nets.quality.*`` figures of a training run with ``config`` on the shipped evaluation set."""
     evaluation = load_eval_set()
     train_set, held_out = evaluation.train, evaluation.held_out
-    start = time.perf_counter()
+    start = time.process_time()
     result = train(train_set, config)
-    figures = {"nets.quality.train_seconds": time.perf_counter() - start,
+    figures = {"nets.quality.train_cpu_seconds": time.process_time() - start,
                "nets.quality.reference_mse": result.reference_error}
-    baselines = Baselines(train_set.inputs, train_set.targets)
-    predictors: dict[str, Predictor] = {"average": baselines.average, "nearest": baselines.nearest,
-                                        "ridge": baselines.ridge}
+    predictors = _predictors(result, train_set)
     nets = {net.info.label: net for net in result_nets(result, train_set)}
-    predictors.update({label: net.mlp.forward for label, net in nets.items()})
     for name, predict in predictors.items():
         for part, data in (("train", train_set), ("held_out", held_out)):
             predicted = predict(data.inputs)
             figures[f"nets.quality.{name}.{part}_mse"] = mse(predicted, data.targets)
             figures[f"nets.quality.{name}.{part}_f1"] = onset_f1(predicted, data.targets, gate)
+        play = _player(predict, gate, knee)
+        answer = responsiveness(play, held_out.inputs)
+        figures[f"nets.quality.{name}.responsive_answered"] = answer.answered
+        figures[f"nets.quality.{name}.responsive_hits_changed"] = answer.hits_changed
+        figures[f"nets.quality.{name}.gate_sweep_max_jump"] = largest_played_jump(play, held_out.inputs)
+    figures.update(_unseen_style_figures(evaluation, config))
     for label, net in nets.items():
         figures[f"nets.quality.{label}.train_unexplained"] = net.info.relative_error or float("nan")
         figures[f"nets.quality.{label}.epochs"] = float(net.info.epochs)
         figures[f"nets.quality.{label}.smoothness_max_step"] = largest_sweep_step(net.mlp.forward, held_out.inputs)
+        figures[f"nets.quality.{label}.hard_gate_sweep_max_jump"] = largest_played_jump(
+            _player(net.mlp.forward, gate, 0), held_out.inputs)
         figures[f"nets.quality.{label}.gated_ghosts_per_pattern"] = ghosts_per_pattern(
             net.mlp.forward(held_out.inputs), gate)
+    figures.update(_morph_figures([net.mlp.forward for net in nets.values()], held_out.inputs, gate, knee))
     labels = list(nets)
     for first, second in zip(labels, labels[1:]):
-        played = [gated(nets[label].mlp.forward(held_out.inputs) * MAX_VELOCITY, gate).astype(int)
+        played = [gated(nets[label].mlp.forward(held_out.inputs) * MAX_VELOCITY, gate, knee=knee).astype(int)
                   for label in (first, second)]
         sounding = (played[0] > 0) | (played[1] > 0)
         figures[f"nets.quality.{first}_vs_{second}.hits_differing_per_pattern"] = \
@@ -120,6 +145,49 @@ def quality_figures(config: TrainConfig = TrainConfig(), gate: int = DEFAULT_GAT
         figures[f"nets.quality.{first}_vs_{second}.mean_velocity_difference"] = \
             float(np.abs(played[0] - played[1])[sounding].mean())
     return figures
+
+
+def _predictors(result: TrainingResult, data: TrainingSet) -> dict[str, Predictor]:
+    """The baselines fitted on ``data`` and the run's nets, by name."""
+    baselines = Baselines(data.inputs, data.targets)
+    predictors: dict[str, Predictor] = {"average": baselines.average, "nearest": baselines.nearest,
+                                        "ridge": baselines.ridge}
+    predictors.update({net.info.label: net.mlp.forward for net in result_nets(result, data)})
+    return predictors
+
+
+def _player(predict: Predictor, gate: int, knee: int) -> Player:
+    """What the instrument plays of a predictor's outputs: through the gate's knee."""
+    return lambda x: gated(np.asarray(predict(x)) * MAX_VELOCITY, gate, knee=knee)
+
+
+def _unseen_style_figures(evaluation: EvalSet, config: TrainConfig) -> dict[str, float]:
+    """Leave one style out: for each style, train on the other styles' training patterns and score on
+    every pattern of that style; ``unseen_style_mse`` is the mean over the styles."""
+    styles = sorted(set(evaluation.train_styles))
+    train_set, held_out = evaluation.train, evaluation.held_out
+    scores: dict[str, list[float]] = {}
+    for style in styles:
+        kept = [i for i, s in enumerate(evaluation.train_styles) if s != style]
+        learn = TrainingSet(train_set.inputs[kept], train_set.targets[kept], train_set.channels, train_set.roles,
+                            train_set.digest)
+        unseen = [i for i, s in enumerate(evaluation.train_styles) if s == style]
+        unseen_held = [i for i, s in enumerate(evaluation.held_out_styles) if s == style]
+        x = np.concatenate([train_set.inputs[unseen], held_out.inputs[unseen_held]])
+        y = np.concatenate([train_set.targets[unseen], held_out.targets[unseen_held]])
+        for name, predict in _predictors(train(learn, config), learn).items():
+            scores.setdefault(name, []).append(mse(predict(x), y))
+    return {f"nets.quality.{name}.unseen_style_mse": float(np.mean(values)) for name, values in scores.items()}
+
+
+def _morph_figures(nets: list[Predictor], inputs: np.ndarray, gate: int, knee: int) -> dict[str, float]:
+    """The NET knob turned 0 -> 1 in hundredths over every held-out pattern: the largest change of a played
+    velocity (gate included) and of a raw output (velocity units) per hundredth of a turn."""
+    outputs = [np.asarray(net(inputs)) * MAX_VELOCITY for net in nets]
+    raw = np.stack([morphed(outputs, position) for position in np.linspace(0.0, 1.0, 101)])
+    played = np.stack([gated(frame, gate, knee=knee) for frame in raw]).astype(np.float64)
+    return {"nets.quality.morph.max_output_step": float(np.abs(np.diff(raw, axis=0)).max()),
+            "nets.quality.morph.max_played_step": float(np.abs(np.diff(played, axis=0)).max())}
 
 
 def _inference() -> dict[str, float]:
@@ -170,12 +238,16 @@ def _training(size: int) -> dict[str, float]:
     print(f"  training on {size} patterns, {TRAIN_REPEATS} runs", file=sys.stderr, flush=True)
     data = training_set(synthetic_patterns(size), ROLES)
     config = TrainConfig(report_every=1)
-    runs = [_timed_run(data, config) for _ in range(TRAIN_REPEATS)]
-    figures = {}
+    runs, cpu = [], []
+    for _ in range(TRAIN_REPEATS):
+        start = time.process_time()
+        runs.append(_timed_run(data, config))
+        cpu.append(time.process_time() - start)
+    figures = {f"nets.train.p{size}.cpu_seconds": statistics.median(cpu)}
     for index, target in enumerate(DEFAULT_TARGETS):
         label = target_label(index, len(DEFAULT_TARGETS))
         seconds = [crossed[target] for crossed, _ in runs if target in crossed]
-        epochs = [s.epochs for s in runs[0][1].snapshots if s.target == target]
+        epochs = [s.epochs for s in runs[0][1].snapshots if s.index == index]
         figures[f"nets.train.p{size}.seconds_to_{label}"] = statistics.median(seconds) if seconds else float("nan")
         figures[f"nets.train.p{size}.epochs_to_{label}"] = float(epochs[0]) if epochs else float("nan")
     return figures

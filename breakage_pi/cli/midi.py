@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import FormatError, StoreError
+from ..core.errors import FormatError
 
 
 def add_commands(commands: Any) -> None:
@@ -54,20 +54,12 @@ def _is_midi_file(path: Path) -> bool:
 
 
 def _import(args: argparse.Namespace) -> int:
-    import mido
-
     from ..midi import bank_from_midi
-    from ..store import save_bank
+    from ..store import read_input, save_bank
 
+    data = read_input(args.midi)        # capped at 4 MB, as banks and scripts are
     try:
-        midi = mido.MidiFile(args.midi)
-    except FileNotFoundError:
-        raise StoreError(f"{args.midi}: no such file") from None
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
-        reason = str(error) or "it ends too soon: empty or truncated"
-        raise FormatError(f"not a readable MIDI file ({reason})", source=str(args.midi)) from None
-    try:
-        imported = bank_from_midi(midi)
+        imported = bank_from_midi(data)
     except FormatError as error:
         raise error.in_source(str(args.midi)) from None
     save_bank(args.out, imported.bank)

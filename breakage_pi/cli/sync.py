@@ -63,8 +63,6 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from ..store import atomic_write_bytes
-
     *names, out = args.names
     target = Path(out)
     if target.exists() and not target.is_dir():
@@ -76,16 +74,8 @@ def _pull(args: argparse.Namespace) -> int:
             size = next(i["size"] for i in listing if (i["kind"], i["name"]) == (kind, name))
             with _progress(f"pull {kind} {name}", size) as progress:
                 item = client.pull(kind, name, progress)
-            folder = target / name if kind in ("kit", "take") else target
-            writes = [(folder / entry.path, content) for entry, content in zip(item.files, item.contents)]
-            for path, content in writes:
-                if path.exists() and not args.force and path.read_bytes() != content:
-                    raise StoreError(f"{path}: exists and differs from the device's; pass --force to replace it")
-            for path, content in writes:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_bytes(path, content)
-            print(f"pulled {kind} {name} -> {folder / item.files[0].path if kind not in ('kit', 'take') else folder} "
-                  f"({sum(len(c) for c in item.contents)} bytes)")
+            where = item.save(target, force=args.force)
+            print(f"pulled {kind} {name} -> {where} ({sum(len(c) for c in item.contents)} bytes)")
     return 0
 
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from .clock import SWING_RANGE, TEMPO_RANGE
 from .errors import FormatError, VersionError
-from .gate import DEFAULT_GATE, check_gate
+from .gate import DEFAULT_GATE, DEFAULT_KNEE, check_gate, check_knee
 from .pattern import CHANNELS, DEFAULT_CHANNEL_NAMES, Pattern, pattern_from_data
 
 BANK_FORMAT = "breakage-pi/bank"
@@ -47,8 +47,8 @@ class Bank:
 
     ``roles[c]`` is ``"in"`` if channel ``c`` feeds the net, ``"out"`` if the
     net writes it. ``swing`` is the fraction of a step pair given to the first
-    step (0.5 = straight). ``gate`` is the velocity under which the net's
-    outputs are silent; ``chance`` plays uncertain outputs with a probability,
+    step (0.5 = straight). ``gate`` is the velocity around which the net's
+    outputs fade in, across a knee ``knee`` velocity units wide; ``chance`` plays uncertain outputs with a probability,
     drawn per bar from ``chance_seed`` (see :mod:`.gate`). Banks written before
     these settings load with the defaults. ``extra`` keeps the file's top-level
     keys this version does not know, so a hand-edited or newer-minor file loses
@@ -65,6 +65,7 @@ class Bank:
     tempo: float = 120.0
     swing: float = 0.5
     gate: int = DEFAULT_GATE
+    knee: int = DEFAULT_KNEE
     chance: bool = False
     chance_seed: int = 0
     extra: Mapping[str, Any] = field(default_factory=_no_extra, hash=False)
@@ -84,6 +85,7 @@ class Bank:
         object.__setattr__(self, "tempo", _checked_number(self.tempo, TEMPO_RANGE, "tempo", "BPM"))
         object.__setattr__(self, "swing", _checked_number(self.swing, SWING_RANGE, "swing", ""))
         object.__setattr__(self, "gate", check_gate(self.gate))
+        object.__setattr__(self, "knee", check_knee(self.knee))
         if not isinstance(self.chance, bool):
             raise FormatError(f"expected true or false, got {self.chance!r}", "chance.on")
         if isinstance(self.chance_seed, bool) or not isinstance(self.chance_seed, int) or self.chance_seed < 0:
@@ -161,6 +163,7 @@ def bank_to_data(bank: Bank) -> dict[str, Any]:
         "channels": list(bank.channels),
         "roles": list(bank.roles),
         "gate": bank.gate,
+        "knee": bank.knee,
         "chance": {"on": bank.chance, "seed": bank.chance_seed},
         "slots": [_with_extra({"name": slot.name, "train": slot.train, "steps": slot.pattern.to_lists()},
                               slot.extra)
@@ -204,6 +207,7 @@ def bank_from_data(data: object) -> Bank:
         raise FormatError(f"expected an object like {{\"on\": false, \"seed\": 0}}, got {chance!r}", "chance")
     return Bank(slots=slots, channels=tuple(data["channels"]), roles=tuple(data["roles"]),
                 tempo=data["tempo"], swing=data["swing"], gate=data.get("gate", DEFAULT_GATE),
+                knee=data.get("knee", DEFAULT_KNEE),
                 chance=chance.get("on", False), chance_seed=chance.get("seed", 0),
                 extra=_unknown_keys(data, _known_bank_keys()))
 

@@ -22,6 +22,7 @@ breakage_pi.core.script.ScriptError: s.txt:2: pad 0 1 released while not held (a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from .errors import FormatError
@@ -130,29 +131,36 @@ def _parse_line(words: list[str]) -> ScriptEvent:
     raise ValueError(f"unknown event {kind!r}: {usage}")
 
 
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+"""A number as a script writes it: ASCII digits only (``float`` and ``int`` also take '١٢' or '1_0')."""
+
+
+def _decimal(word: str) -> float:
+    """``word`` as a number, or NaN when it is not one written in ASCII digits."""
+    return float(word) if _DECIMAL.fullmatch(word) else math.nan
+
+
+def _shown(word: str) -> str:
+    return f"{word!r}" if word.isascii() else f"{word!r} (write numbers with the digits 0-9)"
+
+
 def _time(word: str) -> float:
-    try:
-        value = float(word)
-    except ValueError:
-        raise ValueError(f"time must be milliseconds (a number >= 0), got {word!r}") from None
+    value = _decimal(word)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"time must be milliseconds (a number >= 0), got {word!r}")
+        raise ValueError(f"time must be milliseconds (a number >= 0), got {_shown(word)}")
     if value > MAX_SESSION_MS:
         raise ValueError(f"time must be at most {MAX_SESSION_MS} ms (a session lasts at most an hour), got {word!r}")
     return value
 
 
 def _index(word: str, limit: int, name: str) -> int:
-    if not word.isdigit() or not 0 <= int(word) < limit:
-        raise ValueError(f"{name} must be 0-{limit - 1}, got {word!r}")
+    if not (word.isascii() and word.isdigit()) or not 0 <= int(word) < limit:
+        raise ValueError(f"{name} must be 0-{limit - 1}, got {_shown(word)}")
     return int(word)
 
 
 def _value(word: str) -> float:
-    try:
-        value = float(word)
-    except ValueError:
-        value = math.nan
+    value = _decimal(word)
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"knob value must be 0.0-1.0, got {word!r}")
+        raise ValueError(f"knob value must be 0.0-1.0, got {_shown(word)}")
     return value

@@ -34,7 +34,7 @@ class Net:
 
 
 def result_nets(result: TrainingResult, data: TrainingSet) -> list[Net]:
-    """One net per target reached, loose to tight, with float32 weights as they will be exported."""
+    """One net per snapshot (every target, unless aborted), loose to tight, with float32 weights as they will be exported."""
     return [
         Net(snapshot.mlp.astype(np.float32),
             NetInfo(channels=data.channels, roles=data.roles, error_target=snapshot.error_target,
@@ -42,6 +42,6 @@ def result_nets(result: TrainingResult, data: TrainingSet) -> list[Net]:
                     seed=result.config.seed, examples=len(data), target_measure=TARGET_MEASURE,
                     relative_target=snapshot.target, relative_error=snapshot.relative_error,
                     reference_error=snapshot.reference_error,
-                    label=target_label(result.config.targets.index(snapshot.target), len(result.config.targets))))
+                    label=target_label(snapshot.index, len(result.config.targets))))
         for snapshot in result.snapshots
     ]

@@ -85,5 +85,5 @@ def trained_net_files(result: TrainingResult, data: TrainingSet) -> list[tuple[s
     """The ``(file name, ONNX bytes)`` of every net a training run reached, loose to tight
     (``net-loose.onnx`` ..., named as ``breakage-pi train`` names them)."""
     targets = result.config.targets
-    return [(net_file_name(targets.index(net.info.relative_target), len(targets), net.info.relative_target),
-             net_to_bytes(net)) for net in result_nets(result, data)]
+    return [(net_file_name(snapshot.index, len(targets), targets[snapshot.index]), net_to_bytes(net))
+            for snapshot, net in zip(result.snapshots, result_nets(result, data))]

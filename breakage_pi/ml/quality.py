@@ -86,3 +86,55 @@ class Baselines:
 
 def _velocities(values: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0) * MAX_VELOCITY)
+
+
+Player = Callable[[np.ndarray], np.ndarray]
+"""Maps inputs (n, n_in) 0-1 to the played velocities (n, n_out) 0-255, gate included."""
+
+
+def largest_played_jump(play: Player, inputs: np.ndarray) -> float:
+    """The largest change of any *played* velocity (gate included) as any one input of each pattern in
+    ``inputs`` rises 0 -> 255 one velocity at a time: what a player hears while slowly raising a hit."""
+    levels = np.arange(MAX_VELOCITY + 1) / MAX_VELOCITY
+    largest = 0.0
+    for row in inputs:
+        for position in range(inputs.shape[1]):
+            sweep = np.repeat(row[None, :], len(levels), axis=0)
+            sweep[:, position] = levels
+            played = np.asarray(play(sweep), dtype=np.float64)
+            largest = max(largest, float(np.abs(np.diff(played, axis=0)).max()))
+    return largest
+
+
+@dataclass(frozen=True)
+class Responsiveness:
+    """How the played hits answer one input hit added or removed: ``answered`` is the fraction of such
+    edits that change at least one played hit, ``hits_changed`` the mean number changed. A played hit
+    changes when it starts, stops or moves by :data:`AUDIBLE_CHANGE` velocity units or more."""
+
+    answered: float
+    hits_changed: float
+
+
+AUDIBLE_CHANGE = 16
+"""16 of 255 is about 2.5 dB at velocity 100: a change a player hears."""
+
+
+def responsiveness(play: Player, inputs: np.ndarray, velocity: int = 200) -> Responsiveness:
+    """Every one-hit edit of every pattern in ``inputs``: each input step with a hit loses it, each empty
+    one gains a hit at ``velocity`` (the instrument's default)."""
+    edits = []
+    for row in inputs:
+        edited = np.repeat(row[None, :], len(row), axis=0)
+        steps = np.arange(len(row))
+        edited[steps, steps] = np.where(row > 0, 0.0, velocity / MAX_VELOCITY)
+        edits.append(edited)
+    before = np.asarray(play(inputs)).astype(np.int64)
+    changed = []
+    for index, edited in enumerate(edits):
+        after = np.asarray(play(edited)).astype(np.int64)
+        was = before[index][None, :]
+        differs = ((after > 0) != (was > 0)) | (np.abs(after - was) >= AUDIBLE_CHANGE)
+        changed.append(np.count_nonzero(differs, axis=1))
+    counts = np.concatenate(changed)
+    return Responsiveness(float(np.mean(counts > 0)), float(np.mean(counts)))

@@ -12,8 +12,8 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
-from ..core.gate import DEFAULT_GATE, gated
-from ..core.pattern import STEPS, Pattern
+from ..core.gate import DEFAULT_GATE, DEFAULT_KNEE, gated
+from ..core.pattern import MAX_VELOCITY, STEPS, Pattern
 from .dataset import with_outputs
 from .errors import NetError
 from .netfile import NetFile
@@ -102,7 +102,8 @@ class NetSession:
         return with_outputs(pattern, self._outputs, self.predict(pattern))
 
     def play(self, pattern: Pattern, gate: int = DEFAULT_GATE, chance: bool = False, seed: int = 0,
-             bar: int = 0) -> Pattern:
+             bar: int = 0, knee: int = DEFAULT_KNEE) -> Pattern:
         """``pattern`` with its output channels as the instrument plays them in bar ``bar``: the net's
-        outputs through the gate (and chance, if on; see :mod:`breakage_pi.core.gate`)."""
-        return with_outputs(pattern, self._outputs, gated(self.predict(pattern), gate, chance, seed, bar))
+        outputs through the gate's knee (and chance, if on; see :mod:`breakage_pi.core.gate`)."""
+        outputs = self.outputs(pattern).reshape(len(self._outputs), STEPS) * MAX_VELOCITY
+        return with_outputs(pattern, self._outputs, gated(outputs, gate, chance, seed, bar, knee))

@@ -38,7 +38,9 @@ def format_summary(bank_name: str, bank: Bank, data: TrainingSet, result: Traini
         f"channels:  {inputs} -> {outputs}",
         f"net:       MLP {layers} (tanh hidden, sigmoid out), velocities scaled 0-1",
         f"training:  full-batch Adam, learning rate {config.learning_rate:g}, input noise {config.input_noise:g}, "
-        f"seed {config.seed}, max {config.max_epochs} epochs",
+        f"seed {config.seed}, max {config.max_epochs} epochs; "
+        + (f"looser nets also on copies shifted by {', '.join(map(str, config.shifts))} steps"
+           if config.shifts and len(config.targets) > 1 else "no shifted copies"),
         f"stopped:   {_STOPPED[result.stopped]} after {result.epochs} epochs, "
         f"{result.relative_error:.4g} unexplained (MSE {result.error:.4g})",
         "",
@@ -47,15 +49,21 @@ def format_summary(bank_name: str, bank: Bank, data: TrainingSet, result: Traini
         "MSE is the mean squared error on velocities scaled 0-1 (0.005 is about 18 of 255 RMS).",
         "",
     ]
+    if result.floor > 0.0:
+        lines += [f"Some training slots share their inputs but differ in outputs: no net can leave less than "
+                  f"{result.floor:.4g}", "unexplained, so each target counts from there (target t is reached at "
+                  "floor + t * (1 - floor)).", ""]
     name_width = max([len("net"), *(len(name) for name, _ in nets)])
     lines.append(f"{'net':<{name_width}}  {'label':<6}  {'target':>6}  {'reached':>7}  {'MSE':>9}  {'epochs':>6}")
     count = len(config.targets)
     for name, net in nets:
-        lines.append(f"{name:<{name_width}}  {net.info.label:<6}  {net.info.relative_target:>6g}  "
-                     f"{net.info.relative_error:>7.4g}  {net.info.error_reached:>9.4g}  {net.info.epochs:>6}")
-    for target in result.unreached:
-        lines.append(f"{'(none)':<{name_width}}  {target_label(config.targets.index(target), count):<6}  "
-                     f"{target:>6g}  not reached")
+        target, reached = net.info.relative_target or 0.0, net.info.relative_error or 0.0
+        lines.append(f"{name:<{name_width}}  {net.info.label:<6}  {target:>6.4g}  {reached:>7.4g}  "
+                     f"{net.info.error_reached:>9.4g}  {net.info.epochs:>6}"
+                     + ("  not reached: the closest net" if reached > target else ""))
+    for index in range(len(nets), count):
+        lines.append(f"{'(none)':<{name_width}}  {target_label(index, count):<6}  "
+                     f"{config.targets[index]:>6g}  not reached (aborted)")
     if nets:
         lines += ["", "MSE per slot (* = in the training set):", ""]
         slot_width = max(len(f"{number} {slot.name}") for number, slot in enumerate(bank.slots, 1)) + 2

@@ -1,32 +1,102 @@
-"""The host side of the protocol: HELLO, list, pull, push, delete over a transport."""
+"""The host side of the protocol: HELLO, list, pull, push, delete over a transport.
+
+The host trusts nothing the device says. Every answer goes through the rules
+the device applies to a host (:mod:`messages`: names, counts, sizes, one
+file per bank or net), an answer that breaks them is an error naming the
+device, and a pulled item is written only inside the folder asked for
+(:meth:`PulledItem.save`).
+
+Noise on the line costs at most the exchange it hits. Reports the device
+sends on its own (request id 0) are logged, never taken as an answer; frames
+for another request are dropped; an exchange hit by noise (garbled bytes
+while it waits, an error saying its frames were garbled) is tried once more
+under a new id. Every request is safe to repeat: hello, list and pull change
+nothing, a push replaces an item with the same bytes, and a repeated delete
+that finds the item gone has found its own work done.
+"""
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import itertools
+import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, TypeVar
 
+from ..core.errors import StoreError, printable
+from ..store import atomic_write_bytes
 from .frames import DATA, ERROR, REQUEST, RESPONSE, Frame, FrameDecoder, ProtocolError, encode_frame
 from .library import file_entry
-from .messages import CHUNK_BYTES, PROTOCOL_VERSION, FileEntry, check_files, check_item, decode_json, encode_json
+from .messages import (CHUNK_BYTES, FOLDER_KINDS, PROTOCOL_VERSION, FileEntry, check_hello_answer, check_item, check_item_files,
+                       check_listing, check_pull_answer, decode_json, encode_json)
+from .session import FRAME_TIMEOUT_S, UNSOLICITED
 from .transport import Transport
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) as a transfer moves."""
+LINE_FAULTS = frozenset({"checksum", "frame", "timeout", "truncated"})
+"""Error codes that blame the line, not the request: the exchange is tried again."""
+DRAIN_READS = 64
+"""Reads (of up to 64 KiB) to clear what an earlier exchange left on the line before a request."""
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class LineNoise(ProtocolError):
+    """An exchange hit by noise (or anything else that garbled its frames): worth one more try."""
 
 
 @dataclass(frozen=True)
 class PulledItem:
+    """An item as pulled: its files (checked as every answer is) and their bytes, in the same order."""
+
     kind: str
     name: str
     files: tuple[FileEntry, ...]
     contents: tuple[bytes, ...]
 
+    def save(self, directory: Path, force: bool = False) -> Path:
+        """Write the files into ``directory`` (a kit into its folder ``directory/NAME``); where they went.
+
+        Each file is written atomically, only inside that folder and never
+        through a link; nothing is written unless every file can be (a local
+        file that differs is replaced only with ``force``).
+        """
+        check_item(self.kind, self.name)
+        check_item_files(self.kind, self.name, [entry.to_data() for entry in self.files])
+        folder = directory / self.name if self.kind in FOLDER_KINDS else directory
+        writes = [(folder / entry.path, content) for entry, content in zip(self.files, self.contents, strict=True)]
+        for path in (folder, *(path for path, _ in writes)):
+            if path.is_symlink():
+                raise StoreError(f"{printable(path)}: is a link; refusing to write through it")
+        for path, content in writes:
+            if not path.exists():
+                continue
+            if not path.is_file():
+                raise StoreError(f"{printable(path)}: exists and is not a regular file; refusing to replace it")
+            if not force and (path.stat().st_size != len(content) or path.read_bytes() != content):
+                raise StoreError(f"{printable(path)}: exists and differs from the device's; "
+                                 "pass --force to replace it")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"{printable(folder)}: cannot create: {error.strerror or error}") from None
+        for path, content in writes:
+            atomic_write_bytes(path, content)
+        return folder if self.kind in FOLDER_KINDS else writes[0][0]
+
 
 class SyncClient:
     """Talks to a device; every failure raises :class:`ProtocolError` with a message for the user.
+
+    ``timeout_s`` is how long the device may stay silent while an answer is
+    due; a partial frame is given up after ``frame_timeout_s`` of silence.
+    ``retries`` counts exchanges tried again after noise, ``noise_reports``
+    the device's own reports of noise it heard.
 
     >>> client = SyncClient(SerialTransport.open("/dev/ttyACM0"))    # doctest: +SKIP
     >>> client.hello()["serial"]                                     # doctest: +SKIP
@@ -34,108 +104,228 @@ class SyncClient:
     """
 
     def __init__(self, transport: Transport, timeout_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, frame_timeout_s: float = FRAME_TIMEOUT_S) -> None:
         self.transport = transport
         self.timeout_s = timeout_s
+        self.frame_timeout_s = min(frame_timeout_s, timeout_s / 2)
+        self.device = f"the device on {transport.name}"
+        """The device as messages name it: its port, and after :meth:`hello` its serial number."""
+        self.retries = 0
+        self.noise_reports = 0
         self._clock = clock
         self._decoder = FrameDecoder()
+        self._received: collections.deque[Frame | ProtocolError] = collections.deque()
         self._ids = itertools.count(1)
-        self._frames: list[Frame] = []
+        self._last_byte = clock()
+        self._what = "request"
+        self._retrying = False
 
     def hello(self) -> dict[str, Any]:
         """Exchange versions; the device's info (product, software, serial, version)."""
-        self.transport.read(0)  # drop what an earlier session left on the line
-        info = self._call({"op": "hello", "version": PROTOCOL_VERSION, "client": "breakage-pi"})[1]
-        if info.get("version") != PROTOCOL_VERSION:
-            raise ProtocolError("version", f"protocol version mismatch: the host speaks {PROTOCOL_VERSION}, "
-                                           f"the device {info.get('version')}")
+        request = {"op": "hello", "version": PROTOCOL_VERSION, "client": "breakage-pi"}
+
+        def attempt(request_id: int) -> dict[str, Any]:
+            answer = self._call(request_id, request)
+            try:
+                return check_hello_answer(answer)
+            except ProtocolError as error:
+                if error.code == "version":
+                    raise
+                raise self._hostile(error) from None
+
+        info = self._exchange("hello", attempt)
+        self.device = f"the device {info['serial']} on {self.transport.name}"
         return info
 
     def list(self) -> list[dict[str, Any]]:
         """Every item on the device: kind, name, size (bytes), modified (Unix seconds), sha256, files."""
-        return list(self._call({"op": "list"})[1]["items"])
+        def attempt(request_id: int) -> list[dict[str, Any]]:
+            answer = self._call(request_id, {"op": "list"})
+            try:
+                return check_listing(answer)
+            except ProtocolError as error:
+                raise self._hostile(error) from None
+
+        return self._exchange("list", attempt)
 
     def pull(self, kind: str, name: str, progress: Progress | None = None) -> PulledItem:
         """An item's files, each checked against the SHA-256 the device announced."""
         check_item(kind, name)
-        request_id, header = self._call({"op": "pull", "kind": kind, "name": name})
-        files = tuple(FileEntry(f["path"], f["size"], f["sha256"]) for f in header["files"])
-        total = sum(entry.size for entry in files)
-        received = bytearray()
-        while len(received) < total:
-            frame = self._next_frame(request_id)
-            if frame.type != DATA:
-                raise ProtocolError("bad-response", f"expected data, got a frame of type {frame.type}")
-            received += frame.payload
-            if progress:
-                progress(min(len(received), total), total)
-        if len(received) != total:
-            raise ProtocolError("bad-response", f"device sent {len(received)} bytes, announced {total}")
-        contents, offset = [], 0
-        for entry in files:
-            content = bytes(received[offset:offset + entry.size])
-            offset += entry.size
-            if hashlib.sha256(content).hexdigest() != entry.sha256:
-                raise ProtocolError("checksum", f"{kind} {name}: {entry.path}: SHA-256 mismatch after transfer")
-            contents.append(content)
-        return PulledItem(kind, name, files, tuple(contents))
+
+        def attempt(request_id: int) -> PulledItem:
+            header = self._call(request_id, {"op": "pull", "kind": kind, "name": name})
+            try:
+                files = check_pull_answer(kind, name, header)
+            except ProtocolError as error:
+                raise self._hostile(error) from None
+            total = sum(entry.size for entry in files)
+            received = bytearray()
+            while len(received) < total:
+                frame = self._await(request_id, data=True)
+                if frame.type != DATA:
+                    raise self._hostile(ProtocolError("bad-response", "a second answer amid the data"))
+                received += frame.payload
+                if len(received) > total:
+                    raise self._hostile(ProtocolError("bad-response", f"more than the {total} bytes announced"))
+                if progress:
+                    progress(len(received), total)
+            contents, offset = [], 0
+            for entry in files:
+                content = bytes(received[offset:offset + entry.size])
+                offset += entry.size
+                if hashlib.sha256(content).hexdigest() != entry.sha256:
+                    raise LineNoise("checksum", f"{kind} {name}: {entry.path}: SHA-256 mismatch after transfer")
+                contents.append(content)
+            return PulledItem(kind, name, files, tuple(contents))
+
+        return self._exchange(f"pull of {kind} {name}", attempt)
 
     def push(self, kind: str, name: str, files: dict[str, bytes], progress: Progress | None = None) -> None:
         """Send an item; the device checks every byte and replaces its copy atomically, or changes nothing."""
         entries = [file_entry(path, content).to_data() for path, content in sorted(files.items())]
         check_item(kind, name)
-        check_files(kind, entries)
-        request_id, _ = self._call({"op": "push", "kind": kind, "name": name, "files": entries})
+        check_item_files(kind, name, entries)
+        request = {"op": "push", "kind": kind, "name": name, "files": entries}
         blob = b"".join(content for _, content in sorted(files.items()))
-        for start in range(0, len(blob), CHUNK_BYTES):
-            self.transport.write(encode_frame(Frame(DATA, request_id, blob[start:start + CHUNK_BYTES])))
-            if progress:
-                progress(min(start + CHUNK_BYTES, len(blob)), len(blob))
-        if blob:
-            self._response(request_id)
+
+        def attempt(request_id: int) -> None:
+            if self._call(request_id, request).get("ready") is not True:
+                raise self._hostile(ProtocolError("bad-response", "no 'ready'"))
+            for start in range(0, len(blob), CHUNK_BYTES):
+                self.transport.write(encode_frame(Frame(DATA, request_id, blob[start:start + CHUNK_BYTES])))
+                self._stop_if_refused(request_id)
+                if progress:
+                    progress(min(start + CHUNK_BYTES, len(blob)), len(blob))
+            if self._answer(request_id).get("done") is not True:
+                raise self._hostile(ProtocolError("bad-response", "no 'done'"))
+
+        self._exchange(f"push of {kind} {name}", attempt)
 
     def delete(self, kind: str, name: str) -> None:
+        """Delete an item; tried again after noise, a delete that finds the item gone is done."""
         check_item(kind, name)
-        self._call({"op": "delete", "kind": kind, "name": name})
 
-    def _call(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        request_id = next(self._ids)
+        def attempt(request_id: int) -> None:
+            try:
+                self._call(request_id, {"op": "delete", "kind": kind, "name": name})
+            except ProtocolError as error:
+                if not (self._retrying and error.code == "not-found"):
+                    raise
+
+        self._exchange(f"delete of {kind} {name}", attempt)
+
+    def _exchange(self, what: str, attempt: Callable[[int], _T]) -> _T:
+        """Run ``attempt(request_id)``; once more under a new id when noise hit it."""
+        try:
+            return attempt(self._begin(what, retrying=False))
+        except LineNoise as noise:
+            log.info("sync: %s hit by line noise (%s); trying once more", what, noise.message)
+            self.retries += 1
+        try:
+            return attempt(self._begin(what, retrying=True))
+        except LineNoise as noise:
+            raise ProtocolError(noise.code, f"{self.device}: {what} failed twice on a noisy line: "
+                                            f"{noise.message}") from None
+
+    def _begin(self, what: str, retrying: bool) -> int:
+        """A fresh start for a request: nothing received before it is sent can be (part of) its answer."""
+        self._what, self._retrying = what, retrying
+        for _ in range(DRAIN_READS):
+            if not self.transport.read(0):
+                break
+        self._decoder = FrameDecoder()
+        self._received.clear()
+        return next(self._ids)
+
+    def _call(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
         self.transport.write(encode_frame(Frame(REQUEST, request_id, encode_json(request))))
-        return request_id, self._response(request_id)
+        return self._answer(request_id)
 
-    def _response(self, request_id: int) -> dict[str, Any]:
-        frame = self._next_frame(request_id)
+    def _answer(self, request_id: int) -> dict[str, Any]:
+        frame = self._await(request_id)
         if frame.type != RESPONSE:
-            raise ProtocolError("bad-response", f"expected a response, got a frame of type {frame.type}")
-        message = decode_json(frame.payload)
+            raise self._hostile(ProtocolError("bad-response", "data where an answer was due"))
+        try:
+            message = decode_json(frame.payload)
+        except ProtocolError as error:
+            raise self._hostile(error) from None
         if not isinstance(message, dict):
-            raise ProtocolError("bad-response", "response is not a JSON object")
+            raise self._hostile(ProtocolError("bad-response", "an answer that is not a JSON object"))
         return message
 
-    def _next_frame(self, request_id: int) -> Frame:
-        """The next frame for ``request_id``; an error frame for it (or for no request) raises."""
+    def _stop_if_refused(self, request_id: int) -> None:
+        """Between a push's data frames: if the device has already refused the push, stop sending it."""
+        self._read(0)
+        if any(isinstance(item, Frame) and item.type == ERROR and item.request_id == request_id
+               for item in self._received):
+            self._await(request_id)  # raises that error
+
+    def _await(self, request_id: int, data: bool = False) -> Frame:
+        """The next frame answering ``request_id``; anything else is dropped or logged.
+
+        An error frame for it raises (:class:`LineNoise` if it blames the line).
+        Garbled bytes amid a pull's ``data`` raise :class:`LineNoise` (a frame
+        of it may be lost); while an answer is due, garbled bytes or the
+        device's report of noise it heard raise it on a first attempt once
+        nothing answering is left to read (the noise may have eaten the
+        request or its answer); a second attempt waits on for its answer.
+        """
         deadline = self._clock() + self.timeout_s
+        noisy: ProtocolError | None = None
         while True:
-            while self._frames:
-                frame = self._frames.pop(0)
-                if frame.type == ERROR and frame.request_id in (request_id, 0):
-                    raise _device_error(frame)
-                if frame.request_id == request_id and frame.type != REQUEST:  # a request is our own echo
-                    return frame
+            while self._received:
+                item = self._received.popleft()
+                if isinstance(item, ProtocolError):
+                    log.info("sync: garbled data from %s: %s", self.device, item.message)
+                    if data:
+                        raise LineNoise(item.code, f"garbled data from the device: {item.message}")
+                    noisy = item
+                elif item.type == ERROR and item.request_id == UNSOLICITED:
+                    report = _device_error(item)
+                    log.info("sync: %s reports: %s", self.device, report.message)
+                    self.noise_reports += 1
+                    if not data:
+                        noisy = report
+                elif item.request_id == request_id and item.type != REQUEST:  # a request is our own echo
+                    if item.type == ERROR:
+                        error = _device_error(item)
+                        raise LineNoise(error.code, error.message) if error.code in LINE_FAULTS else error
+                    if item.type == DATA and not data and noisy is not None:
+                        raise LineNoise(noisy.code, f"the answer was lost to noise ({noisy.message})")
+                    return item
+            if noisy is not None and not self._retrying:
+                raise LineNoise(noisy.code, noisy.message)
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise ProtocolError("timeout", f"no answer from the device within {self.timeout_s:g} s "
+                raise ProtocolError("timeout", f"no answer from {self.device} within {self.timeout_s:g} s "
                                                "(is breakage-pi running on it?)")
-            for item in self._decoder.feed(self.transport.read(min(remaining, 0.5))):
-                if isinstance(item, ProtocolError):
-                    raise ProtocolError(item.code, f"garbled data from the device: {item.message}")
-                self._frames.append(item)
-                deadline = self._clock() + self.timeout_s
+            self._read(min(remaining, self.frame_timeout_s / 2))
+            if any(isinstance(item, Frame) and item.request_id == request_id for item in self._received):
+                deadline = self._clock() + self.timeout_s  # the answer is moving
+
+    def _read(self, timeout_s: float) -> None:
+        """Bytes from the device into frames and faults; a partial frame is given up after a silence."""
+        data = self.transport.read(timeout_s)
+        now = self._clock()
+        if data:
+            self._last_byte = now
+            self._received.extend(self._decoder.feed(data))
+        elif self._decoder.stale and now - self._last_byte > self.frame_timeout_s:
+            self._received.extend(self._decoder.expire())
+
+    def _hostile(self, error: ProtocolError) -> ProtocolError:
+        """An answer that breaks the protocol's rules: an error naming the device; nothing has been written."""
+        return ProtocolError("bad-response", f"{self.device} answered the {self._what} with something the "
+                                             f"protocol forbids ({error.message}); nothing was written")
 
 
 def _device_error(frame: Frame) -> ProtocolError:
+    """The error the device sent, its texts made safe to print (the device may be anything)."""
     try:
         message = decode_json(frame.payload)
-        return ProtocolError(str(message["code"]), f"device: {message['message']}")
+        code, text = message["code"], message["message"]
+        if not isinstance(code, str) or not isinstance(text, str):
+            raise TypeError
     except (ProtocolError, KeyError, TypeError):
         return ProtocolError("bad-response", "device sent an unreadable error frame")
+    return ProtocolError(printable(code, 40), f"device: {printable(text)}")

@@ -7,7 +7,10 @@ A frame on the wire (integers big-endian)::
 The header carries its own CRC so a corrupted length is caught at once
 instead of making the reader wait for bytes that never come. After any
 fault the decoder drops one byte and searches for the next magic, so a
-stream of garbage followed by a good frame yields that frame.
+stream of garbage followed by a good frame yields that frame. A frame that
+never completes (a forged header announcing 64 KiB) is given up when its
+sender falls silent, and the bytes it swallowed are searched again: the good
+frames among them still arrive.
 """
 
 from __future__ import annotations
@@ -70,7 +73,8 @@ class FrameDecoder:
 
     ``feed`` yields :class:`Frame` objects and :class:`ProtocolError` objects
     (not raised: the caller answers them with an error frame and goes on).
-    ``expire`` drops a partial frame whose sender fell silent.
+    ``expire`` gives up on a partial frame whose sender fell silent and yields
+    what the bytes after its start still hold.
 
     >>> decoder = FrameDecoder()
     >>> list(decoder.feed(b"noise" + encode_frame(Frame(REQUEST, 7, b"{}"))))[-1]
@@ -87,15 +91,30 @@ class FrameDecoder:
         """Bytes held towards an incomplete frame."""
         return len(self._buffer)
 
-    def expire(self) -> ProtocolError | None:
-        """Drop a partial frame (its sender stopped mid-frame); the error to report, if bytes were dropped."""
-        dropped = len(self._buffer) + (0 if self._reported else self._skipped)
-        self._buffer.clear()
+    @property
+    def stale(self) -> bool:
+        """Something :meth:`expire` would report: a partial frame, or garbage not yet reported."""
+        return bool(self._buffer) or (self._skipped > 0 and not self._reported)
+
+    def expire(self) -> Iterator[Frame | ProtocolError]:
+        """The sender fell silent: one error for what cannot complete, then the frames found behind it.
+
+        Every partial frame is given up a byte at a time and the rest searched
+        again, so a forged length swallows nothing for good; what is left
+        holds no frame start and is dropped.
+        """
+        held = len(self._buffer) + (0 if self._reported else self._skipped)
+        if held:
+            yield ProtocolError("timeout", f"incomplete frame dropped after the sender fell silent ({held} bytes)")
+        self._reported = True
+        while self._buffer:
+            if not self._buffer.startswith(MAGIC):  # at most a few bytes that might have begun a magic
+                self._buffer.clear()
+                break
+            self._skip(1)
+            yield from self.feed(b"")
         self._skipped = 0
         self._reported = False
-        if dropped:
-            return ProtocolError("timeout", f"incomplete frame dropped after the sender fell silent ({dropped} bytes)")
-        return None
 
     def feed(self, data: bytes) -> Iterator[Frame | ProtocolError]:
         """Add received bytes; yield each complete frame, and one error per run of bad bytes."""

@@ -6,7 +6,10 @@ Layout (fixed by the instrument): ``bank.json`` (the bank that plays),
 the instrument: listed, pulled and deleted, never pushed); ``state.json`` and
 hidden files are not items. Names are checked by :func:`messages.check_name`, so no name
 can leave the data dir; symbolic links are neither listed, read nor written
-through. Every change is atomic: files through :func:`store.atomic_write_bytes`,
+through. What is read is checked with the rules the host applies to every
+answer (:func:`messages.check_item_files`): a kit the protocol cannot carry
+(more than 16 files, a file name with a space) is refused by name here rather
+than sent and refused there. Every change is atomic: files through :func:`store.atomic_write_bytes`,
 a kit as a whole folder swapped in with one rename.
 """
 
@@ -25,11 +28,11 @@ from ..core.bank import bank_from_data
 from ..core.errors import FormatError
 from ..store import atomic_write_bytes, fsync_directory
 from .frames import ProtocolError
-from .messages import BANK_NAME, EXTENSIONS, MAX_FILE_BYTES, MAX_ITEM_BYTES, FileEntry, check_item, check_name
+from .messages import (BANK_NAME, FOLDER_KINDS, MAX_FILE_BYTES, MAX_ITEM_BYTES, TAKES_ARE_NOT_PUSHED, FileEntry,
+                       check_item, check_item_files,
+                       check_name, item_file_name)
 
 FOLDERS = {"net": "nets", "kit": "kits", "take": "takes"}
-FOLDER_KINDS = ("kit", "take")
-"""Kinds whose item is a folder of files (a kit's WAVs; a take's audio, performance, MIDI and start files)."""
 _RENAME_EXCHANGE = 2
 
 
@@ -49,8 +52,8 @@ class Item:
 
     @property
     def sha256(self) -> str:
-        """Of the one file, or for a kit of its manifest (each file's name, size and SHA-256)."""
-        if self.kind != "kit":
+        """Of the one file, or for a kit or a take of its manifest (each file's name, size and SHA-256)."""
+        if self.kind not in FOLDER_KINDS:
             return self.files[0].sha256
         manifest = "".join(f"{f.path}\0{f.size}\0{f.sha256}\n" for f in self.files)
         return hashlib.sha256(manifest.encode()).hexdigest()
@@ -102,21 +105,17 @@ class DataDir:
             contents = (_read_file(path),)
             modified = path.lstat().st_mtime
         files = tuple(file_entry(path, content) for path, content in zip(paths, contents))
+        try:
+            check_item_files(kind, name, [entry.to_data() for entry in files])
+        except ProtocolError as error:
+            raise ProtocolError("rejected", f"{kind} {name!r} cannot be sent: {error.message}") from None
         return Item(kind, name, files, contents, modified)
-
-    def check_push(self, kind: str, name: str, files: tuple[FileEntry, ...]) -> None:
-        """Refuse a push before any byte moves: takes are recorded on the instrument; single files must carry the
-        item's own file name."""
-        if kind == "take":
-            raise ProtocolError("rejected", "takes are recorded on the instrument: pull or delete them, never push")
-        if kind != "kit" and files and files[0].path != self._file_path(kind, name).name:
-            raise ProtocolError("bad-name", f"a {kind} named {name!r} is the file "
-                                            f"{self._file_path(kind, name).name!r}, got {files[0].path!r}")
 
     def replace(self, kind: str, name: str, files: dict[str, bytes]) -> None:
         """Validate the contents, then replace the item atomically (a new item appears whole)."""
         kind, name = check_item(kind, name)
-        self.check_push(kind, name, ())
+        if kind == "take":
+            raise ProtocolError("rejected", TAKES_ARE_NOT_PUSHED)
         for path, content in files.items():
             check_name(path, "path")
             _check_content(kind, path, content)
@@ -176,8 +175,8 @@ class DataDir:
 
     def _file_path(self, kind: str, name: str) -> Path:
         if kind == "bank":
-            return self.root / "bank.json"
-        return self._folder(kind) / f"{name}{EXTENSIONS[kind]}"
+            return self.root / item_file_name(kind, name)
+        return self._folder(kind) / item_file_name(kind, name)
 
     def _folder(self, kind: str, create: bool = False) -> Path:
         """``nets/``, ``kits/`` or ``takes/`` (made when ``create``); a folder that is a link (to anywhere) is refused."""

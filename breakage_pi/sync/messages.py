@@ -20,6 +20,7 @@ followed by the client's DATA frames, then the final response.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,10 @@ from .frames import MAX_PAYLOAD, ProtocolError
 
 PROTOCOL_VERSION = 1
 KINDS = ("bank", "net", "kit", "take")
+FOLDER_KINDS = ("kit", "take")
+"""Kinds whose item is a folder of files (a kit's WAVs; a take's audio, performance, MIDI and start files)."""
+MAX_TAKE_FILES = 32
+TAKES_ARE_NOT_PUSHED = "takes are recorded on the instrument: pull or delete them, never push"
 BANK_NAME = "bank"
 """The data dir holds one bank, ``bank.json``: the one the instrument plays."""
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -36,6 +41,12 @@ MAX_ITEM_BYTES = 64 * 1024 * 1024
 MAX_KIT_FILES = 16
 MAX_NAME = 64
 CHUNK_BYTES = MAX_PAYLOAD
+MAX_LISTED_ITEMS = 1024
+"""Items one listing may hold (a listing is one frame, so a real one holds a few hundred at most)."""
+MAX_INFO_CHARS = 128
+"""Characters of a text the device reports about itself (product, software, serial)."""
+MAX_TIMESTAMP = 2 ** 34
+"""A modification time (Unix seconds) past the year 2514 is not one."""
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 EXTENSIONS = {"bank": ".json", "net": ".onnx", "kit": ".wav"}
@@ -70,7 +81,7 @@ def check_name(name: object, field: str = "name") -> str:
     if not isinstance(name, str):
         raise ProtocolError("bad-name", f"{field}: expected a string, got {type(name).__name__}")
     if not SAFE_NAME.fullmatch(name) or ".." in name or len(name) > MAX_NAME:
-        raise ProtocolError("bad-name", f"{field}: {name!r} is not a safe name (letters, digits, _ . -; "
+        raise ProtocolError("bad-name", f"{field}: {name!r:.80} is not a safe name (letters, digits, _ . -; "
                                         f"no leading dot, no '..', at most {MAX_NAME} characters)")
     return name
 
@@ -90,11 +101,36 @@ def check_item(kind: object, name: object) -> tuple[str, str]:
     return kind, name
 
 
+def item_file_name(kind: str, name: str) -> str:
+    """The file a bank or a net is (``bank.json``, ``NAME.onnx``); a kit is a folder of such names."""
+    if kind in FOLDER_KINDS:
+        raise ValueError(f"a {kind} is a folder, not one file")
+    return f"{name}{EXTENSIONS[kind]}"
+
+
+def check_item_files(kind: str, name: str, files: object) -> tuple[FileEntry, ...]:
+    """The files of the item ``kind``/``name`` as sent either way (a push, a pull's answer, a read on the device).
+
+    One rule on both ends: what :func:`check_files` demands, and a bank or a
+    net is exactly its own file.
+    """
+    if not isinstance(files, list):
+        raise ProtocolError("bad-request", f"files: expected a list, got {type(files).__name__}")
+    entries = check_files(kind, files)
+    if kind not in FOLDER_KINDS and entries[0].path != item_file_name(kind, name):
+        raise ProtocolError("bad-name", f"a {kind} named {name!r} is the file {item_file_name(kind, name)!r}, "
+                                        f"got {entries[0].path!r}")
+    return entries
+
+
 def check_files(kind: str, files: list[Any]) -> tuple[FileEntry, ...]:
-    """The file list of a push: names valid for the kind, sizes within limits, SHA-256 in hex."""
+    """A file list: names valid for the kind, count, sizes and total within limits, SHA-256 in hex."""
     if kind == "kit":
         if not 1 <= len(files) <= MAX_KIT_FILES:
             raise ProtocolError("bad-request", f"files: a kit holds 1-{MAX_KIT_FILES} WAV files, got {len(files)}")
+    elif kind == "take":
+        if not 1 <= len(files) <= MAX_TAKE_FILES:
+            raise ProtocolError("bad-request", f"files: a take holds 1-{MAX_TAKE_FILES} files, got {len(files)}")
     elif len(files) != 1:
         raise ProtocolError("bad-request", f"files: a {kind} is one file, got {len(files)}")
     entries = []
@@ -141,9 +177,79 @@ def check_request(message: object) -> dict[str, Any]:
             raise ProtocolError("bad-request", f"{op}.{key}: expected {expected.__name__}, got {value!r:.40}")
     if "kind" in spec:
         check_item(message["kind"], message["name"])
+    if op == "push" and message["kind"] == "take":
+        raise ProtocolError("rejected", TAKES_ARE_NOT_PUSHED)
     if op == "push":
-        check_files(message["kind"], message["files"])
+        check_item_files(message["kind"], message["name"], message["files"])
     return message
+
+
+def check_hello_answer(message: object) -> dict[str, Any]:
+    """The device's answer to HELLO: the protocol version first (a newer device may say more), then its
+    product, software and serial as short printable texts."""
+    if not isinstance(message, dict):
+        raise ProtocolError("bad-response", f"expected a JSON object, got {type(message).__name__}")
+    version = message.get("version")
+    if version != PROTOCOL_VERSION or isinstance(version, bool):
+        raise ProtocolError("version", f"protocol version mismatch: the host speaks {PROTOCOL_VERSION}, "
+                                       f"the device {version!r:.40}; update breakage-pi on the older side")
+    info: dict[str, Any] = {"version": PROTOCOL_VERSION}
+    for key in ("product", "software", "serial"):
+        value = message.get(key)
+        if not isinstance(value, str) or len(value) > MAX_INFO_CHARS or not value.isprintable():
+            raise ProtocolError("bad-response", f"{key}: expected a printable text of at most {MAX_INFO_CHARS} "
+                                                f"characters, got {value!r:.80}")
+        info[key] = value
+    return info
+
+
+def check_listing(message: object) -> list[dict[str, Any]]:
+    """The device's answer to ``list``: at most :data:`MAX_LISTED_ITEMS` items, each with a valid kind and name,
+    size, modification time, SHA-256 and file count, no item twice. Fields beyond these are dropped."""
+    if not isinstance(message, dict) or not isinstance(message.get("items"), list):
+        raise ProtocolError("bad-response", "expected {items: [...]}")
+    items = message["items"]
+    if len(items) > MAX_LISTED_ITEMS:
+        raise ProtocolError("too-big", f"items: {len(items)} exceeds {MAX_LISTED_ITEMS}")
+    listing, seen = [], set()
+    for index, item in enumerate(items):
+        field = f"items[{index}]"
+        if not isinstance(item, dict):
+            raise ProtocolError("bad-response", f"{field}: expected an object, got {type(item).__name__}")
+        kind, name = check_item(item.get("kind"), item.get("name"))
+        size = _count(item.get("size"), MAX_ITEM_BYTES, f"{field}.size")
+        most = {"kit": MAX_KIT_FILES, "take": MAX_TAKE_FILES}.get(kind, 1)
+        count = _count(item.get("files"), most, f"{field}.files")
+        modified = item.get("modified")
+        if (isinstance(modified, bool) or not isinstance(modified, (int, float)) or not math.isfinite(modified)
+                or not 0 <= modified < MAX_TIMESTAMP):
+            raise ProtocolError("bad-response", f"{field}.modified: expected Unix seconds, got {modified!r:.40}")
+        digest = item.get("sha256")
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise ProtocolError("bad-response", f"{field}.sha256: expected 64 lowercase hex digits")
+        if (kind, name) in seen:
+            raise ProtocolError("bad-response", f"{field}: {kind} {name} listed twice")
+        seen.add((kind, name))
+        listing.append({"kind": kind, "name": name, "size": size, "modified": modified, "sha256": digest,
+                        "files": count})
+    return listing
+
+
+def check_pull_answer(kind: str, name: str, message: object) -> tuple[FileEntry, ...]:
+    """The header answering a pull of ``kind``/``name``: that very item, its files as :func:`check_item_files`
+    demands (so no name can leave the folder it is written to)."""
+    if not isinstance(message, dict):
+        raise ProtocolError("bad-response", f"expected a JSON object, got {type(message).__name__}")
+    if (message.get("kind"), message.get("name")) != (kind, name):
+        raise ProtocolError("bad-response", f"answered with {message.get('kind')!r:.20} "
+                                            f"{message.get('name')!r:.80}")
+    return check_item_files(kind, name, message.get("files"))
+
+
+def _count(value: object, limit: int, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise ProtocolError("bad-response", f"{field}: expected a count of 0-{limit}, got {value!r:.40}")
+    return value
 
 
 def encode_json(message: dict[str, Any]) -> bytes:
@@ -158,8 +264,8 @@ def decode_json(payload: bytes) -> Any:
     """A frame payload as JSON; malformed payloads raise :class:`ProtocolError`."""
     try:
         return json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ProtocolError("bad-request", f"payload is not JSON: {error}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # too deep, or an integer of 5000 digits
+        raise ProtocolError("bad-request", f"payload is not JSON: {error!s:.200}") from None
 
 
 def error_message(error: ProtocolError) -> dict[str, str]:

@@ -49,6 +49,8 @@ class SyncServer:
     should post an event to its own queue there (e.g. reload ``bank.json``
     when ``kind == "bank"``). A port that cannot be opened, or vanishes, is
     retried with back-off; nothing the host sends stops the server.
+    ``timeouts`` (``frame_timeout_s``, ``transfer_timeout_s``) go to the
+    :class:`DeviceSession`.
 
     >>> import os, queue, tempfile
     >>> changes = queue.SimpleQueue()
@@ -62,10 +64,10 @@ class SyncServer:
 
     def __init__(self, data_dir: str | os.PathLike[str], on_changed: ChangedCallback | None = None, *,
                  port: str | None = None, transport: Transport | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, **timeouts: float) -> None:
         if (port is None) == (transport is None):
             raise ValueError("give exactly one of port or transport")
-        self.session = DeviceSession(DataDir(data_dir), device_info(), on_changed)
+        self.session = DeviceSession(DataDir(data_dir), device_info(), on_changed, **timeouts)
         self.port = port
         self._transport = transport
         self._clock = clock
@@ -99,6 +101,7 @@ class SyncServer:
             try:
                 self._serve_link(transport)
             except OSError as error:  # the port vanished, no host is attached, or the host stopped reading
+                self.session.link_lost()
                 if not self._link_down:
                     log.warning("sync: link error on %s: %s (retrying quietly)", self.port or "transport", error)
                     self._link_down = True
@@ -121,8 +124,9 @@ class SyncServer:
         return self._transport
 
     def _serve_link(self, transport: Transport) -> None:
+        """Read, answer, and between reads send a pull's next data frame: a new request stops a pull at once."""
         while not self._stop.is_set():
-            data = transport.read(POLL_S)
+            data = transport.read(0 if self.session.sending else POLL_S)
             if data and self._link_down:
                 log.info("sync: link back on %s", self.port or "transport")
                 self._link_down = False
@@ -130,3 +134,6 @@ class SyncServer:
                 transport.write(out)
             for out in self.session.tick(self._clock()):
                 transport.write(out)
+            data_frame = self.session.next_data()
+            if data_frame is not None:
+                transport.write(data_frame)

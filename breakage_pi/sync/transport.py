@@ -12,7 +12,10 @@ from .frames import ProtocolError
 
 
 class Transport(Protocol):
-    """What the server and the client need of a link: bytes in (waiting at most ``timeout_s``) and out."""
+    """What the server and the client need of a link: bytes in (waiting at most ``timeout_s``; 0 takes what has
+    arrived) and out, and a name for messages."""
+
+    name: str
 
     def read(self, timeout_s: float) -> bytes: ...
 
@@ -26,6 +29,7 @@ class SerialTransport:
 
     def __init__(self, port: serial.SerialBase) -> None:
         self.port = port
+        self.name = str(port.port)
 
     @classmethod
     def open(cls, name: str, write_timeout_s: float = 10.0) -> SerialTransport:
@@ -36,7 +40,10 @@ class SerialTransport:
             raise ProtocolError("port", f"{name}: cannot open: {error}") from None
 
     def read(self, timeout_s: float) -> bytes:
-        if self.port.timeout != timeout_s:  # pyserial reconfigures the port on every change
+        if timeout_s <= 0:  # without touching the timeout: pyserial reconfigures the port on every change
+            waiting = self.port.in_waiting
+            return self.port.read(waiting) if waiting else b""
+        if self.port.timeout != timeout_s:
             self.port.timeout = timeout_s
         first = self.port.read(1)
         if not first:
@@ -53,9 +60,10 @@ class SerialTransport:
 class FdTransport:
     """A file descriptor, e.g. the master end of ``os.openpty()`` in tests; writes wait at most ``write_timeout_s``."""
 
-    def __init__(self, fd: int, write_timeout_s: float = 10.0) -> None:
+    def __init__(self, fd: int, write_timeout_s: float = 10.0, name: str = "") -> None:
         self.fd = fd
         self.write_timeout_s = write_timeout_s
+        self.name = name or f"file descriptor {fd}"
         os.set_blocking(fd, False)
 
     def read(self, timeout_s: float) -> bytes:
