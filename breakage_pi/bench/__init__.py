@@ -19,6 +19,7 @@ SECTIONS = {
     "nets": "breakage_pi.bench.nets",
     "instrument": "breakage_pi.bench.instrument",
     "sync": "breakage_pi.bench.sync",
+    "takes": "breakage_pi.bench.takes",
 }
 
 
