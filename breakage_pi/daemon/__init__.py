@@ -1,0 +1,1 @@
+"""The running instrument: takes (a take's folder, WAV, recorder, stats and replay)."""
