@@ -474,8 +474,11 @@ def session_takes(options: RunOptions, data: DataDir, controller: Controller, sh
     (live) and the take pad's light."""
     from .daemon.takes import Takes
 
+    from .audio.period import CHOICES
+
     audio = options.config.audio
-    takes = Takes(options.config.takes, data.root, audio.rate, audio.period, shared,
+    period = audio.period if isinstance(audio.period, int) else CHOICES[0]     # lockstep's; live: the granted one
+    takes = Takes(options.config.takes, data.root, audio.rate, period, shared,
                   enabled=not options.replaying_take)
     controller.on_take = lambda: takes.toggle(controller.state)
     if shared:
@@ -719,12 +722,13 @@ def run_live(options: RunOptions) -> int:
             status = engine.process.status()
             if not ready and status.blocks > 0:      # the PCM is open and taking blocks
                 ready = True
-                log.info("audio running on %s, %d frames a block", engine.settings.device, status.period)
+                log.info("audio running on %s, %d frames a block (%s)", engine.settings.device, status.period,
+                         status.period_why)
                 notify_ready(f"playing on {engine.settings.device}, {status.period} frames")
                 heartbeat.start()
             if engine.midi is not None:
                 engine.midi.update(status)
-            takes.at(engine.offset + status.frame, status.xruns, engine.offset)
+            takes.at(engine.offset + status.frame, status.xruns, engine.offset, status.period)
             takes.update(status.state_serial, status.state_frame)
             controller.iterate(time.monotonic(), status.step, status.switched)
             takes.passed(status.step, controller.state)

@@ -9,7 +9,7 @@ the default location means "all defaults":
 >>> parse_config({"audio": {"period": 128}}).audio.period
 128
 >>> Config().audio.period
-64
+'auto'
 """
 
 from __future__ import annotations

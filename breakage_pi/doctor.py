@@ -200,13 +200,16 @@ def check_adc(config: Config, machine: Machine) -> Finding:
 
 
 def check_audio(config: Config, machine: Machine, busy: bool = False) -> Finding:
-    """Open the configured device at the configured rate and period; say what was granted and the latency."""
+    """Open the configured device at the configured rate and period (measured here if automatic); say what was
+    granted, why that period, and the latency."""
+    from .audio.period import explain
     from .audio.sinks import AlsaSink, SinkLost, SinkRefused
 
     audio = config.audio
     if busy:
         return Finding("audio", UNCHECKED, f"{audio.device} is in use by the running instrument")
-    sink = (machine.open_sink or (lambda a: AlsaSink(a.device, a.rate, a.period, a.periods)))(audio)
+    period, why = explain(audio.period, audio.rate)
+    sink = (machine.open_sink or (lambda a: AlsaSink(a.device, a.rate, period, a.periods)))(audio)
     try:
         sink.open()
     except SinkRefused as error:
@@ -218,9 +221,9 @@ def check_audio(config: Config, machine: Machine, busy: bool = False) -> Finding
                        "`aplay -L` lists the devices: set [audio] device to one (hw:CARD=...,DEV=0); "
                        "an I2S DAC needs its dtoverlay line (see firmware/config.txt)")
     try:
-        granted = "" if sink.period == audio.period else f" (asked for {audio.period})"
+        granted = "" if sink.period == period else f"; asked for {period}"
         return Finding("audio", OK, f"{audio.device} opened at {audio.rate} Hz, period {sink.period} frames"
-                       f"{granted}, buffer latency {sink.latency * 1e3:.1f} ms")
+                       f" ({why}{granted}), buffer latency {sink.latency * 1e3:.1f} ms")
     finally:
         sink.close()
 

@@ -21,7 +21,7 @@ def test_the_defaults_are_documented_values():
     assert [(name, knob.kind, knob.channel) for name, knob in config.knobs.items()] == [
         ("velocity", "pot", 0), ("tempo", "pot", 1), ("swing", "pot", 2), ("volume", "pot", 3), ("net", "pot", 4)]
     audio = config.audio
-    assert (audio.device, audio.rate, audio.period, audio.periods) == ("hw:CARD=Headphones,DEV=0", 48000, 64, 3)
+    assert (audio.device, audio.rate, audio.period, audio.periods) == ("hw:CARD=Headphones,DEV=0", 48000, "auto", 3)
     assert parse_config({}) == config
 
 

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from breakage_pi.audio.period import CHOICES
+
 from breakage_pi.cli import main
 from breakage_pi.config import Config
 from breakage_pi.core.settings import parse_config
@@ -33,12 +35,13 @@ def make(root: Path, path: str, content: str | bytes = "") -> Path:
 
 
 def test_off_the_pi_it_says_what_it_cannot_check(tmp_path, capsys):
-    config = make(tmp_path, "config.toml", '[audio]\ndevice = "null"\n')
+    config = make(tmp_path, "config.toml", '[audio]\ndevice = "null"\nperiod = 64\n')
     assert main(["doctor", "--config", str(config), "--data", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for line in ("unchecked  model      not a Raspberry Pi", "unchecked  I2C        not a Pi: the grid's bus is not probed here",
                  "unchecked  ADC", "unchecked  USB sync   not a Pi",
-                 "ok         audio      null opened at 48000 Hz, period 64 frames, buffer latency 4.0 ms"):
+                 "ok         audio      null opened at 48000 Hz, period 64 frames (pinned by [audio] period), "
+                 "buffer latency 4.0 ms"):
         assert line in out
     assert out.rstrip().endswith("nothing needed is missing")
 
@@ -117,8 +120,18 @@ def test_audio_reports_a_changed_period(pi):
             self.closed = True
 
     sink = Sink()
-    finding = check_audio(Config(), Machine(root=pi, open_sink=lambda audio: sink))
-    assert finding.detail.endswith("period 128 frames (asked for 64), buffer latency 8.0 ms") and sink.closed
+    finding = check_audio(parse_config({"audio": {"period": 64}}), Machine(root=pi, open_sink=lambda audio: sink))
+    assert finding.detail.endswith("period 128 frames (pinned by [audio] period; asked for 64), buffer latency 8.0 ms")
+    assert sink.closed
+
+
+def test_an_automatic_period_is_measured_and_explained(tmp_path):
+    """What the engine would find at its start: a period it can keep, the measured cost, and what it does later."""
+    finding = check_audio(parse_config({"audio": {"device": "null"}}), Machine(root=tmp_path))
+    assert finding.status == OK and "(auto: " in finding.detail, finding.detail
+    period = int(finding.detail.split("period ")[1].split(" frames")[0])
+    assert period in CHOICES
+    assert "us a block at p99 here" in finding.detail or "no period leaves half free" in finding.detail
 
 
 def test_data_in_ram_is_a_problem(tmp_path):

@@ -73,3 +73,26 @@ def test_steady_state_blocks_allocate_no_buffers_and_keep_nothing():
     assert few["growth_bytes"] < 1024 and many["growth_bytes"] < 1024    # the loop's own counters; a leak of
                                                                           # one byte a block would be 10 000
     assert many["transient_bytes"] < BUFFER_BYTES and many["allocs_per_block"] == 0
+
+
+def test_bit_for_bit_the_reference_mixer_through_steals_chokes_stops_and_odd_block_sizes():
+    """The row-gathering mixer against the previous one (bench/reference_mixer.py, commit 3466e98): the same
+    float32 operations in the same order, so the same bits, whatever the block sizes that follow each other."""
+    from breakage_pi.audio.kit import load_kit
+    from breakage_pi.bench.reference_mixer import Mixer as ReferenceMixer
+
+    kit, rng = load_kit(), np.random.default_rng(1)
+    for max_block, max_voices in ((64, 4), (128, 16), (100, 64), (256, 64)):
+        mixers = [kind(kit, max_voices=max_voices, max_block=max_block) for kind in (Mixer, ReferenceMixer)]
+        for _ in range(300):
+            frames = max_block if rng.random() < 0.7 else int(rng.integers(1, max_block + 1))
+            for _ in range(int(rng.poisson(0.8))):
+                hit = int(rng.integers(0, 4)), int(rng.integers(0, 256)), int(rng.integers(0, frames))
+                for mixer in mixers:
+                    mixer.trigger(*hit)
+            if rng.random() < 0.02:
+                offset = int(rng.integers(0, frames))
+                for mixer in mixers:
+                    mixer.fade_out(offset)
+            ours, reference = (mixer.render(frames) for mixer in mixers)
+            assert ours.tobytes() == reference.tobytes()

@@ -22,14 +22,15 @@ import numpy as np
 from ..core.playstate import PlayState
 from .handover import STOP
 from .player import Player
+from .period import StepUp
 from .sinks import Sink, SinkLost
-from .status import StatusBoard
+from .status import STEPPED_UP, StatusBoard
 from .take_ring import FrameRing
 
 REOPEN_DELAYS = (0.02, 0.05, 0.1, 0.2, 0.4)      # seconds; the last repeats, so a returning device plays within ~0.5 s
 GIVE_UP_FAILURES = 10                            # failures in a row (~2.8 s) before a device that never played is refused
 LATENCY_HISTORY = 1 << 16
-MISS_HISTORY = 1024
+MISS_HISTORY = 8192                               # misses kept for the report (~330 kB)
 TAKES_PER_BLOCK = 4                              # commands taken per block at most: bounded work whatever arrives
 FADE_SECONDS = 0.004
 
@@ -63,6 +64,11 @@ class Engine:
     previous write returned (what the loop did between two writes), and how
     long that previous write took (the engine waiting on the device).
 
+    With ``step_up`` (an automatic period), repeated misses caused by the
+    engine's own blocks close the device and reopen it at the larger period
+    ``step_up`` names (``open_sink`` must open it at ``step_up.period``);
+    ``period_reason`` and ``block_cost`` are published on the board.
+
     >>> from breakage_pi.audio.kit import load_kit
     >>> from breakage_pi.audio.sinks import NullSink
     >>> from breakage_pi.core.pattern import Pattern
@@ -75,7 +81,8 @@ class Engine:
     def __init__(self, player: Player, open_sink: Callable[[], Sink], commands: Commands | None = None,
                  status: StatusBoard | None = None, clock: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep,
-                 late_block: Callable[[int], None] | None = None, tap: FrameRing | None = None) -> None:
+                 late_block: Callable[[int], None] | None = None, step_up: StepUp | None = None,
+                 period_reason: int = 0, block_cost: float = 0.0, tap: FrameRing | None = None) -> None:
         self.player = player
         self.tap = tap                   # where takes are recorded from (None: no takes)
         self.open_sink = open_sink
@@ -83,6 +90,8 @@ class Engine:
         self.status = status or StatusBoard()
         self.clock, self.sleep = clock, sleep
         self.late_block = late_block
+        self.step_up, self.period_reason, self.block_cost = step_up, period_reason, block_cost
+        self._step_due = False
         self.blocks = self.xruns = self.device_lost = self.opens = self.states_taken = 0
         self.state_frame = 0             # the frame at which the newest state taken was adopted (a block start)
         self.frames_written = 0          # frames that reached the device (not counting a lost buffer)
@@ -126,6 +135,11 @@ class Engine:
     def cycle(self, frames_left: int | None = None) -> None:
         """One block: take commands, render, publish, write."""
         woke = self.clock()
+        if self._step_due:
+            self._step_due = False
+            self.period_reason = STEPPED_UP
+            self._close()                    # the loop reopens it at step_up.period
+            return
         self._take_commands()
         if self.stop_requested or self._sink is None:
             return
@@ -189,6 +203,8 @@ class Engine:
     def _count_miss(self, called: float, render: float, gap: float) -> None:
         self.misses[self.xruns % MISS_HISTORY] = (self.blocks, called, render, gap, self._last_write_took)
         self.xruns += 1
+        if self.step_up is not None and self.step_up.miss(called, render) is not None:
+            self._step_due = True
         self._publish()
 
     def _buffer_frames(self) -> int:
@@ -260,7 +276,9 @@ class Engine:
                             state_serial=self.commands.serial,
                             frames_written=self.frames_written + self._written_since_open,
                             failing=self.failing, switched=self.player.switched,
-                            state_frame=self.state_frame, **extra)
+                            state_frame=self.state_frame, period_reason=self.period_reason,
+                            block_cost_ns=int(self.block_cost * 1e9),
+                            period_steps=0 if self.step_up is None else self.step_up.steps, **extra)
 
     def latency_percentile(self, percent: float) -> float:
         """Percentile of the recorded block latencies, in seconds."""

@@ -38,9 +38,11 @@ from typing import Any
 from ..children import child_context
 from ..core.errors import BreakageError
 from ..core.playstate import PlayState
+from ..core.settings import AUTO_PERIOD
 from . import handover, status
 from .engine import Engine
 from .handover import STOP, StateSlot
+from .period import CHOICES, StepUp, resolve
 from .sinks import AlsaSink, NullSink, PacedSink, Sink, WavSink
 from .status import EngineStatus, StatusBoard
 from .take_ring import FrameRing
@@ -59,11 +61,15 @@ class EngineSettings:
     ``rate``: the device's rate in Hz; the kit is resampled to it and the
     step clock runs at it. ``pace``: pace an unpaced device (file/null/wav/none)
     in real time. ``frames``: stop after this many frames (None: until stopped).
+    ``period``: frames per block, or ``"auto"`` (see :mod:`.period`).
+    ``realtime_priority``: the SCHED_FIFO priority asked for; 0 runs the
+    engine at normal priority (as the CPU headroom bench needs, since a CPU
+    quota does not apply to real-time tasks).
     """
 
     device: str
     rate: int = 48_000
-    period: int = 64
+    period: int | str = 64
     periods: int = 3
     kit_dir: str | None = None
     pace: bool = False
@@ -74,7 +80,14 @@ class EngineSettings:
 
 
 def make_sink(settings: EngineSettings) -> Sink:
-    """The sink ``settings.device`` names, paced if asked."""
+    """The sink ``settings.device`` names, paced if asked.
+
+    The audio process resolves an automatic period before it opens a device;
+    here (a lockstep run, with no deadline to keep) ``"auto"`` is the
+    smallest period, so offline renders do not depend on the machine.
+    """
+    if not isinstance(settings.period, int):
+        settings = replace(settings, period=CHOICES[0])
     sink: Sink
     if settings.device.startswith("wav:"):
         sink = WavSink(settings.device[4:], settings.rate, settings.period)
@@ -178,10 +191,37 @@ class AudioProcess:
         self.stop()
 
 
+class PeriodWatch:
+    """Logs the period in force and why, once when the engine first plays and again whenever it steps up."""
+
+    def __init__(self, logger: logging.Logger = log) -> None:
+        self.log = logger
+        self._period = 0
+
+    def check(self, reading: EngineStatus) -> None:
+        if not reading.period or reading.period == self._period:
+            return
+        if self._period and reading.period_steps:
+            self.log.warning("audio: the engine's own blocks kept missing their deadlines at %d frames, so the "
+                             "period is now %d frames (stepped up %d time(s); set [audio] period to pin one)",
+                             self._period, reading.period, reading.period_steps)
+        else:
+            self.log.info("audio: period %d frames (%s)", reading.period, describe_period(reading))
+        self._period = reading.period
+
+
+def describe_period(reading: EngineStatus, rate: int = 48_000) -> str:
+    """The period in force in words, with why (``rate``: the device's, for the length in ms)."""
+    length = reading.period / rate * 1e3
+    cost = f"; a block costs {reading.block_cost_ns / 1e3:.0f} us at p99" if reading.block_cost_ns else ""
+    return f"{length:.2f} ms at {rate} Hz: {reading.period_why}{cost}"
+
+
 class EngineMonitor:
     """Turns the board's counters into log lines on the control side, rate-limited.
 
-    Call :meth:`check` now and then (a few times a second): xruns are logged
+    Call :meth:`check` now and then (a few times a second): the period in
+    force is logged when the engine starts and when it steps up; xruns are logged
     at most once per ``interval`` seconds with the count since the last line;
     a device failure is logged once when it starts, once when it ends (with
     how many failures it took), never once per retry; the death of the audio
@@ -193,10 +233,12 @@ class EngineMonitor:
         self._xruns = self._failing = 0
         self._last_line = -interval
         self._dead = False
+        self._period = PeriodWatch(logger)
 
     def check(self, now: float) -> EngineStatus:
         """Read the board and log what changed; ``now`` in seconds (e.g. ``time.monotonic()``)."""
         reading = self.audio.status()
+        self._period.check(reading)
         if reading.xruns > self._xruns and now - self._last_line >= self.interval:
             self.log.warning("audio: %d xrun(s) (underruns), recovered; %d in all",
                              reading.xruns - self._xruns, reading.xruns)
@@ -255,18 +297,21 @@ def engine_main(settings: EngineSettings, state: PlayState, board_memory: Any, s
         signal.signal(number, stop)
     report: dict[str, Any] = {"error": ""}
     try:
-        player = Player(load_kit(settings.kit_dir, rate=settings.rate), state, max_block=1024,
-                        max_voices=settings.max_voices)
+        kit = load_kit(settings.kit_dir, rate=settings.rate)
+        player = Player(kit, state, max_block=max(CHOICES), max_voices=settings.max_voices)
     except BreakageError as failure:
         _send_quietly(results, {**report, "error": str(failure)})
         return
+    report["realtime"] = _ask_for_realtime(settings.realtime_priority)
+    period, reason, cost = resolve(settings.period, kit, settings.max_voices)   # measured as it will run
+    step_up = StepUp(period, settings.rate) if settings.period == AUTO_PERIOD else None
     board = StatusBoard(board_memory)
-    engine = Engine(player, lambda: make_sink(settings), _FromControl(StateSlot(slot_memory), parent), board,
-                    tap=None if tap is None else FrameRing(*tap))
+    engine = Engine(player, lambda: make_sink(replace(settings, period=step_up.period if step_up else period)),
+                    _FromControl(StateSlot(slot_memory), parent), board, step_up=step_up,
+                    period_reason=reason, block_cost=cost, tap=None if tap is None else FrameRing(*tap))
     stopping.append(engine)
     if requested:
         engine.stop()
-    report["realtime"] = _ask_for_realtime(settings.realtime_priority)
     gc.collect()
     gc.freeze()
     gc.disable()
@@ -284,6 +329,7 @@ def engine_main(settings: EngineSettings, state: PlayState, board_memory: Any, s
         "block_latency_median_ms": engine.latency_percentile(50) * 1e3,
         "misses": engine.recorded_misses(), "last_error": engine.last_error,
         "rss_mb": resident_mb(), "stopped_by": [signal.Signals(n).name for n in requested],
+        "period": step_up.period if step_up else period, "period_reason": engine.period_reason,
     })
 
 
@@ -326,6 +372,8 @@ def _ask_for_realtime(priority: int) -> str:
     """
     granted = []
     try:
+        if priority <= 0:
+            raise OSError(0, "asked for")
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
         granted.append(f"SCHED_FIFO {priority}")
     except (PermissionError, OSError, AttributeError) as error:

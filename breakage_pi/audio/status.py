@@ -20,10 +20,20 @@ from .seqlock import SeqLock
 
 FIELDS = ("frame", "step", "blocks", "xruns", "worst_block_ns", "device_lost", "latency_frames", "period",
           "running", "state_serial", "frames_written", "failing", "updated_ns", "switched",
-          "state_frame")
+          "state_frame", "period_reason", "block_cost_ns", "period_steps")
 ERROR_BYTES = 256
 WORDS = 1 + len(FIELDS) + ERROR_BYTES // 8
 READ_TRIES = 1000          # about 0.2 ms of retrying at most, then the reading is marked stale
+
+# Why the period in force is what it is (``period_reason``); see :mod:`.period`.
+PINNED, MEASURED, STEPPED_UP, NONE_FITS = 1, 2, 3, 4
+PERIOD_REASONS = {
+    0: "not yet known",
+    PINNED: "pinned by the config or the command line",
+    MEASURED: "auto: the smallest period whose measured p99 block cost leaves half of it free",
+    STEPPED_UP: "auto: stepped up after repeated deadline misses caused by the engine's own blocks",
+    NONE_FITS: "auto: no period left half of it free, so the largest was taken",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,10 @@ class EngineStatus:
     frame at which the state ``state_serial`` names was adopted (the start
     of the block it first played in), so the control side knows exactly
     from which sample it plays (live MIDI out is timed by it).
+    ``period_reason`` says why ``period`` is what it is (see
+    :attr:`period_why`), ``block_cost_ns`` is the p99 block cost the engine
+    measured at start (0 when the period was pinned), ``period_steps`` how
+    often it has stepped the period up since.
     ``stale`` is True when no consistent copy could be read (the values are
     the previous reading's); ``alive`` is None unless the reader knows.
     """
@@ -60,6 +74,9 @@ class EngineStatus:
     updated_ns: int = 0
     switched: int = 0
     state_frame: int = 0
+    period_reason: int = 0
+    block_cost_ns: int = 0
+    period_steps: int = 0
     error: str = ""
     stale: bool = False
     alive: bool | None = None
@@ -67,6 +84,11 @@ class EngineStatus:
     @property
     def worst_block_ms(self) -> float:
         return self.worst_block_ns / 1e6
+
+    @property
+    def period_why(self) -> str:
+        """Why the period in force is what it is, in words."""
+        return PERIOD_REASONS.get(self.period_reason, "unknown")
 
     def age(self, now_ns: int) -> float:
         """Seconds since the engine last updated the board (``now_ns`` from ``time.monotonic_ns()``)."""

@@ -14,6 +14,7 @@ from typing import Sequence
 
 SECTIONS = {
     "mixer": "breakage_pi.bench.mixer",
+    "headroom": "breakage_pi.bench.headroom",
     "engine": "breakage_pi.bench.engine",
     "grid": "breakage_pi.bench.grid",
     "nets": "breakage_pi.bench.nets",

@@ -47,6 +47,7 @@ from ..core.playstate import PlayState
 from ..ml.dataset import training_set
 from ..ml.process import TrainingProcess
 from ..ml.train import TrainConfig
+from .quota import CpuQuota
 
 EDITS_PER_SECOND = 50
 RATE = 48_000
@@ -65,7 +66,8 @@ def _probe_main(seconds: float, records: Any, cpu: int, priority: int) -> None:
     """A probe's body: on ``cpu``, sleep 1 ms at a time for ``seconds``; record (deadline, woke) of late wake-ups."""
     os.sched_setaffinity(0, {cpu})
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        if priority > 0:                                 # 0: normal priority, as a normally scheduled engine
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except OSError:
         pass
     table = np.frombuffer(records, dtype=np.float64).reshape(-1, 2)
@@ -134,7 +136,7 @@ def explain_misses(misses: list[tuple[float, ...]], late: np.ndarray, period: fl
         window_start, window_end = called - gap - previous_write - period, called + period
         overlapping = (late[:, 0] < window_end) & (late[:, 1] > window_start) if len(late) else np.zeros(0, bool)
         probe_late = float((late[overlapping, 1] - late[overlapping, 0]).max()) if overlapping.any() else 0.0
-        explained.append({"block": int(block), "render_ms": render * 1e3, "gap_ms": gap * 1e3,
+        explained.append({"block": int(block), "called": called, "render_ms": render * 1e3, "gap_ms": gap * 1e3,
                           "previous_write_ms": previous_write * 1e3, "probe_late_ms": probe_late * 1e3,
                           "cause": "machine" if probe_late * 1e3 >= MACHINE_STALL_MS else "engine"})
     return explained
@@ -152,19 +154,40 @@ def _control_side_net() -> Any:
     return net
 
 
-def soak(seconds: float, period: int = 64, periods: int = 3) -> dict[str, float]:
-    """Run the soak for ``seconds`` of audio; figures keyed ``engine.soak.*`` and ``engine.rss_mb.*``."""
+def soak(seconds: float, period: int = 64, periods: int = 3, voices: int = 64,
+         share: float | None = None) -> dict[str, float]:
+    """Run the soak for ``seconds`` of audio; figures keyed ``engine.soak.*`` and ``engine.rss_mb.*``.
+
+    With ``share``, the audio process runs at normal priority under a CPU
+    quota of that share of one core (see :mod:`.quota`) from its first
+    instruction; the training and this control side run outside it. The
+    probes then run at normal priority too, so a miss the machine's other
+    work explains (the engine ready to run, the CPUs busy) is the machine's,
+    and ``engine.soak.misses_quota`` counts the engine's misses during which
+    the quota held it back (its throttle count, read at every edit, rose).
+    """
     rng = np.random.default_rng(0)
     patterns = [Pattern(rng.integers(0, 256, (4, 16), dtype=np.uint8)) for _ in range(64)]
     data = training_set(patterns, ("in", "in", "out", "out"))
     endless = TrainConfig(targets=(1e-9,), max_epochs=10**9, report_every=50)
     net = _control_side_net()
-    settings = EngineSettings("none", period=period, periods=periods, pace=True, frames=round(seconds * RATE))
-    probe = Probe(seconds + 5).start()
-    audio = AudioProcess(settings, PlayState(GROOVE, 128.0, 0.58)).start()
+    settings = EngineSettings("none", period=period, periods=periods, pace=True, frames=round(seconds * RATE),
+                              max_voices=voices, realtime_priority=70 if share is None else 0)
+    probe = Probe(seconds + 5, priority=80 if share is None else 0).start()   # as the engine is scheduled
+    limit = None if share is None else CpuQuota(1.0)
+    if limit is not None:
+        limit.add(os.getpid())               # the audio process starts inside the quota ...
+    try:
+        audio = AudioProcess(settings, PlayState(GROOVE, 128.0, 0.58)).start()
+    finally:
+        if limit is not None:
+            limit.release(os.getpid())       # ... and this process leaves it at once
+    if limit is not None and share is not None:
+        limit.set(share)
     trainer = TrainingProcess(data, endless)
     edits = epochs = 0
     memory: dict[str, float] = {}
+    throttles: list[tuple[float, int]] = []
     try:
         next_edit = time.monotonic()
         while audio.is_alive():
@@ -177,6 +200,8 @@ def soak(seconds: float, period: int = 64, periods: int = 3) -> dict[str, float]
             if not audio.send(PlayState(pattern, 128.0, 0.58)):
                 break
             edits += 1
+            if limit is not None:
+                throttles.append((time.perf_counter(), limit.throttled()))
             progress = trainer.progress()
             epochs = progress[-1][0] if progress else epochs
             frame = audio.status().frame
@@ -189,6 +214,8 @@ def soak(seconds: float, period: int = 64, periods: int = 3) -> dict[str, float]
         trainer.abort()
         trainer.close()
         audio.stop()
+        if limit is not None:
+            limit.close()
     explained = explain_misses(report["misses"], probe.late_wakeups(), period / RATE)
     for miss in explained:
         print(f"  miss at block {miss['block']}: render {miss['render_ms']:.3f} ms, gap since the previous write "
@@ -196,7 +223,9 @@ def soak(seconds: float, period: int = 64, periods: int = 3) -> dict[str, float]
               f"{miss['probe_late_ms']:.3f} ms late -> {miss['cause']}", file=sys.stderr)
     print(f"  soak: {seconds:g} s, {period} x {periods} frames, {edits} edits, training reached epoch {epochs}, "
           f"{report.get('realtime')}", file=sys.stderr)
+    quota_misses = _held_back(explained, np.array(throttles).reshape(-1, 2), period / RATE)
     return {
+        **({} if share is None else {"engine.soak.misses_quota": quota_misses}),
         "engine.soak.seconds": seconds,
         "engine.soak.blocks": report["blocks"],
         "engine.soak.deadline_misses": report["xruns"],
@@ -209,6 +238,21 @@ def soak(seconds: float, period: int = 64, periods: int = 3) -> dict[str, float]
         "engine.soak.training_epochs": epochs,
         **memory,
     }
+
+
+def _held_back(explained: list[dict[str, Any]], throttles: np.ndarray, period: float) -> int:
+    """The engine's misses whose window (as in :func:`explain_misses`) overlaps a stretch between two
+    readings of the quota's throttle count in which the count rose."""
+    rose = np.flatnonzero(np.diff(throttles[:, 1]) > 0) if len(throttles) > 1 else np.zeros(0, int)
+    starts, ends = throttles[rose, 0], throttles[rose + 1, 0]
+    held = 0
+    for miss in explained:
+        if miss["cause"] != "engine":
+            continue
+        called = miss["called"]
+        window_start = called - (miss["gap_ms"] + miss["previous_write_ms"]) / 1e3 - period
+        held += bool(((starts < called + period) & (ends > window_start)).any())
+    return held
 
 
 def _memory(audio: int | None, training: int | None) -> dict[str, float]:

@@ -10,6 +10,19 @@
   the press (the INT line falls): the part the instrument's code controls,
   and ``grid``, ``control`` and ``engine`` split it (INT to the pad event, to
   the snapshot handed over, to the block rendered).
+- ``instrument.sim.*``: the same two figures on simulated time, free of
+  this machine's other load (wall-clock p99s here move by 3x between runs).
+  Each press is the sum of its parts, each either on the emulator's clock
+  or measured as CPU time: the wait for the chip's next key scan and the
+  bus transfers at the configured speed (``bench grid``'s simulated grid,
+  the playhead moving as while playing); the control loop's CPU time for
+  the iteration that turned the pad event into a snapshot (state machine
+  and net inference, measured in the live run above); the wait for the
+  engine's next block start (the snapshot lands at a uniformly random
+  moment of a period, seeded); and the CPU time of rendering one block
+  (the instrument's kit and playing state at the engine's period). Waking
+  the control loop and the engine is taken as immediate, which it is not
+  on a busy machine: that is what the wall-clock figures show.
 - ``instrument.cold_start_s``: ``breakage-pi run --sim --headless`` started
   as a process until it logs its first audio block.
 - ``instrument.rss_mb`` / ``instrument.pss_mb``: the daemon and its audio
@@ -66,6 +79,7 @@ class _LiveInstrument:
             if time.monotonic() > deadline:
                 raise RuntimeError("the instrument did not come up")
             time.sleep(0.01)
+        self.control_cpu: list[float] = []       # CPU seconds of each loop iteration that handed a snapshot over
         self._running = True
         self._loop = threading.Thread(target=self._run, name="control", daemon=True)
         self._loop.start()
@@ -81,7 +95,10 @@ class _LiveInstrument:
     def _run(self) -> None:
         while self._running:
             status = self.audio.status()
+            sent, cpu = len(self.sent), time.thread_time()
             self.controller.iterate(time.monotonic(), status.step, status.switched)
+            if len(self.sent) > sent:
+                self.control_cpu.append(time.thread_time() - cpu)
             self.controller.wait(0.005)
 
     def played(self, since: int, wanted: Callable[[Any], bool], timeout: float = 5.0) -> tuple[float, float]:
@@ -131,6 +148,7 @@ def press_to_sound(root: Path) -> dict[str, float]:
 
     instrument = _LiveInstrument(_data_dir(root / "press"))
     latencies, from_scan, grid, control, engine = [], [], [], [], []
+    control_cpu: list[float] = []
     try:
         for index in range(PRESSES):
             column = 1 + 2 * (index % 7)                 # empty kick steps of the demo bank's slot 1
@@ -153,6 +171,8 @@ def press_to_sound(root: Path) -> dict[str, float]:
             instrument.rig.release(0, column)
             instrument.played(since, lambda sent: sent[2].pattern.velocity(0, column) == 0)
             time.sleep(0.01)
+        control_cpu = list(instrument.control_cpu)
+        period, play_state = instrument.audio.status().period, instrument.controller.state.play_state()
     finally:
         instrument.close()
     figures = {}
@@ -161,6 +181,48 @@ def press_to_sound(root: Path) -> dict[str, float]:
         milliseconds = np.array(seconds) * 1e3
         figures[f"instrument.{name}_median_ms"] = float(np.median(milliseconds))
         figures[f"instrument.{name}_p99_ms"] = float(np.percentile(milliseconds, 99))
+    figures.update(simulated_press_to_sound(np.array(control_cpu), period, play_state))
+    return figures
+
+
+def block_cpu_seconds(period: int, play_state: Any, blocks: int = 3000) -> np.ndarray:
+    """CPU seconds of each of ``blocks`` blocks rendered from ``play_state`` with the built-in kit."""
+    from ..audio.kit import load_kit
+    from ..audio.player import Player
+
+    player = Player(load_kit(), play_state, max_block=period)
+    costs = np.empty(blocks)
+    for block in range(-100, blocks):
+        started = time.thread_time()
+        player.render(period)
+        if block >= 0:
+            costs[block] = time.thread_time() - started
+    return costs
+
+
+def simulated_press_to_sound(control_cpu: np.ndarray, period: int, play_state: Any,
+                             seed: int = 0) -> dict[str, float]:
+    """Press-to-sound and scan-to-sound on simulated time (see the module docstring): ``instrument.sim.*``."""
+    from .grid import FREQUENCY, _playhead, _simulated
+
+    bus_ms, physical_ms = _simulated(_playhead())            # from the chip's scan, and from the finger
+    block_ms = block_cpu_seconds(period, play_state) * 1e3
+    rng = np.random.default_rng(seed)
+    count = max(len(bus_ms), len(control_cpu))
+    pick = lambda values: np.resize(rng.permutation(values), count)    # noqa: E731  each value as often
+    control_ms = pick(control_cpu * 1e3)
+    wait_ms = rng.uniform(0.0, period / 48.0, count)                    # to the next block start (48 kHz)
+    engine_ms = wait_ms + pick(block_ms)
+    bus, physical = pick(bus_ms), pick(physical_ms)
+    scan_to_sound, press_to_sound = bus + control_ms + engine_ms, physical + control_ms + engine_ms
+    print(f"  simulated time: {count} presses, bus at {FREQUENCY // 1000} kHz, period {period} frames, "
+          f"control loop CPU p99 {np.percentile(control_ms, 99):.2f} ms, block CPU p99 "
+          f"{np.percentile(block_ms, 99) * 1e3:.0f} us", file=sys.stderr)
+    figures = {}
+    for name, values in (("press_to_sound", press_to_sound), ("scan_to_sound", scan_to_sound), ("grid", bus),
+                         ("control_cpu", control_ms), ("engine", engine_ms), ("block_cpu", block_ms)):
+        figures[f"instrument.sim.{name}_median_ms"] = float(np.median(values))
+        figures[f"instrument.sim.{name}_p99_ms"] = float(np.percentile(values, 99))
     return figures
 
 

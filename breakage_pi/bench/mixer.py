@@ -11,6 +11,15 @@ voice's window alone is 2 KiB at 256 frames) would push it past
 (goal 0; the mixer before its buffers were made ahead allocated one per
 block and more).
 
+Each cost figure is measured for this mixer and, in the same loop, for the
+reference mixer (``bench/reference_mixer.py``: the mixer of commit 3466e98,
+which allocated its gathered buffer every block): blocks alternate between
+the two, so both see the same noise from the rest of the machine, and
+``*.p99_ratio`` is this mixer's p99 over the reference's (at most 1: this
+one is at least as fast). Paced figures render one block per period of
+real time, alternating mixers period by period, so each block meets caches
+another period has cooled.
+
 Also the master limiter's cost per block (``mixer.limiter.f{n}.*``): passing
 a quiet mix through, and limiting a mix that is over the ceiling throughout.
 """
@@ -21,6 +30,7 @@ import gc
 import sys
 import time
 import tracemalloc
+from typing import Sequence
 
 import numpy as np
 
@@ -29,6 +39,7 @@ from ..audio.limiter import Limiter
 from ..audio.mixer import Mixer
 from ..core.clock import SAMPLE_RATE
 from ..core.pattern import DEFAULT_CHANNEL_NAMES
+from .reference_mixer import Mixer as ReferenceMixer
 
 VOICES = (4, 16, 64)
 FRAMES = (64, 128, 256)
@@ -79,29 +90,43 @@ def _long_kit() -> Kit:
     return Kit(DEFAULT_CHANNEL_NAMES, (noise,) * 4)
 
 
-def _loaded_mixer(kit: Kit, voices: int, frames: int) -> Mixer:
-    mixer = Mixer(kit, max_voices=64, max_block=frames)
+def _loaded_mixer(kit: Kit, voices: int, frames: int, kind: type = Mixer) -> Mixer:
+    mixer = kind(kit, max_voices=64, max_block=frames)
     for voice in range(voices):
         mixer.trigger(voice % 4, 200, voice % frames)
     return mixer
 
 
-def _block_costs(mixer: Mixer, voices: int, frames: int, blocks: int, paced: bool) -> np.ndarray:
-    """Seconds per block; voices are retriggered as they end so ``voices`` stay active."""
+def _block_costs(mixers: Sequence[Mixer], voices: int, frames: int, blocks: int,
+                 paced: bool) -> list[np.ndarray]:
+    """Seconds per block of each mixer, as a fraction of the block's length; voices are retriggered as they
+    end so ``voices`` stay active. Unpaced, every mixer renders each block (the order turning each block);
+    paced, one block per period of real time goes to each mixer in turn."""
     period = frames / SAMPLE_RATE
-    costs = np.empty(blocks)
+    costs = [np.empty(blocks) for _ in mixers]
     deadline = time.perf_counter()
     for block in range(blocks):
-        if paced:
-            deadline += period
-            while (wait := deadline - time.perf_counter()) > 0:
-                time.sleep(wait)
-        while mixer.count < voices:
-            mixer.trigger(block % 4, 200, 0)
-        start = time.perf_counter()
-        mixer.render(frames)
-        costs[block] = time.perf_counter() - start
-    return costs / period
+        for turn in range(len(mixers)):
+            which = (block + turn) % len(mixers)
+            mixer = mixers[which]
+            if paced:
+                deadline += period
+                while (wait := deadline - time.perf_counter()) > 0:
+                    time.sleep(wait)
+            while mixer.count < voices:
+                mixer.trigger(block % 4, 200, 0)
+            start = time.perf_counter()
+            mixer.render(frames)
+            costs[which][block] = time.perf_counter() - start
+    return [cost / period for cost in costs]
+
+
+def _record(figures: dict[str, float], key: str, costs: Sequence[np.ndarray], prefix: str = "") -> None:
+    ours, reference = costs
+    for name, found in (("", ours), ("reference_", reference)):
+        figures[f"{key}.{name}{prefix}rt_median"] = float(np.median(found))
+        figures[f"{key}.{name}{prefix}rt_p99"] = float(np.percentile(found, 99))
+    figures[f"{key}.{prefix}p99_ratio"] = float(np.percentile(ours, 99) / np.percentile(reference, 99))
 
 
 def _limiter_costs(frames: int, level: float) -> np.ndarray:
@@ -125,18 +150,14 @@ def run() -> dict[str, float]:
     try:
         for voices in VOICES:
             for frames in FRAMES:
-                mixer = _loaded_mixer(kit, voices, frames)
-                _block_costs(mixer, voices, frames, 200, paced=False)           # warm up
-                costs = _block_costs(mixer, voices, frames, BLOCKS, paced=False)
-                key = f"mixer.v{voices}.f{frames}"
-                figures[f"{key}.rt_median"] = float(np.median(costs))
-                figures[f"{key}.rt_p99"] = float(np.percentile(costs, 99))
+                mixers = [_loaded_mixer(kit, voices, frames, kind) for kind in (Mixer, ReferenceMixer)]
+                _block_costs(mixers, voices, frames, 200, paced=False)           # warm up
+                _record(figures, f"mixer.v{voices}.f{frames}", _block_costs(mixers, voices, frames, BLOCKS, False))
         for voices in (16, 64):
             print(f"  paced run, {voices} voices at 64 frames, {PACED_SECONDS:g} s", file=sys.stderr)
-            mixer = _loaded_mixer(kit, voices, 64)
-            costs = _block_costs(mixer, voices, 64, int(PACED_SECONDS * SAMPLE_RATE / 64), paced=True)
-            figures[f"mixer.v{voices}.f64.paced_rt_median"] = float(np.median(costs))
-            figures[f"mixer.v{voices}.f64.paced_rt_p99"] = float(np.percentile(costs, 99))
+            mixers = [_loaded_mixer(kit, voices, 64, kind) for kind in (Mixer, ReferenceMixer)]
+            blocks = int(PACED_SECONDS * SAMPLE_RATE / 64 / 2)
+            _record(figures, f"mixer.v{voices}.f64", _block_costs(mixers, voices, 64, blocks, True), "paced_")
         for frames in FRAMES:
             for name, level in (("pass", 0.5), ("limit", 2.0)):
                 costs = _limiter_costs(frames, level)

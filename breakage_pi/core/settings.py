@@ -13,6 +13,8 @@ Traceback (most recent call last):
 breakage_pi.core.settings.ConfigError: grid.int_pin: must be a BCM GPIO number 0-27, got 40
 >>> parse_config({"audio": {"period": 128}}).audio.period
 128
+>>> parse_config({}).audio.period
+'auto'
 
 Pins are BCM GPIO numbers; times are in the unit their key names
 (``_ms``, ``_s``).
@@ -34,6 +36,9 @@ _I2C1_PINS = {2: "I2C-1 SDA, the grid's bus", 3: "I2C-1 SCL, the grid's bus"}
 _SPI_PINS = {0: {9: "SPI0 MISO", 10: "SPI0 MOSI", 11: "SPI0 SCLK"},
              1: {19: "SPI1 MISO", 20: "SPI1 MOSI", 21: "SPI1 SCLK"}}
 _SPI_SELECT = {0: (8, 7), 1: (18, 17, 16)}
+
+
+AUTO_PERIOD = "auto"
 
 
 class ConfigError(FormatError):
@@ -108,11 +113,17 @@ def _default_knobs() -> Mapping[str, KnobConfig]:
 
 @dataclass(frozen=True)
 class AudioConfig:
-    """The ALSA output: a ``hw:`` device (never ``default``/dmix), rate in Hz, period in frames."""
+    """The ALSA output: a ``hw:`` device (never ``default``/dmix), rate in Hz, period in frames.
+
+    ``period`` is a number of frames, which pins it, or ``"auto"``: the
+    engine measures its own block cost at start and takes the smallest
+    period that leaves at least half of each block free, and steps it up if
+    its own blocks keep missing their deadlines.
+    """
 
     device: str = "hw:CARD=Headphones,DEV=0"
     rate: int = 48_000
-    period: int = 64
+    period: int | str = AUTO_PERIOD
     periods: int = 3
 
 
@@ -265,10 +276,18 @@ _KNOB: dict[str, Check] = {
     "smoothing_ms": _number(0.0, 1000.0, " ms"),
     "dead_band": _number(0.0, 0.2),
 }
+def _period(value: Any, key: str) -> int | str:
+    if value == AUTO_PERIOD:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 16 <= value <= 4096:
+        raise ConfigError(f"must be \"auto\" or a period in frames, 16-4096, got {value!r}", key)
+    return value
+
+
 _AUDIO: dict[str, Check] = {
     "device": _device,
     "rate": _integer(8_000, 192_000, "a sample rate in Hz,"),
-    "period": _integer(16, 4096, "a period in frames,"),
+    "period": _period,
     "periods": _integer(2, 4, "a period count"),
 }
 def _boolean(value: Any, key: str) -> bool:

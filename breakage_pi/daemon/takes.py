@@ -76,10 +76,12 @@ class Takes:
 
     # -- the control loop, each pass --
 
-    def at(self, frame: int, xruns: int = 0, offset: int | None = None) -> None:
-        """The engine has reached session ``frame`` (``offset``: frames of earlier audio processes)."""
+    def at(self, frame: int, xruns: int = 0, offset: int | None = None, period: int = 0) -> None:
+        """The engine has reached session ``frame`` (``offset``: frames of earlier audio processes; ``period``:
+        the block size it was granted, 0 if not known)."""
         if offset is not None:
             self.offset = offset
+        self.period = period or self.period
         self.frame, self.xruns = frame, xruns
         self._pass.clear()
         recorder = self.recorder
