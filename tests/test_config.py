@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from breakage_pi.config import (DEFAULT_CONFIG_PATH, Config, ConfigError, GridConfig, KnobConfig, load_config,
+from breakage_pi.cli.config_file import (DEFAULT_CONFIG_PATH, Config, ConfigError, GridConfig, KnobConfig, load_config,
                                 parse_config)
 from breakage_pi.core.errors import BreakageError
 
@@ -125,7 +125,7 @@ def test_the_default_location_may_be_absent(monkeypatch, tmp_path):
 def test_the_settings_print_as_toml_that_reads_back():
     import tomllib
 
-    from breakage_pi.config import format_config
+    from breakage_pi.cli.config_file import format_config
 
     config = parse_config({"grid": {"int_pin": False},
                            "knobs": {"tempo": {"kind": "encoder", "a": 22, "b": 23, "push": 24}}})
@@ -145,7 +145,7 @@ def test_the_config_command_checks_a_file(tmp_path, capsys):
 
 
 def test_the_config_command_says_when_there_is_no_file_and_the_defaults_rule(monkeypatch, capsys):
-    from breakage_pi import config as config_module
+    from breakage_pi.cli import config_file as config_module
     from breakage_pi.cli import main
 
     monkeypatch.delenv("BREAKAGE_PI_CONFIG", raising=False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import shutil
 
-from breakage_pi.app import RunOptions, run_live
+from breakage_pi.daemon import RunOptions, run_live
 from breakage_pi.audio.kit import default_kit_dir
-from breakage_pi.config import Config
+from breakage_pi.cli.config_file import Config
 from breakage_pi.store import load_bank
 
 

@@ -14,7 +14,7 @@ from builders import read_wav
 from test_daemon import bank_of, data_dir, expected_level
 from test_daemon_live import Hands
 
-from breakage_pi.app import RunOptions, run_live
+from breakage_pi.daemon import RunOptions, run_live
 from breakage_pi.core import Pattern
 from breakage_pi.core.settings import Config, MidiConfig, SyncConfig
 from breakage_pi.store import load_bank, save_bank

@@ -7,9 +7,9 @@ import pytest
 from breakage_pi.audio.period import CHOICES
 
 from breakage_pi.cli import main
-from breakage_pi.config import Config
+from breakage_pi.cli.config_file import Config
 from breakage_pi.core.settings import parse_config
-from breakage_pi.doctor import (OK, PROBLEM, UNCHECKED, WARNING, Machine, check_adc, check_audio, check_data_dir,
+from breakage_pi.cli.doctor_checks import (OK, PROBLEM, UNCHECKED, WARNING, Machine, check_adc, check_audio, check_data_dir,
                                 check_grid, check_groups, check_realtime, check_usb_gadget, diagnose)
 from breakage_pi.hw.errors import HardwareError
 from breakage_pi.hw.probe import jumpers_for

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from breakage_pi.config import Config
+from breakage_pi.cli.config_file import Config
 
 FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
 

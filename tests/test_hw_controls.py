@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from breakage_pi.config import Config, parse_config
+from breakage_pi.cli.config_file import Config, parse_config
 from breakage_pi.core.events import ButtonEvent, KnobEvent
 from breakage_pi.core.takeover import SoftTakeover
 from breakage_pi.hw import Controls, HardwareError

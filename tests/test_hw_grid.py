@@ -16,7 +16,7 @@ from adafruit_neotrellis.multitrellis import MultiTrellis
 from adafruit_neotrellis.neotrellis import NeoTrellis
 from gpiozero.pins.mock import MockFactory
 
-from breakage_pi.config import GridConfig
+from breakage_pi.cli.config_file import GridConfig
 from breakage_pi.core.events import DeviceStatus, PadEvent, blank_frame
 from breakage_pi.core.errors import FormatError
 from breakage_pi.hw import Grid, HardwareError

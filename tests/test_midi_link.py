@@ -9,7 +9,7 @@ import mido
 
 from breakage_pi.core import Pattern
 from breakage_pi.core.playstate import PlayState
-from breakage_pi.midi_link import LiveMidiFeed, MidiOut
+from breakage_pi.daemon.midi_link import LiveMidiFeed, MidiOut
 
 KICKS = Pattern().with_channel(0, [200, 0, 0, 0] * 4)
 SNARES = Pattern().with_channel(1, [0, 0, 0, 0, 180, 0, 0, 0] * 2)
@@ -63,7 +63,7 @@ def test_a_followed_clock_from_a_fifo_becomes_tempo_and_transport_events(tmp_pat
     import os
 
     from breakage_pi.core.instrument import ExternalClock
-    from breakage_pi.midi_link import ClockIn
+    from breakage_pi.daemon.midi_link import ClockIn
 
     fifo = tmp_path / "clock-in"
     os.mkfifo(fifo)

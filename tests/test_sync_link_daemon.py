@@ -11,10 +11,10 @@ from test_daemon import MODELS, offset_kit
 
 from breakage_pi.core import Bank, Pattern, Slot
 from breakage_pi.core.instrument import BankLoaded, Instrument, KitsFound
-from breakage_pi.datadir import DataDir
+from breakage_pi.daemon.datadir import DataDir
 from breakage_pi.store import save_bank
 from breakage_pi.sync import FdTransport, ProtocolError, SyncClient
-from breakage_pi.sync_link import SyncLink
+from breakage_pi.daemon.sync_link import SyncLink
 
 
 @pytest.fixture

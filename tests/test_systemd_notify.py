@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from breakage_pi.systemd import (Heartbeat, notify, notify_ready, notify_status, notify_stopping,
+from breakage_pi.daemon.systemd import (Heartbeat, notify, notify_ready, notify_status, notify_stopping,
                                  watchdog_interval_s)
 
 

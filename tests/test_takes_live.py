@@ -7,7 +7,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from breakage_pi.app import RunOptions, run_live
+from breakage_pi.daemon import RunOptions, run_live
 from breakage_pi.audio.kit import default_kit_dir
 from breakage_pi.config import Config
 from breakage_pi.core.pages import ROW_SYSTEM, TAKE_COLUMN

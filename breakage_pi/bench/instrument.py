@@ -60,18 +60,22 @@ class _LiveInstrument:
 
     def __init__(self, data_dir: Path) -> None:
         self.int_fell: list[float] = []
-        from ..app import RunOptions, engine_settings, sim_hardware, open_instrument, quick_thread_switches
         from ..audio.process import AudioProcess
-        from ..config import Config
+        from ..core.settings import Config
+        from ..daemon.controller import quick_thread_switches
+        from ..daemon.live import engine_settings
+        from ..daemon.sim import sim_hardware
+        from ..daemon.startup import open_instrument
 
         quick_thread_switches()             # as the daemon does
-        options = RunOptions(config=Config(), data_dir=data_dir, sim=True, device="none", pace=True)
+        config = Config()
         self.sent: list[tuple[float, int, Any, Any]] = []   # when, engine blocks then, snapshot, nets playing
-        self.controller, _ = open_instrument(options, False, self._send, lambda frame: None)
-        self.audio = AudioProcess(engine_settings(options, None, None), self.controller.state.play_state()).start()
+        self.controller, _ = open_instrument(data_dir, config.instrument, self._send, lambda frame: None)
+        self.audio = AudioProcess(engine_settings(config.audio, "none", pace=True),
+                                  self.controller.state.play_state()).start()
         self.events: list[tuple[float, Any]] = []
         self.rig, self.hardware, self._restore_pins = sim_hardware(
-            options, self.controller.state, self._post, time.monotonic, options.config.grid.frequency)
+            config, self.controller.state, self._post, time.monotonic, config.grid.frequency)
         self.rig.bus.add_int_listener(lambda asserted: self.int_fell.append(time.perf_counter()) if asserted else None)
         self.hardware.start()
         deadline = time.monotonic() + 20
@@ -132,7 +136,7 @@ class _LiveInstrument:
 
 def _data_dir(root: Path, bank: Any = None, mode: str = "perform") -> Path:
     from ..core.saved import STATE_FORMAT
-    from ..datadir import DataDir
+    from ..daemon.datadir import DataDir
     from ..store import save_bank
 
     data = DataDir(root)

@@ -9,6 +9,7 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator, NoReturn, Sequence
 
+from .. import STOP_SIGNALS
 from ..core.errors import BreakageError, printable
 from . import doctor, midi, nets, run, sound, sync, system, take
 
@@ -40,13 +41,15 @@ class Stopped(KeyboardInterrupt):
 
 @contextmanager
 def _stop_signals_like_ctrl_c() -> Iterator[None]:
-    """While a command runs, SIGTERM and SIGHUP raise :class:`Stopped` where Ctrl-C raises KeyboardInterrupt."""
+    """While a command runs, SIGTERM and SIGHUP raise :class:`Stopped` where Ctrl-C raises KeyboardInterrupt;
+    any of them held back since start-up (see :mod:`breakage_pi`) is let through once that is so."""
 
     def stop(signum: int, frame: object) -> None:
         raise Stopped(signum)
 
     previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         yield
     finally:
         for number, handler in previous.items():
@@ -57,8 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        with _stop_signals_like_ctrl_c():
-            code = handler(args)
+        if getattr(args, "handles_stop_signals", False):
+            code = handler(args)        # it installs its own (run saves and stops), then lets them through
+        else:
+            with _stop_signals_like_ctrl_c():
+                code = handler(args)
         sys.stdout.flush()              # inside the try: a closed pipe shows here, not at interpreter exit
         return code
     except BreakageError as error:

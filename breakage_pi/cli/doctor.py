@@ -18,7 +18,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from ..doctor import PROBLEM, Machine, diagnose, report
+    from .doctor_checks import PROBLEM, Machine, diagnose, report
 
     findings = diagnose(Machine(data_dir=args.data), args.config)
     print(report(findings))

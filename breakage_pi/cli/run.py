@@ -30,12 +30,24 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--pace", action="store_true", help="pace an unpaced device (file:, null) in real time")
     run.add_argument("--print-grid", type=positive_float, metavar="MS",
                      help="with --script: print the grid's LEDs every MS ms of audio time")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, handles_stop_signals=True)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..app import RunOptions, run_live, run_lockstep
-    from ..config import load_config
+    from ..daemon import StopSignals
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
+    stop = StopSignals()
+    restore_signals = stop.install()   # from here a stop signal, even one held since start-up, saves and stops
+    try:
+        return _run_until_stopped(args, stop)
+    finally:
+        restore_signals()
+
+
+def _run_until_stopped(args: argparse.Namespace, stop: Any) -> int:
+    from ..daemon import RunOptions, run_live, run_lockstep
+    from .config_file import load_config
     from ..core.script import MAX_SESSION_MS, parse_script
     from ..store import read_text
 
@@ -51,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit(_usage("--take replays the take's own performance and length: no --script or --seconds"))
     config = load_config(args.config)
     if args.take is not None:
-        return _replay(args, config)
+        return _replay(args, config, stop)
     script = ()
     if args.script is not None:
         script = tuple(parse_script(read_text(args.script), str(args.script)))
@@ -62,50 +74,48 @@ def _run(args: argparse.Namespace) -> int:
         if late:
             print(f"breakage-pi: note: {len(late)} action(s) of {args.script} come at or after --seconds "
                   f"{args.seconds:g} (the first at {late[0].time_ms:g} ms) and are not played", file=sys.stderr)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
     options = RunOptions(config=config, data_dir=args.data or Path(config.instrument.data_dir), sim=args.sim,
                          script=script, seconds=args.seconds, device=args.device,
                          pace=args.pace, frame_every_ms=args.print_grid)
     if args.headless and args.script is None:
-        return run_live(options)           # the daemon on the emulated panel, in real time, no UI
+        return run_live(options, stop)     # the daemon on the emulated panel, in real time, no UI
     if args.headless:
         if args.print_grid is not None:
             from ..core.textgrid import format_frame
 
             options.on_frame = lambda now, frame: print(f"{now * 1000:8.0f} ms\n{format_frame(frame)}", flush=True)
-        figures = run_lockstep(options)
+        figures = run_lockstep(options, stop)
         print(f"breakage-pi: {figures['frames'] / config.audio.rate:.2f} s of audio, {figures['blocks']} blocks, "
               f"{figures['xruns']} xruns, waited for training {figures['training_waits']} time(s)", file=sys.stderr)
-        return 0
+        return figures["status"]
     if not args.sim:
-        return run_live(options)
+        return run_live(options, stop)
     from ..hw.sim.terminal import StderrPane, TerminalPanel
 
     pane = StderrPane()                 # before the audio process starts: it inherits stderr
     options.ui = lambda rig, describe, quit: TerminalPanel(rig, describe, pane.lines, quit)
     try:
-        return run_live(options)
+        return run_live(options, stop)
     finally:
         pane.close()
         print("\n".join(list(pane.lines)[-10:]), file=sys.stderr)
 
 
-def _replay(args: argparse.Namespace, config: Any) -> int:
-    from ..app import RunOptions, run_lockstep
+def _replay(args: argparse.Namespace, config: Any, stop: Any) -> int:
+    from ..daemon import RunOptions, run_lockstep
     from ..daemon.take_replay import prepare_replay, replay_note
 
     replay = prepare_replay(args.take, config, args.data or Path(config.instrument.data_dir))
     try:
-        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="breakage-pi: %(message)s")
         print(f"breakage-pi: {replay_note(replay)}", file=sys.stderr)
         options = RunOptions(config=replay.config, data_dir=replay.data_dir, sim=True, script=tuple(replay.take.script),
                              seconds=replay.seconds, device=args.device, pace=args.pace, replaying_take=True)
-        figures = run_lockstep(options)
+        figures = run_lockstep(options, stop)
     finally:
         replay.cleanup()
     print(f"breakage-pi: {figures['frames'] / replay.config.audio.rate:.2f} s of audio, {figures['blocks']} blocks, "
           f"{figures['xruns']} xruns", file=sys.stderr)
-    return 0
+    return figures["status"]
 
 
 def _usage(message: str) -> int:

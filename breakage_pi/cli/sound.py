@@ -90,7 +90,7 @@ def _play(args: argparse.Namespace) -> int:
 
     from ..core.playstate import PlayState
     from ..audio.process import AudioProcess, EngineMonitor, EngineSettings, describe_exit
-    from ..config import load_config
+    from .config_file import load_config
     from ..audio.kit import load_kit
     from ..store import load_bank
 
@@ -104,7 +104,8 @@ def _play(args: argparse.Namespace) -> int:
         frames=None if args.seconds is None else round(args.seconds * audio.rate), wait_for_device=False)
     state = PlayState(slot.pattern, bank.tempo if args.tempo is None else args.tempo, bank.swing)
     print(f"playing slot {args.slot} ({printable(slot.name or 'unnamed', 60)}) on {printable(settings.device)}, "
-          f"period {settings.period} frames; Ctrl-C stops")
+          + (f"period {settings.period} frames" if settings.period != "auto" else "period chosen when it starts")
+          + "; Ctrl-C stops")
     process = AudioProcess(settings, state).start()
     monitor = EngineMonitor(process)
     try:

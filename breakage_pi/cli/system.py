@@ -22,7 +22,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from ..config import config_path, format_config, load_config
+    from .config_file import config_path, format_config, load_config
 
     config = load_config(args.file)
     where = args.file or config_path()

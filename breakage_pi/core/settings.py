@@ -2,7 +2,7 @@
 
 Frozen dataclasses with documented defaults, and :func:`parse_config`, which
 validates decoded TOML into them; reading the file is
-:mod:`breakage_pi.config`'s job (this module does no I/O, so ``hw`` and
+:mod:`breakage_pi.cli.config_file`'s job (this module does no I/O, so ``hw`` and
 ``audio`` can take these types without depending on file handling). Every
 key has a default, so an empty table is a valid config. Unknown keys and bad
 values raise :class:`ConfigError` naming the key:

@@ -27,7 +27,7 @@ from ..core.instrument import Instrument, TakeRecording
 from ..core.playstate import PlayState
 from ..core.saved import saved_to_data
 from ..core.script import ScriptEvent
-from ..core.settings import TakesConfig
+from ..core.settings import AudioConfig, TakesConfig
 from . import take_folder
 from .take_recorder import TakeRecorder, free_bytes
 
@@ -227,6 +227,21 @@ class Takes:
         self.stop("the session ended")
         if writer is not None:
             writer.join()
+
+
+def wire_takes(config: TakesConfig, audio: AudioConfig, data_root: Path, controller: Any, shared: bool,
+               enabled: bool = True) -> Takes:
+    """The session's takes, wired to ``controller`` (a :class:`~.controller.Controller`): the take pad, the
+    hardware's events (``shared``: live, the engine in its own process) and the take pad's light."""
+    from ..audio.period import CHOICES
+
+    period = audio.period if isinstance(audio.period, int) else CHOICES[0]     # lockstep's; live: the granted one
+    takes = Takes(config, data_root, audio.rate, period, shared, enabled)
+    controller.on_take = lambda: takes.toggle(controller.state)
+    if shared:
+        controller.on_input = lambda event: takes.input(event, controller.state)
+    controller.add_source(takes.poll)
+    return takes
 
 
 def _write_start(recorder: TakeRecorder, start_files: tuple[Any, dict[str, Any], list[tuple[str, bytes]]]) -> None:

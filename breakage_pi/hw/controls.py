@@ -20,7 +20,7 @@ only it knows which value the knob edits now.
 
 >>> from gpiozero import Device
 >>> from gpiozero.pins.mock import MockFactory
->>> from breakage_pi.config import Config
+>>> from breakage_pi.core.settings import Config
 >>> Device.pin_factory = MockFactory()
 >>> events = []
 >>> controls = Controls(Config(), events.append, clock=lambda: 1.0)

@@ -9,7 +9,7 @@ factory); on the Pi both default to the real ones.
 
 >>> from gpiozero import Device
 >>> from gpiozero.pins.mock import MockFactory
->>> from breakage_pi.config import Config
+>>> from breakage_pi.core.settings import Config
 >>> from breakage_pi.hw.sim import EmulatedI2C, EmulatedNeoTrellis
 >>> Device.pin_factory = MockFactory()
 >>> bus = EmulatedI2C([EmulatedNeoTrellis(a) for a in Config().grid.addresses])
@@ -29,16 +29,21 @@ from ..core.events import EventSink
 from .controls import Controls
 from .grid import Grid
 from .i2c import LinuxI2C
+from .keypad import settle
 
 
 class Hardware:
-    """Grid + buttons + knobs posting to ``sink``; ``bus`` defaults to ``/dev/i2c-<grid.i2c_bus>``."""
+    """Grid + buttons + knobs posting to ``sink``; ``bus`` defaults to ``/dev/i2c-<grid.i2c_bus>``.
+
+    ``clock`` stamps events (s); ``grid_sleep`` is how the grid waits between addressing a board and
+    reading it (a scripted session moves the emulated boards' time on instead of waiting).
+    """
 
     def __init__(self, config: Config, sink: EventSink, *, bus: Any = None, pin_factory: Any = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, grid_sleep: Callable[[float], None] = settle) -> None:
         if bus is None:
             bus = LinuxI2C(config.grid.i2c_bus, config.grid.frequency)
-        self.grid = Grid(config.grid, bus, sink, pin_factory=pin_factory, clock=clock)
+        self.grid = Grid(config.grid, bus, sink, pin_factory=pin_factory, clock=clock, sleep=grid_sleep)
         try:
             self.controls = Controls(config, sink, pin_factory=pin_factory, clock=clock)
         except BaseException:

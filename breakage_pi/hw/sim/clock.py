@@ -14,6 +14,7 @@ instant, so nothing depends on how busy the machine is.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable
 
 
@@ -42,3 +43,37 @@ class ManualClock:
             callback()
 
     sleep = advance
+
+
+class FastForwardClock:
+    """Real time (``time.monotonic``) that can be moved ahead, never back; thread-safe.
+
+    A scripted session runs the boards' firmware on it: rather than wait up to
+    10 ms of real time for a key scan, or the grid's few hundred microseconds
+    between addressing a board and reading it, it jumps the firmware's time
+    there (:meth:`skip_to`, :meth:`sleep`). Everything that does wait in real
+    time (the vendor library's reset) still finds at least that much firmware
+    time gone by.
+
+    >>> clock = FastForwardClock()
+    >>> before = clock(); clock.sleep(60.0); clock() - before >= 60.0
+    True
+    """
+
+    def __init__(self) -> None:
+        self._ahead = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return time.monotonic() + self._ahead
+
+    def sleep(self, seconds: float) -> None:
+        """Move time on by ``seconds`` at once."""
+        if seconds > 0:
+            with self._lock:
+                self._ahead += seconds
+
+    def skip_to(self, when: float) -> None:
+        """Move time on to ``when`` (on this clock) if it is not there yet."""
+        with self._lock:
+            self._ahead = max(self._ahead, when - time.monotonic())

@@ -8,7 +8,7 @@ drives its pin low, a knob sets the ADC's input that the real
 
 >>> from gpiozero import Device
 >>> from gpiozero.pins.mock import MockFactory
->>> from breakage_pi.config import Config
+>>> from breakage_pi.core.settings import Config
 >>> Device.pin_factory = MockFactory()
 >>> rig = SimRig(Config())
 >>> rig.press(1, 9)                    # board 0x30, key 5: its next 10 ms key scan queues the event
@@ -19,7 +19,8 @@ drives its pin low, a knob sets the ADC's input that the real
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Callable
 
 import numpy as np
 
@@ -36,12 +37,14 @@ from .seesaw import EmulatedNeoTrellis
 class SimRig:
     """Emulated hardware for ``config``; gpiozero's ``Device.pin_factory`` must be a ``MockFactory``.
 
-    ``frequency`` (Hz) turns on the bus timing model (None: instant). Create
+    ``frequency`` (Hz) turns on the bus timing model (None: instant); ``clock`` is the boards' firmware
+    time (real time by default). Create
     the rig before :class:`~breakage_pi.hw.Hardware`: the ADC must claim its
     SPI pins first.
     """
 
-    def __init__(self, config: Config, *, frequency: int | None = None) -> None:
+    def __init__(self, config: Config, *, frequency: int | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         from gpiozero import Device
 
         self.config = config
@@ -49,7 +52,7 @@ class SimRig:
         self.adc = EmulatedMCP3008(config.adc.spi_device) if any(
             knob.kind == "pot" for knob in config.knobs.values()) else None
         self.bus = EmulatedI2C([EmulatedNeoTrellis(address) for address in config.grid.addresses],
-                               frequency=frequency)
+                               frequency=frequency, clock=clock)
         if config.grid.int_pin is not None:
             self.bus.wire_int(self.factory.pin(config.grid.int_pin))
 

@@ -16,10 +16,10 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from .core.instrument import ExternalClock
-from .core.playstate import PlayState
-from .core.settings import MidiConfig
-from .midi import ClockFollower, MidiScheduler, RawMidiReader, RawMidiWriter, gadget_midi_node
+from ..core.instrument import ExternalClock
+from ..core.playstate import PlayState
+from ..core.settings import MidiConfig
+from ..midi import ClockFollower, MidiScheduler, RawMidiReader, RawMidiWriter, gadget_midi_node
 
 log = logging.getLogger("breakage_pi")
 
@@ -140,3 +140,16 @@ class ClockIn:
 
     def close(self) -> None:
         self.reader.close()
+
+
+def follow_clock(config: MidiConfig, controller: Any) -> ClockIn | None:
+    """Incoming MIDI clock as the tempo and transport (``[midi] follow_clock``, live only) for ``controller``
+    (a :class:`~.controller.Controller`); None when off."""
+    path = clock_in_path(config)
+    if path is None:
+        if config.follow_clock:
+            log.info("MIDI clock: no USB gadget MIDI port; not following")
+        return None
+    clock = ClockIn(path)
+    controller.add_source(clock.poll)
+    return clock

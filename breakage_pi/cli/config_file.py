@@ -20,10 +20,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from .core.errors import FormatError, StoreError
-from .core.settings import (AdcConfig, AudioConfig, ButtonsConfig, Config, ConfigError, GridConfig,
+from ..core.errors import FormatError, StoreError
+from ..core.settings import (AdcConfig, AudioConfig, ButtonsConfig, Config, ConfigError, GridConfig,
                             InstrumentConfig, KnobConfig, parse_config)
-from .store import read_text
+from ..store import read_text
 
 __all__ = ["AdcConfig", "AudioConfig", "ButtonsConfig", "Config", "ConfigError", "DEFAULT_CONFIG_PATH",
            "GridConfig", "InstrumentConfig", "KnobConfig", "config_path", "format_config", "load_config",

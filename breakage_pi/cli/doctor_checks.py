@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import Config, ConfigError, config_path, load_config
+from .config_file import Config, ConfigError, config_path, load_config
 
 OK, PROBLEM, WARNING, UNCHECKED = "ok", "PROBLEM", "warning", "unchecked"
 SERVICE = "breakage-pi.service"
@@ -132,8 +132,8 @@ def _systemctl_is_active() -> str:
 
 def check_grid(config: Config, machine: Machine, busy: bool = False) -> list[Finding]:
     """The I2C bus exists, runs at the configured clock, and a NeoTrellis answers at each address."""
-    from .hw.errors import HardwareError
-    from .hw.probe import NEOTRELLIS_HW_ID, hardware_id, jumpers_for
+    from ..hw.errors import HardwareError
+    from ..hw.probe import NEOTRELLIS_HW_ID, hardware_id, jumpers_for
 
     grid = config.grid
     device = f"/dev/i2c-{grid.i2c_bus}"
@@ -172,7 +172,7 @@ def check_grid(config: Config, machine: Machine, busy: bool = False) -> list[Fin
 
 
 def _linux_bus(number: int) -> Any:
-    from .hw.i2c import LinuxI2C
+    from ..hw.i2c import LinuxI2C
 
     return LinuxI2C(number)
 
@@ -202,8 +202,8 @@ def check_adc(config: Config, machine: Machine) -> Finding:
 def check_audio(config: Config, machine: Machine, busy: bool = False) -> Finding:
     """Open the configured device at the configured rate and period (measured here if automatic); say what was
     granted, why that period, and the latency."""
-    from .audio.period import explain
-    from .audio.sinks import AlsaSink, SinkLost, SinkRefused
+    from ..audio.period import explain
+    from ..audio.sinks import AlsaSink, SinkLost, SinkRefused
 
     audio = config.audio
     if busy:

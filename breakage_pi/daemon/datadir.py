@@ -25,9 +25,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
-from .core.bank import Bank
-from .core.errors import FormatError, StoreError
-from .store import atomic_write_bytes, load_bank, quarantine, read_json, save_bank, sweep_stale_temps, write_json
+from ..core.bank import Bank
+from ..core.errors import FormatError, StoreError
+from ..store import atomic_write_bytes, load_bank, quarantine, read_json, save_bank, sweep_stale_temps, write_json
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def demo_bank_path() -> Path:
 def default_nets_dir() -> Path:
     """The default nets trained from the demo bank: ``models/`` of a checkout (an editable install), else
     the copy an installed package carries in ``<venv>/share/breakage-pi/models`` (see pyproject.toml)."""
-    checkout = Path(__file__).resolve().parent.parent / "models"
+    checkout = Path(__file__).resolve().parents[2] / "models"
     return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "breakage-pi" / "models"
 
 

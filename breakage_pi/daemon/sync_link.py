@@ -18,12 +18,14 @@ import queue
 import threading
 from typing import Any, Callable
 
-from .core.bank import Bank
-from .core.errors import BreakageError
-from .core.instrument import BankLoaded, KitsFound
-from .core.settings import SyncConfig
+from ..core.bank import Bank
+from ..core.errors import BreakageError
+from ..core.instrument import BankLoaded, KitsFound
+from ..core.settings import SyncConfig
+from ..store import load_bank
 from .datadir import DataDir
-from .store import load_bank
+from .kits import playable_kits
+from .nets import Nets
 
 log = logging.getLogger("breakage_pi")
 
@@ -52,7 +54,7 @@ class SyncLink:
     def __init__(self, port: str, data: DataDir, load_nets: Callable[[], Any], adopt_nets: Callable[[Any], Any],
                  playable_kits: Callable[[Bank], tuple[str, ...]], instrument: Callable[[], Any],
                  reload_kit: Callable[[str], None]) -> None:
-        from .sync import SyncServer
+        from ..sync import SyncServer
 
         self._data = data
         self._load_nets, self._adopt_nets, self._playable_kits = load_nets, adopt_nets, playable_kits
@@ -113,3 +115,15 @@ class SyncLink:
         elif kind == "kit":
             log.info("sync: kits changed (%s)", name)
             self._ready.put(("kit", (name, self._playable_kits(self._instrument().bank))))
+
+
+def serve_sync(config: SyncConfig, controller: Any, data: DataDir) -> SyncLink | None:
+    """USB sync beside playing (``[sync] port``) for ``controller`` (a :class:`~.controller.Controller`), what
+    it changes a source of the control loop; None when off."""
+    port = sync_port(config)
+    if port is None:
+        return None
+    link = SyncLink(port, data, lambda: Nets(data).bank, controller.nets.adopt, lambda bank: playable_kits(data, bank),
+                    lambda: controller.state, lambda name: controller.on_kit(name)).start()
+    controller.add_source(link.poll)
+    return link
