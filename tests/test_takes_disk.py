@@ -96,7 +96,9 @@ def test_a_full_data_directory_ends_the_take_and_the_instrument_plays_on(tmp_pat
     done = subprocess.run([sys.executable, "-m", "breakage_pi.cli", "run", "--sim", "--headless", "--config",
                            str(config), "--data", str(root), "--script", str(script), "--seconds", "9",
                            "--device", f"wav:{played}"], capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr
+    # with no floor the card is really full at the end, so the final save fails too and run says so (status 3):
+    # the floor is what keeps room for the instrument's own saves
+    assert done.returncode == (0 if floor_mb else 3), done.stderr
     assert "the instrument plays on" in done.stderr and says in done.stderr
     (take,) = (root / "takes").iterdir()
     pcm, _ = read_wav(take / "take.wav")

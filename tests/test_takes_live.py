@@ -9,7 +9,7 @@ from pathlib import Path
 
 from breakage_pi.daemon import RunOptions, run_live
 from breakage_pi.audio.kit import default_kit_dir
-from breakage_pi.config import Config
+from breakage_pi.core.settings import Config
 from breakage_pi.core.pages import ROW_SYSTEM, TAKE_COLUMN
 from breakage_pi.daemon.take_folder import read_take
 
