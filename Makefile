@@ -10,7 +10,7 @@ TEST_APT_PACKAGES := systemd shellcheck jackd2 libasound2-plugins tmux
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test soak bench models kit clean install uninstall
+.PHONY: setup demo test test-arm64 soak bench models kit clean install uninstall
 
 setup: $(STAMP)
 
@@ -48,6 +48,12 @@ demo: setup
 
 test: setup .testdeps
 	$(PY) -m pytest -q
+
+# The suite and the byte-identity checks on arm64, in a cached Debian bookworm root under emulation
+# (qemu-user-static; needs root; ~50 min cold, QUICK=1: byte identity and the render/ONNX tests).
+# Not part of `test`. Real-time assertions (marker `realtime`) are skipped there, and listed.
+test-arm64: setup
+	BREAKAGE_PI_EMULATION=qemu-user QUICK=$(QUICK) .ci/arm64.sh
 
 # the ten-minute engine soak, 5000 SIGKILLs during saves, thousands of hostile files and command lines (hypothesis)
 soak: setup .testdeps

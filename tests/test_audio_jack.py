@@ -26,6 +26,7 @@ from breakage_pi.audio.status import StatusBoard
 from breakage_pi.cli import main
 from breakage_pi.core import Pattern
 from breakage_pi.core.playstate import PlayState
+from emulation import patience
 
 KICKS = Pattern().with_channel(0, [200] * 16)
 PERIOD = 128
@@ -45,7 +46,7 @@ def jack_server(tmp_path_factory):
         server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000",
                                    "-p", str(PERIOD)], stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + patience(30)
         while True:                                      # ready when a client can connect
             try:
                 sink = AlsaSink("plug:jack", period=PERIOD)
@@ -59,7 +60,7 @@ def jack_server(tmp_path_factory):
         yield name
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(patience(10))
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -24,6 +24,7 @@ from breakage_pi.cli import main
 from breakage_pi.core import FormatError, Pattern
 from breakage_pi.core.pattern import DEFAULT_CHANNEL_NAMES
 from breakage_pi.core.playstate import PlayState
+from emulation import patience
 
 KICKS = Pattern().with_channel(0, [200] * 16)
 
@@ -116,6 +117,7 @@ def test_edits_reach_a_running_audio_process(tmp_path):
     assert first.frame - 3000 <= found[-1] < muted.frame
 
 
+@pytest.mark.realtime                   # the paced engine keeps up, and the flood reaches 5000 sends in 1.5 s
 @pytest.mark.timeout(120)
 def test_a_flood_of_edits_costs_the_engine_one_state_a_block_and_the_last_one_plays():
     """The control side sends as fast as it can while the engine plays paced 64-frame blocks: every block is
@@ -134,7 +136,7 @@ def test_a_flood_of_edits_costs_the_engine_one_state_a_block_and_the_last_one_pl
         last = PlayState(KICKS, 123.0, 0.6, volume=0.5)
         audio.send(last)
         playing = wait_for_engine(audio, lambda s: s.state_serial == audio.serial)
-        report = audio.wait(60)
+        report = audio.wait(patience(60))
     assert sent > 5000 and playing.state_serial == sent + 1
     assert report["blocks"] == seconds * 48000 // 64 and report["frames"] == seconds * 48000
     assert report["states_taken"] <= report["blocks"] < sent
@@ -162,7 +164,7 @@ def test_a_stop_signal_fades_out_closes_and_reports(tmp_path):
     audio = AudioProcess(settings, PlayState(KICKS)).start()
     wait_for_engine(audio, lambda s: s.frame >= 4800)
     os.kill(audio.pid, signal.SIGTERM)
-    report = audio.wait(30)
+    report = audio.wait(patience(30))
     assert report["stopped_by"] == ["SIGTERM"] and not report["error"] and audio.exitcode == 0
     pcm, _ = read_wav(out)
     assert abs(int(pcm[-300, 0])) > 5000 and pcm[-1, 0] == 0            # loud until the stop, then faded out
@@ -172,7 +174,7 @@ def test_killing_the_audio_process_is_reported_at_once(caplog):
     audio = AudioProcess(EngineSettings("none", pace=True), PlayState(KICKS)).start()
     wait_for_engine(audio, lambda s: s.blocks > 0)
     os.kill(audio.pid, signal.SIGKILL)
-    audio.wait(10)
+    audio.wait(patience(10))
     reading = audio.status()                                             # bounded: never spins
     assert reading.alive is False and audio.exitcode == -signal.SIGKILL
     assert audio.send(PlayState(KICKS)) is False
@@ -217,7 +219,7 @@ def test_killing_the_control_side_leaves_no_traceback_and_no_process(tmp_path):
     assert audio_pid in family
     control.kill()
     control.wait()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + patience(30)
     while any(alive(pid) for pid in family):
         assert time.monotonic() < deadline, f"left behind: {[pid for pid in family if alive(pid)]}"
         time.sleep(0.01)

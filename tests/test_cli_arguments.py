@@ -1,6 +1,7 @@
 import pytest
 
 from breakage_pi.cli import main
+from emulation import patience
 
 
 @pytest.mark.parametrize("argv,words", [
@@ -26,7 +27,7 @@ def test_output_into_a_closed_pipe_stops_quietly(tmp_path):
     os.close(read_end)
     try:
         done = subprocess.run([sys.executable, "-m", "breakage_pi.cli", "config"], stdout=write_end,
-                              stderr=subprocess.PIPE, text=True, timeout=60)
+                              stderr=subprocess.PIPE, text=True, timeout=patience(60))
     finally:
         os.close(write_end)
     assert done.returncode == 141 and done.stderr == ""

@@ -26,6 +26,7 @@ from breakage_pi.ml.errors import NetError
 from breakage_pi.ml.netfile import parse_net
 from breakage_pi.ml.netfile import read_net
 from breakage_pi.store import save_bank
+from emulation import patience
 
 KICKS = Pattern().with_channel(0, [200, 0, 0, 0] * 4)
 
@@ -118,7 +119,7 @@ def test_a_disk_that_fills_during_render_is_reported_and_leaves_nothing(bank: Pa
     out = tmp_path / "take.wav"
     command = "import sys; from breakage_pi.cli import main; sys.exit(main(sys.argv[1:]))"
     run = subprocess.run([sys.executable, "-c", command, "render", str(bank), "--slot", "1", "--bars", "4",
-                          "--out", str(out)], preexec_fn=limited, capture_output=True, text=True, timeout=120)
+                          "--out", str(out)], preexec_fn=limited, capture_output=True, text=True, timeout=patience(120))
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.startswith(f"breakage-pi: error: {out}: cannot write") and len(run.stderr.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bank.json"]

@@ -25,6 +25,11 @@ def test_the_defaults_are_documented_values():
     assert parse_config({}) == config
 
 
+def test_the_nets_learn_from_corrections_by_default_or_on_train():
+    assert Config().nets.learn == "auto"
+    assert parse_config({"nets": {"learn": "on-train"}}).nets.learn == "on-train"
+
+
 def test_the_shipped_example_is_the_defaults():
     assert load_config(EXAMPLE) == Config()
 
@@ -54,6 +59,7 @@ periods = 2
 
 @pytest.mark.parametrize("data, key, message", [
     ({"gird": {}}, "gird", "unknown section"),
+    ({"nets": {"learn": "always"}}, "nets.learn", 'must be "auto" or "on-train"'),
     ({"grid": {"adresses": []}}, "grid.adresses", "unknown key"),
     ({"grid": []}, "grid", "must be a table"),
     ({"grid": {"addresses": [0x2E, 0x2F, 0x30]}}, "grid.addresses", "4 boards"),

@@ -1,7 +1,10 @@
+import json
+
 import numpy as np
 import pytest
 
 from breakage_pi.core import Bank, FormatError, Pattern, Slot, VersionError, bank_from_data, bank_to_data
+from breakage_pi.core.bank import Correction
 
 
 def test_pattern_is_immutable_and_edits_return_copies():
@@ -36,6 +39,25 @@ def test_bank_round_trips_through_data():
     assert bank_from_data(data) == bank
 
 
+def test_corrections_round_trip_as_version_2_and_a_bank_without_them_stays_version_1():
+    corrected = Pattern(np.arange(64, dtype=np.uint8).reshape(4, 16))
+    bank = Bank(slots=(Slot("x", True, Pattern()),), corrections=(Correction(corrected),))
+    data = bank_to_data(bank)
+    assert data["version"] == 2 and data["corrections"] == [{"steps": corrected.to_lists()}]
+    assert bank_from_data(json.loads(json.dumps(data))) == bank
+    assert bank.training_patterns == (Pattern(), corrected)
+    old = bank_to_data(Bank())
+    assert old["version"] == 1 and "corrections" not in old
+    assert bank_from_data(old).corrections == ()
+
+
+def test_a_corrections_unknown_keys_are_kept():
+    data = bank_to_data(Bank(corrections=(Correction(),)))
+    data["corrections"][0]["comment"] = "the fill on bar 3"
+    assert bank_to_data(bank_from_data(data))["corrections"][0] == {"steps": Pattern().to_lists(),
+                                                                    "comment": "the fill on bar 3"}
+
+
 def _data(**changes):
     data = bank_to_data(Bank())
     data.update(changes)
@@ -43,7 +65,7 @@ def _data(**changes):
 
 
 @pytest.mark.parametrize("data,field,words", [
-    (_data(version=2), "version", "newer"),
+    (_data(version=3), "version", "newer"),
     (_data(version="1"), "version", "integer"),
     (_data(format="other"), "format", "breakage-pi/bank"),
     (_data(tempo=500), "tempo", "30-300"),
@@ -55,6 +77,10 @@ def _data(**changes):
     (_data(slots=[{"name": "a", "steps": [[0] * 15] * 4}]), "slots[0].steps[0]", "16 steps"),
     (_data(slots=[{"name": "a", "steps": [[0] * 16] * 3 + [[0] * 15 + [300]]}]), "slots[0].steps[3][15]", "0-255"),
     (_data(slots=[{"name": "a", "train": "yes", "steps": [[0] * 16] * 4}]), "slots[0].train", "true or false"),
+    (_data(corrections={"steps": []}), "corrections", "a list"),
+    (_data(corrections=[{"step": [[0] * 16] * 4}]), "corrections[0].steps", "missing"),
+    (_data(corrections=[{"steps": [[0] * 16] * 3 + [[0] * 15 + [256]]}]), "corrections[0].steps[3][15]", "0-255"),
+    (_data(corrections=[{"steps": [[0] * 16] * 4}] * 17), "corrections", "at most 16"),
 ])
 def test_bad_data_names_the_field(data, field, words):
     with pytest.raises(FormatError) as caught:

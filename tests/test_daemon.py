@@ -21,6 +21,7 @@ from breakage_pi.core.gate import gated
 from breakage_pi.core.pattern import DEFAULT_CHANNEL_NAMES
 from breakage_pi.core.saved import STATE_FORMAT
 from breakage_pi.store import load_bank, save_bank
+from emulation import patience
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 STEP = 6000                     # frames per step at 120 BPM, straight
@@ -60,7 +61,7 @@ def run(tmp_path: Path, root: Path, script: str, seconds: float, *extra: str, na
     done = subprocess.run([sys.executable, "-m", "breakage_pi.cli", "run", "--sim", "--headless", "--script",
                            str(script_path), "--seconds", str(seconds), "--data", str(root),
                            "--device", f"file:FILE={wav},FORMAT=wav", *extra],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=patience(120))
     if check:
         assert done.returncode == 0, done.stderr
     return (read_wav(wav)[0] if wav.exists() else np.zeros((0, 2), np.int16)), done
@@ -122,7 +123,7 @@ def test_a_performance_plays_the_nets_gated_hits_at_exact_sample_positions(tmp_p
 
     nets = NetBank([read_net(path) for path in sorted((root / "nets").glob("*.onnx"))])
     predicted = nets[1].predict(saved)                            # medium, the default
-    gated_hats = gated(predicted, 48)
+    gated_hats = gated(nets.outputs_at(saved, 0.5), 48)           # its own outputs, through the knee
     assert gated_hats.any() and (gated_hats != predicted).any()   # the gate silenced some ghosts
     expected = saved.velocities.astype(np.int64).copy()
     expected[2:] = gated_hats
@@ -174,6 +175,7 @@ def test_a_slot_tapped_on_the_shift_page_starts_exactly_at_the_next_bar_line(tmp
     assert "slot 2 queued for the next bar" in done.stderr and "chain slots 3-2" in done.stderr
 
 
+@pytest.mark.realtime                        # "waited for training 0 time(s)": the training kept up with the audio
 def test_training_from_the_grid_completes_while_audio_plays_on(tmp_path):
     groove = Pattern([[220, 0, 0, 0, 0, 0, 180, 0, 200, 0, 0, 0, 0, 0, 0, 0],
                       [0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0, 0, 210, 0, 0, 90],
@@ -216,7 +218,7 @@ def test_sigterm_mid_edit_then_a_restart_restores_the_edit(tmp_path, signum):
             if "open_hat step 8: 200" in line:
                 break
         daemon.send_signal(signum)
-        assert daemon.wait(timeout=30) == 0
+        assert daemon.wait(timeout=patience(30)) == 0
         assert f"{signal.Signals(signum).name}: saving and stopping" in daemon.stderr.read()
     finally:
         if daemon.poll() is None:
@@ -303,9 +305,10 @@ def test_with_chance_each_bar_plays_its_own_draw_from_its_first_step(tmp_path):
         assert all(bool(h) == bool(v) for h, v, closed in zip(open_hats, draws[bar][0], draws[bar][1]) if not closed)
 
 
-def test_the_demo_scripts_net_knob_really_switches_loose_then_tight(tmp_path):
+def test_the_demo_scripts_net_knob_really_morphs_from_loose_to_tight(tmp_path):
     """`make demo` promises the NET knob turning from loose to tight: its knob lines (shifted to the start)
-    must pick up the selected net's detent, as a hand sweeping the pot would, or the net never changes."""
+    must pick up the playing net's detent, as a hand sweeping the pot would, or the net never changes, and
+    reach both ends."""
     demo = Path(__file__).resolve().parent.parent / "breakage_pi" / "data" / "demo_performance.txt"
     net_lines = [line.split() for line in demo.read_text().splitlines() if " knob net " in line]
     first = int(net_lines[0][0])
@@ -323,7 +326,7 @@ def test_a_script_that_is_no_regular_file_is_refused_at_once(tmp_path, kind):
     if kind == "fifo":
         os.mkfifo(script)
     done = subprocess.run([sys.executable, "-m", "breakage_pi.cli", "run", "--sim", "--headless", "--script",
-                           str(script), "--data", str(tmp_path / "data")], capture_output=True, text=True, timeout=30)
+                           str(script), "--data", str(tmp_path / "data")], capture_output=True, text=True, timeout=patience(30))
     assert done.returncode == 2 and f"{script}: " in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "data").exists()
 

@@ -19,6 +19,7 @@ from breakage_pi.core import Pattern
 from breakage_pi.core.settings import Config, MidiConfig, SyncConfig
 from breakage_pi.store import load_bank, save_bank
 from breakage_pi.sync import FdTransport, SyncClient
+from emulation import patience
 
 
 class Serving(logging.Handler):
@@ -51,7 +52,7 @@ def test_a_bank_pushed_while_playing_plays_at_once(tmp_path, caplog):
 
     def push() -> None:
         try:
-            assert serving.serving.wait(20) and serving.playing.wait(20)
+            assert serving.serving.wait(patience(20)) and serving.playing.wait(patience(20))
             client = SyncClient(FdTransport(master), timeout_s=10.0)
             client.hello()
             client.push("bank", "bank", {"bank.json": pushed.read_bytes()})

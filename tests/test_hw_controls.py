@@ -11,6 +11,7 @@ from breakage_pi.core.events import ButtonEvent, KnobEvent
 from breakage_pi.core.takeover import SoftTakeover
 from breakage_pi.hw import Controls, HardwareError
 from breakage_pi.hw.sim import EmulatedMCP3008, turn
+from emulation import patience
 
 PLAY, SHIFT, MODE = 5, 6, 13
 
@@ -192,7 +193,7 @@ def test_the_controls_thread_polls_until_closed(adc, factory):
     controls = Controls(Config(), events.append)
     controls.start()
     adc.positions[4] = 0.7
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + patience(10)
     while not any(isinstance(e, KnobEvent) and e.name == "net" and abs(e.value - 0.7) < 0.01 for e in events):
         assert time.monotonic() < deadline
         time.sleep(0.005)

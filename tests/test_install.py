@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from emulation import patience
 
 REPO = Path(__file__).resolve().parent.parent
 INSTALL = REPO / "firmware/install.sh"
@@ -73,7 +74,7 @@ def machine(tmp_path):
             self.record.write_text("")
             env = {"PATH": f"{recorders}:/usr/bin:/bin", "BREAKAGE_PI_ROOT": str(root), "RECORD": str(self.record)}
             result = subprocess.run(["bash", str(INSTALL), *args], env=env, capture_output=True, text=True,
-                                    timeout=60)
+                                    timeout=patience(60))
             assert not check or result.returncode == 0, result.stderr
             return result
 
@@ -201,13 +202,13 @@ def test_needs_root_without_a_fake_root():
         shutil.copy(INSTALL, script)
         for path in (Path(folder), script.parent, script):
             path.chmod(0o755)
-        result = subprocess.run([*as_nobody, "bash", str(script)], capture_output=True, text=True, timeout=60,
+        result = subprocess.run([*as_nobody, "bash", str(script)], capture_output=True, text=True, timeout=patience(60),
                                 env={"PATH": "/usr/bin:/bin"})
     assert result.returncode != 0 and "needs root: sudo make install" in result.stderr
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (apt install shellcheck)")
 def test_shell_scripts_pass_shellcheck():
-    scripts = sorted(str(path) for path in (REPO / "firmware").glob("*.sh"))
-    result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True, timeout=60)
+    scripts = sorted(str(path) for folder in ("firmware", ".ci") for path in (REPO / folder).glob("*.sh"))
+    result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True, timeout=patience(60))
     assert result.returncode == 0, result.stdout

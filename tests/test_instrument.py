@@ -58,13 +58,8 @@ def with_nets(state, roles=("in", "in", "out", "out")):
 
 
 def answer(effects, outputs):
-    """NetResults for every RunNet in ``effects``: the pattern with rows 2, 3 set to ``outputs``."""
-    results = []
-    for request in of(effects, RunNet):
-        grid = request.pattern.velocities.copy()
-        grid[2:] = outputs
-        results.append(NetResult(request, Pattern(grid)))
-    return results
+    """NetResults for every RunNet in ``effects``: the nets' outputs (rows 2, 3) are ``outputs``."""
+    return [NetResult(request, np.asarray(outputs, dtype=np.float64)) for request in of(effects, RunNet)]
 
 
 # -- EDIT ------------------------------------------------------------------------------------------
@@ -227,7 +222,7 @@ def test_perform_asks_the_net_and_plays_its_gated_outputs():
     state = with_nets(Instrument(bank(GROOVE)))
     state, effects = run(state, *press("mode"))
     requests = of(effects, RunNet)
-    assert len(requests) == 1 and requests[0].net == 1
+    assert len(requests) == 1 and requests[0].position == 0.5
     assert not requests[0].pattern.velocities[2:].any()     # the request depends on the inputs only
     outputs = np.array([[10, 48] * 8, [200, 47] * 8], dtype=np.uint8)
     state, effects = run(state, *answer(effects, outputs))
@@ -237,23 +232,21 @@ def test_perform_asks_the_net_and_plays_its_gated_outputs():
     assert (played[:2] == GROOVE.velocities[:2]).all()
 
 
-def test_perform_recomputes_on_every_input_change_and_output_rows_only_flash():
+def test_perform_recomputes_on_every_input_change_and_the_nets_rows_are_not_edited():
     state = with_nets(Instrument(bank(GROOVE)))
     state, effects = run(state, *press("mode"))
     state, _ = run(state, *answer(effects, np.full((2, 16), 100, dtype=np.uint8)))
     state, effects = run(state, PadEvent(0, 2, True, 1.0))
     assert len(of(effects, RunNet)) == 1 and of(effects, RunNet)[0].pattern.velocity(0, 2) == 200
     state, effects = run(state, PadEvent(0, 2, False, 1.1), PadEvent(3, 5, True, 1.2))
-    assert not of(effects, RunNet) and 3 in state.flashes and state.pattern.velocity(3, 5) == 0
-    state, _ = run(state, PadEvent(3, 5, False, 1.25), Tick(1.5))
-    assert not state.flashes
+    assert not of(effects, RunNet) and state.pattern.velocity(3, 5) == 0     # a correction, not an edit
 
 
 def test_the_net_knob_moves_between_loose_medium_tight_in_detents():
     state = with_nets(Instrument(bank(GROOVE)))
     state, _ = run(state, *press("mode"))
     state, effects = run(state, knob("net", 0.5), knob("net", 0.05))
-    assert state.net == 0 and of(effects, RunNet)[-1].net == 0
+    assert state.net == 0 and of(effects, RunNet)[-1].position == 0.0
     state, _ = run(state, knob("net", 0.95))
     assert state.net_label == "tight"
 
@@ -310,7 +303,8 @@ def test_finished_training_replaces_the_nets_and_asks_them_again():
                          shift_up(2.2))
     assert state.training is not None
     state, effects = run(state, TrainingFinished(True, "trained", ("loose", "tight"), ("in", "out", "in", "out")))
-    assert state.nets == ("loose", "tight") and state.net == 1 and state.training is None
+    assert state.nets == ("loose", "tight") and state.training is None
+    assert state.weights == ((0, 0.5), (1, 0.5))              # the knob stays where it was: between the two
     assert of(effects, RunNet) and state.output_rows == (1, 3)
 
 

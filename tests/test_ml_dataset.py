@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from breakage_pi.core import Bank, Pattern, Slot
+from breakage_pi.core.bank import Correction
 from breakage_pi.core.errors import BreakageError
 from breakage_pi.ml.dataset import (bank_training_set, input_vector, output_velocities, split_roles, training_set,
                                     with_outputs)
@@ -93,3 +94,27 @@ def test_error_floor_is_zero_for_distinct_inputs_and_positive_for_contradictions
     floor = training_set(contradiction, ("in", "in", "out", "out")).error_floor()
     # 4 hat steps differ by 120/255 between the two; the best net predicts their mean.
     assert floor == pytest.approx(4 * (60 / 255) ** 2 / 32)
+
+
+def test_corrections_join_the_training_set_and_outrank_a_slot_with_the_same_inputs() -> None:
+    played = groove((0, 8), hats=(2, 6))
+    other = groove((0, 6), hats=(1, 5))
+    fresh = groove((3,), hats=(9,))
+    corrected = played.with_velocity(3, 10, 200)                # the same inputs, a hat added
+    bank = Bank(slots=(Slot("a", True, played), Slot("b", True, other)),
+                corrections=(Correction(corrected), Correction(fresh)))
+    data = bank_training_set(bank)
+    outputs = bank.output_channels
+    assert len(data) == 3                                       # the slot corrected in place is left out
+    assert [row.tolist() for row in data.targets] == [
+        input_vector(pattern, outputs).tolist() for pattern in (other, corrected, fresh)]
+    assert data.error_floor() == 0.0
+    assert data.digest != bank_training_set(Bank(slots=bank.slots)).digest
+
+
+def test_the_later_correction_of_the_same_inputs_wins_and_corrections_alone_train() -> None:
+    first = groove((0,), hats=(2,))
+    second = first.with_velocity(3, 2, 0).with_velocity(3, 5, 180)
+    data = bank_training_set(Bank(corrections=(Correction(first), Correction(second))))
+    assert len(data) == 1
+    assert data.targets[0].tolist() == input_vector(second, Bank().output_channels).tolist()

@@ -278,6 +278,20 @@ def test_net_bank_orders_loose_to_tight_and_switches() -> None:
     assert not np.array_equal(bank[0].predict(pattern), bank[2].predict(pattern))
 
 
+def test_net_bank_blends_at_a_knob_position_as_predict_does() -> None:
+    """At a detent exactly that net's outputs; between, the crossfade of the two neighbours (core.morph)."""
+    from breakage_pi.core.morph import morphed
+
+    nets = seed_example_run()[2]
+    bank = NetBank([parse_net(net_to_bytes(net), f"{net.info.error_target}.onnx") for net in nets])
+    pattern = random_patterns(1, seed=5)[0]
+    each = [bank[index].outputs(pattern).reshape(2, 16) * 255 for index in range(3)]
+    for position in (0.0, 0.5, 1.0):
+        assert np.array_equal(bank.outputs_at(pattern, position), each[round(position * 2)])
+    for position in (0.1, 0.3, 0.75, 0.99):
+        assert np.array_equal(bank.outputs_at(pattern, position), morphed(each, position))
+
+
 def test_net_bank_refuses_nets_of_different_roles_or_none() -> None:
     net = _tight()
     other = Net(net.mlp, replace(net.info, roles=("in", "in", "out", "out"), channels=("a", "b", "c", "d")))

@@ -12,6 +12,7 @@ from breakage_pi.ml.errors import TrainingError
 from breakage_pi.ml.process import TrainingProcess
 from breakage_pi.ml.train import TrainConfig, train
 from ml_builders import groove, seed_example_bank
+from emulation import patience
 
 UNREACHABLE = TrainConfig(targets=(0.05, 1e-12), max_epochs=10**9)
 
@@ -35,7 +36,7 @@ def test_progress_then_the_same_result_as_in_process() -> None:
 def test_abort_stops_a_run_that_would_never_end() -> None:
     job = TrainingProcess(bank_training_set(seed_example_bank()), UNREACHABLE)
     try:
-        first = job.progress(timeout=60.0)
+        first = job.progress(timeout=patience(60.0))
         assert first, "no progress within a minute"
         job.abort()
         result = job.result()
@@ -59,7 +60,7 @@ def test_conflicting_examples_train_every_net_in_the_child_too() -> None:
 def test_a_killed_child_is_a_clear_error_not_a_hang() -> None:
     job = TrainingProcess(bank_training_set(seed_example_bank()), UNREACHABLE)
     try:
-        assert job.progress(timeout=60.0)
+        assert job.progress(timeout=patience(60.0))
         assert job.pid is not None
         os.kill(job.pid, signal.SIGKILL)
         with pytest.raises(TrainingError, match="exited with code -9"):

@@ -65,18 +65,20 @@ def test_saved_state_round_trips():
     nets = NetsLoaded(("loose", "medium", "tight"), ("in", "in", "out", "out"))
     state, _ = step(Instrument(bank, kits=("909",)), nets)
     from dataclasses import replace
-    state = replace(state, slot=2, mode=PERFORM, net=2, volume=0.5, default_velocity=99,
+    state = replace(state, slot=2, mode=PERFORM, position=0.8, volume=0.5, default_velocity=99,
                     mutes=(True, False, False, True), kit="909")
     data = saved_to_data(state)
-    assert data["slot"] == 3 and data["net"] == "tight"
+    assert data["slot"] == 3 and data["net"] == "tight" and data["net_position"] == 0.8
     fresh, _ = step(Instrument(bank, kits=("909",)), nets)
     back = restore(fresh, data)
     assert saved_to_data(back) == data
+    del data["net_position"]                                    # a file from before the NET knob morphed
+    assert restore(fresh, data).position == 1.0
 
 
 @pytest.mark.parametrize("change, error, field", [
     ({"slot": 9}, FormatError, "slot"), ({"mode": "jam"}, FormatError, "mode"),
-    ({"volume": 2}, FormatError, "volume"),
+    ({"volume": 2}, FormatError, "volume"), ({"net_position": 1.5}, FormatError, "net_position"),
     ({"mutes": [True]}, FormatError, "mutes"), ({"knobs": {"gain": 0.1}}, FormatError, "knobs.gain"),
     ({"version": 2}, VersionError, "version"), ({"format": "other"}, FormatError, "format"),
 ])

@@ -14,6 +14,7 @@ from builders import bank_file
 from ml_builders import DEMO_BANK
 
 from breakage_pi.core import Pattern
+from emulation import patience
 
 ENTRY = Path(sys.executable).parent / "breakage-pi"
 
@@ -28,6 +29,7 @@ def audio_child(pid):
     return None
 
 
+@pytest.mark.realtime                                   # "xruns 0": the paced device kept up
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_play_stops_cleanly_and_prints_its_summary(tmp_path, signum):
@@ -36,7 +38,7 @@ def test_play_stops_cleanly_and_prints_its_summary(tmp_path, signum):
     play = subprocess.Popen([str(ENTRY), "play", str(bank), "--slot", "1", "--device", f"file:FILE={take},FORMAT=wav",
                              "--pace"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + patience(60)
         while not (take.exists() and take.stat().st_size > 48_000):       # the engine's own output: playing
             assert play.poll() is None and time.monotonic() < deadline, play.stderr.read()
             time.sleep(0.01)
@@ -44,7 +46,7 @@ def test_play_stops_cleanly_and_prints_its_summary(tmp_path, signum):
         with open(f"/proc/{engine}/maps") as maps:
             assert "onnxruntime" not in maps.read()      # the entry module re-run in the child imports nothing heavy
         play.send_signal(signum)
-        out, err = play.communicate(timeout=60)
+        out, err = play.communicate(timeout=patience(60))
     finally:
         if play.poll() is None:
             play.kill()
@@ -73,7 +75,7 @@ def test_train_stopped_by_sigterm_shows_the_cursor_again(tmp_path):
             if not chunk:
                 break
             shown += chunk
-        train.wait(60)
+        train.wait(patience(60))
     finally:
         if train.poll() is None:
             train.kill()

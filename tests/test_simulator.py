@@ -12,6 +12,7 @@ import pytest
 
 from breakage_pi.hw.sim.terminal import pad_at, pad_origin
 from breakage_pi.store import load_bank
+from emulation import patience
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (make test installs it)")
 
@@ -24,7 +25,7 @@ class Tmux:
         self._tmux("new-session", "-d", "-s", "sim", "-x", "140", "-y", "32", command)
 
     def _tmux(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10)
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=patience(10))
         return done.stdout
 
     def keys(self, *keys: str) -> None:

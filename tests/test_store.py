@@ -83,7 +83,7 @@ def test_corrupt_or_newer_file_is_not_overwritten(tmp_path):
         save_bank(corrupt, Bank())
     assert corrupt.read_text() == "{oops"
     newer = tmp_path / "newer.json"
-    newer.write_text(json.dumps({"format": "breakage-pi/bank", "version": 2}))
+    newer.write_text(json.dumps({"format": "breakage-pi/bank", "version": 3}))
     with pytest.raises(VersionError, match="not overwriting"):
         save_bank(newer, Bank())
     save_bank(corrupt, Bank(), force=True)

@@ -16,6 +16,7 @@ from breakage_pi.sync.frames import DATA, HEADER_SIZE, MAX_PAYLOAD, Frame, encod
 from breakage_pi.sync.messages import MAX_FILE_BYTES
 from builders import bank_file
 from sync_helpers import PtyLink, snapshot
+from emulation import patience
 
 DEMO_BANK = Path(__file__).resolve().parent.parent / "breakage_pi" / "data" / "demo_bank.json"
 
@@ -276,6 +277,6 @@ def test_sync_serve_runs_the_device_side_on_a_serial_port(data_dir):
         assert (data_dir / "nets" / "fresh.onnx").read_bytes() == b"\x08\x07onnx"
     finally:
         serve.terminate()
-        serve.wait(10)
+        serve.wait(patience(10))
         os.close(master)
         os.close(slave)

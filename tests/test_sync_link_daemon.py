@@ -15,6 +15,7 @@ from breakage_pi.daemon.datadir import DataDir
 from breakage_pi.store import save_bank
 from breakage_pi.sync import FdTransport, ProtocolError, SyncClient
 from breakage_pi.daemon.sync_link import SyncLink
+from emulation import patience
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def linked(tmp_path):
 
 
 def next_events(link):
-    assert link.ready.wait(10), "nothing was made ready"
+    assert link.ready.wait(patience(10)), "nothing was made ready"
     return link.poll(1.0)
 
 

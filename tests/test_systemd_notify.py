@@ -10,6 +10,7 @@ import pytest
 
 from breakage_pi.daemon.systemd import (Heartbeat, notify, notify_ready, notify_status, notify_stopping,
                                  watchdog_interval_s)
+from emulation import patience
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def test_heartbeat_thread_pings_while_healthy_and_stops_when_stuck(systemd_socke
     assert heartbeat.start()
     try:
         assert [sock.recv(4096) for _ in range(4)] == [b"WATCHDOG=1"] * 4
-        assert stuck_checked.wait(10)
+        assert stuck_checked.wait(patience(10))
     finally:
         heartbeat.stop()
     assert received(sock) == ["STATUS=stalled: control loop not advancing"]

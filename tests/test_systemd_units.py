@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from emulation import patience
 
 REPO = Path(__file__).resolve().parent.parent
 UNITS = sorted((REPO / "systemd").glob("*.service"))
@@ -61,7 +62,7 @@ def test_there_is_a_unit_to_verify():
 @pytest.mark.parametrize("unit", UNITS, ids=lambda unit: unit.name)
 def test_unit_verifies(unit, verify_root):
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={verify_root}", unit.name],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=patience(120))
     output = (result.stdout + result.stderr).strip()
     assert result.returncode == 0 and unit.name not in output, output
 
@@ -73,7 +74,7 @@ def test_verify_catches_a_broken_unit(verify_root):
                       .replace("/opt/breakage-pi/bin/breakage-pi", "/opt/breakage-pi/bin/absent")
                       .replace("WatchdogSec=", "WatchdogSecs="))
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={verify_root}", broken.name],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=patience(120))
     assert result.returncode != 0
     assert "WatchdogSecs" in result.stderr and "/opt/breakage-pi/bin/absent" in result.stderr
     broken.unlink()

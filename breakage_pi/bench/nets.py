@@ -27,8 +27,10 @@ training pattern's hats, ridge regression):
   velocity difference on steps either plays).
 
 Inference is timed per call of ``predict(pattern)`` (pattern in, output
-velocities out), as the performance loop calls it, over patterns that change
-every call; ``onnx_run``/``numpy_forward`` time the bare net file on a
+velocities out) over patterns that change every call; ``knob_detent`` and
+``knob_between`` time what the daemon answers the state machine with (the
+nets' outputs at a NET knob position: one net at a detent, two blended
+between); ``onnx_run``/``numpy_forward`` time the bare net file on a
 ready float input (``InferenceSession.run`` as any program would call it). Training is timed on 4, 16 and 64
 synthetic patterns shaped like the demo bank (more kicks, denser hats), the median of three runs; ``cpu_seconds``
 is the CPU time (all threads) of a whole run to every net.
@@ -52,6 +54,7 @@ from ..ml.evalset import EvalSet, load_eval_set
 from ..ml.quality import (Baselines, Player, Predictor, ghosts_per_pattern, largest_played_jump, largest_sweep_step,
                           mse, onset_f1, responsiveness)
 from ..ml.net import result_nets
+from ..ml.netbank import NetBank
 from ..ml.netfile import parse_net
 from ..ml.onnx_export import INPUT_NAME, OUTPUT_NAME, net_to_bytes
 from ..ml.session import NetSession, session_options
@@ -194,8 +197,10 @@ def _inference() -> dict[str, float]:
     """``predict(pattern)`` (the performance path) and the bare forward pass, in interleaved rounds
     so that load from elsewhere on the machine hits every variant alike."""
     data = training_set(synthetic_patterns(16), ROLES)
-    net = result_nets(train(data, TrainConfig()), data)[-1]
+    nets = result_nets(train(data, TrainConfig()), data)
+    net = nets[-1]
     net_file = parse_net(net_to_bytes(net), "<bench>")
+    knob = NetBank([parse_net(net_to_bytes(each), f"<bench {index}>") for index, each in enumerate(nets)])
     session = NetSession(net_file)
     plain = ort.InferenceSession(net_file.data, session_options(), providers=["CPUExecutionProvider"])
     patterns = synthetic_patterns(256, seed=2)
@@ -204,6 +209,8 @@ def _inference() -> dict[str, float]:
     variants: dict[str, Callable[[Pattern], object]] = {
         "onnx": session.predict,
         "numpy": net.predict,
+        "knob_detent": lambda pattern: knob.outputs_at(pattern, 0.5),
+        "knob_between": lambda pattern: knob.outputs_at(pattern, 0.75),
         "onnx_run": lambda pattern: plain.run(fetch, feed),
         "numpy_forward": lambda pattern: net.mlp.forward(x),
     }

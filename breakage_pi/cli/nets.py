@@ -37,7 +37,7 @@ def add_commands(commands: Any) -> None:
     """Register ``train`` and ``predict`` on the ``breakage-pi`` subcommand parser."""
     from ..ml.train import DEFAULT_TARGETS, TrainConfig
 
-    train = commands.add_parser("train", help="train nets on a bank's training slots, one per error target")
+    train = commands.add_parser("train", help="train nets on a bank's training slots and corrections, one per error target")
     train.add_argument("bank", type=input_path, metavar="BANK.json")
     train.add_argument("--out", type=input_path, required=True, metavar="DIR",
                        help="folder for the .onnx nets and summary")
@@ -142,6 +142,9 @@ def _train(args: argparse.Namespace) -> int:
     for stale, aside in _set_aside_stale_nets(out, {name for name, _ in nets}):
         print(f"breakage-pi: {printable(stale)} is not from this run: moved aside to {printable(aside.name)}",
               file=sys.stderr)
+    if bank.corrections:
+        print(f"breakage-pi: note: learnt from {len(bank.corrections)} correction(s) made in PERFORM beside the "
+              "marked slots (a correction stands in for a slot with the same inputs)", file=sys.stderr)
     if result.floor > 0.0:
         print(f"breakage-pi: note: some training slots have the same input channels but different outputs, so "
               f"no net can leave less than {result.floor:.4g} of the variance unexplained: targets count from "

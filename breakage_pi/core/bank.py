@@ -1,7 +1,9 @@
 """Bank: up to 16 named pattern slots with channel roles, tempo, swing and how the net's outputs play.
 
-Also the pure (no I/O) codec of the bank file format, version 1; reading and
-writing files is :mod:`breakage_pi.store`'s job.
+Also the pure (no I/O) codec of the bank file format; reading and writing
+files is :mod:`breakage_pi.store`'s job. Version 2 added ``corrections`` (the
+bars the player corrected in PERFORM); a bank without corrections is still
+written as version 1, so older programs keep reading it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from .gate import DEFAULT_GATE, DEFAULT_KNEE, check_gate, check_knee
 from .pattern import CHANNELS, DEFAULT_CHANNEL_NAMES, Pattern, pattern_from_data
 
 BANK_FORMAT = "breakage-pi/bank"
-BANK_VERSION = 1
+BANK_VERSION = 2
+CORRECTIONS_VERSION = 2
+"""The first version with ``corrections``."""
 MAX_SLOTS = 16
+MAX_CORRECTIONS = 16
+"""The corrections a bank keeps (the SHIFT page lists them on one row); a new one beyond drops the oldest."""
 ROLES = ("in", "out")
 DEFAULT_ROLES = ("in", "in", "out", "out")
 
@@ -42,6 +48,18 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A bar the player corrected in PERFORM, a training example of its own: the input rows as they were,
+    the output rows as the net played them with the player's corrections.
+
+    ``extra`` keeps the keys of its JSON object this version does not know.
+    """
+
+    pattern: Pattern = field(default_factory=Pattern)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra, hash=False)
+
+
+@dataclass(frozen=True)
 class Bank:
     """An immutable bank of 1-16 slots; edits return a new Bank.
 
@@ -50,7 +68,8 @@ class Bank:
     step (0.5 = straight). ``gate`` is the velocity around which the net's
     outputs fade in, across a knee ``knee`` velocity units wide; ``chance`` plays uncertain outputs with a probability,
     drawn per bar from ``chance_seed`` (see :mod:`.gate`). Banks written before
-    these settings load with the defaults. ``extra`` keeps the file's top-level
+    these settings load with the defaults. ``corrections`` (oldest first) are
+    training examples the player made by correcting the net in PERFORM. ``extra`` keeps the file's top-level
     keys this version does not know, so a hand-edited or newer-minor file loses
     nothing when it is saved again.
 
@@ -68,10 +87,12 @@ class Bank:
     knee: int = DEFAULT_KNEE
     chance: bool = False
     chance_seed: int = 0
+    corrections: tuple[Correction, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=_no_extra, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slots", tuple(self.slots))
+        object.__setattr__(self, "corrections", tuple(self.corrections))
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "roles", tuple(self.roles))
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
@@ -80,6 +101,12 @@ class Bank:
         for index, slot in enumerate(self.slots):
             if not isinstance(slot, Slot) or not isinstance(slot.pattern, Pattern):
                 raise FormatError("expected a Slot holding a Pattern", f"slots[{index}]")
+        if len(self.corrections) > MAX_CORRECTIONS:
+            raise FormatError(f"a bank keeps at most {MAX_CORRECTIONS} corrections, got {len(self.corrections)}",
+                              "corrections")
+        for index, correction in enumerate(self.corrections):
+            if not isinstance(correction, Correction) or not isinstance(correction.pattern, Pattern):
+                raise FormatError("expected a Correction holding a Pattern", f"corrections[{index}]")
         _check_names(self.channels)
         _check_roles(self.roles)
         object.__setattr__(self, "tempo", _checked_number(self.tempo, TEMPO_RANGE, "tempo", "BPM"))
@@ -102,6 +129,12 @@ class Bank:
     @property
     def training_slots(self) -> tuple[Slot, ...]:
         return tuple(slot for slot in self.slots if slot.train)
+
+    @property
+    def training_patterns(self) -> tuple[Pattern, ...]:
+        """What the nets learn from: the marked slots' patterns, then the corrections (see
+        :func:`breakage_pi.ml.dataset.bank_training_set` for how a correction outranks a slot)."""
+        return tuple(slot.pattern for slot in self.training_slots) + tuple(c.pattern for c in self.corrections)
 
     def slot(self, number: int) -> Slot:
         """The slot with 1-based ``number``, as the grid and the CLI count them."""
@@ -154,10 +187,11 @@ def _checked_number(value: object, limits: tuple[float, float], name: str, unit:
 
 
 def bank_to_data(bank: Bank) -> dict[str, Any]:
-    """The bank as JSON-ready data in file format version 1, followed by the unknown keys it kept from its file."""
+    """The bank as JSON-ready data, followed by the unknown keys it kept from its file: format version 2
+    with its corrections, version 1 (which older programs read) when it has none."""
     data = {
         "format": BANK_FORMAT,
-        "version": BANK_VERSION,
+        "version": CORRECTIONS_VERSION if bank.corrections else 1,
         "tempo": bank.tempo,
         "swing": bank.swing,
         "channels": list(bank.channels),
@@ -169,6 +203,9 @@ def bank_to_data(bank: Bank) -> dict[str, Any]:
                               slot.extra)
                   for slot in bank.slots],
     }
+    if bank.corrections:
+        data["corrections"] = [_with_extra({"steps": correction.pattern.to_lists()}, correction.extra)
+                               for correction in bank.corrections]
     return _with_extra(data, bank.extra)
 
 
@@ -202,6 +239,12 @@ def bank_from_data(data: object) -> Bank:
     if not 1 <= len(data["slots"]) <= MAX_SLOTS:
         raise FormatError(f"a bank holds 1-{MAX_SLOTS} slots, got {len(data['slots'])}", "slots")
     slots = tuple(_slot_from_data(item, f"slots[{index}]") for index, item in enumerate(data["slots"]))
+    corrections = data.get("corrections", [])
+    if not isinstance(corrections, list):
+        raise FormatError(f"expected a list, got {type(corrections).__name__}", "corrections")
+    if len(corrections) > MAX_CORRECTIONS:
+        raise FormatError(f"a bank keeps at most {MAX_CORRECTIONS} corrections, got {len(corrections)}",
+                          "corrections")
     chance = data.get("chance", {})
     if not isinstance(chance, dict):
         raise FormatError(f"expected an object like {{\"on\": false, \"seed\": 0}}, got {chance!r}", "chance")
@@ -209,7 +252,18 @@ def bank_from_data(data: object) -> Bank:
                 tempo=data["tempo"], swing=data["swing"], gate=data.get("gate", DEFAULT_GATE),
                 knee=data.get("knee", DEFAULT_KNEE),
                 chance=chance.get("on", False), chance_seed=chance.get("seed", 0),
+                corrections=tuple(_correction_from_data(item, f"corrections[{index}]")
+                                  for index, item in enumerate(corrections)),
                 extra=_unknown_keys(data, _known_bank_keys()))
+
+
+def _correction_from_data(item: object, field: str) -> Correction:
+    if not isinstance(item, dict):
+        raise FormatError(f"expected an object, got {type(item).__name__}", field)
+    if "steps" not in item:
+        raise FormatError("missing", f"{field}.steps")
+    return Correction(pattern_from_data(item["steps"], f"{field}.steps"),
+                      extra=_unknown_keys(item, frozenset({"steps"})))
 
 
 def _slot_from_data(item: object, field: str) -> Slot:
@@ -229,7 +283,7 @@ def _slot_from_data(item: object, field: str) -> Slot:
 
 def _known_bank_keys() -> frozenset[str]:
     """The top-level keys this version reads: whatever :func:`bank_to_data` writes (so new fields count)."""
-    return frozenset(bank_to_data(Bank()))
+    return frozenset(bank_to_data(Bank(corrections=(Correction(),))))
 
 
 def _known_slot_keys() -> frozenset[str]:

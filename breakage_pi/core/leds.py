@@ -4,14 +4,20 @@
 - Rows the net writes (PERFORM) are drawn in a cooler hue of their own, on a
   faint bed whose colour names the net (loose green, medium blue, tight
   violet), so the player always sees what is theirs and what is the machine's.
+  Between the NET knob's detents the bed is the two nets' colours mixed in
+  the knob's proportion, as the sound is.
 - Chance steps shimmer; muted rows are dim; the playhead is a bright column;
   held pads are white.
 - SHIFT page: slots (dim = has hits, bright = playing, blinking = queued,
   amber = in the chain), training marks (green), roles (your hue / the net's
-  hue), mutes (red), kits, nets, chance, mode, copy, save (amber while
+  hue), mutes (red), kits, nets (each lit by its share of the NET knob's
+  blend), chance, mode, the corrections (teal, brighter the more there are;
+  blinking while the nets learn them; tapped: row 0 lists them) and their
+  undo (yellow when there is something to undo), copy, save (amber while
   unsaved), TRAIN.
-- Training: row 0 fills with progress, rows 1-3 show each net's error as a
-  bar shrinking to its target.
+- Training (TRAIN's): row 0 fills with progress, rows 1-3 show each net's
+  error as a bar shrinking to its target. A background run learning
+  corrections leaves the grid as it is.
 
 Colours are full-scale here; the grid's ``brightness`` setting scales them.
 """
@@ -22,11 +28,11 @@ from typing import Mapping, Protocol
 
 import numpy as np
 
-from .bank import Bank
+from .bank import MAX_CORRECTIONS, Bank
 from .events import FRAME_SHAPE
-from .pages import (CHANCE_COLUMN, COPY_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS, NET_COLUMNS, PERFORM_COLUMN,
-                    ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, ROW_SYSTEM, SAVE_COLUMN, TAKE_COLUMN,
-                    TRAIN_COLUMN)
+from .pages import (CHANCE_COLUMN, COPY_COLUMN, CORRECTIONS_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS,
+                    NET_COLUMNS, PERFORM_COLUMN, ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, ROW_SYSTEM,
+                    SAVE_COLUMN, TAKE_COLUMN, TRAIN_COLUMN, UNDO_COLUMN)
 from .pattern import MAX_VELOCITY, Pattern
 
 
@@ -35,6 +41,8 @@ class TrainingShown(Protocol):
 
     @property
     def progress(self) -> float: ...
+    @property
+    def background(self) -> bool: ...
 
     def remaining(self, index: int) -> float: ...
 
@@ -65,7 +73,11 @@ class Shown(Protocol):
     @property
     def mutes(self) -> tuple[bool, ...]: ...
     @property
-    def net(self) -> int: ...
+    def weights(self) -> tuple[tuple[int, float], ...]: ...
+    @property
+    def listing(self) -> bool: ...
+    @property
+    def undo(self) -> tuple[object, ...]: ...
     @property
     def nets(self) -> tuple[str, ...]: ...
     @property
@@ -88,6 +100,8 @@ class Shown(Protocol):
     def now(self) -> float: ...
     @property
     def output_rows(self) -> tuple[int, ...]: ...
+    @property
+    def net_roles(self) -> tuple[str, ...]: ...
 
     def played(self, slot: int, bar: int | None = None) -> tuple[Pattern, np.ndarray]: ...
 
@@ -100,6 +114,9 @@ NET_BEDS = np.array([(0, 8, 3), (0, 3, 10), (6, 0, 10)], dtype=np.float32)
 """The faint background of the net's rows, by net: loose, medium, tight."""
 NET_COLOURS = np.array([(0, 220, 80), (0, 90, 255), (170, 0, 255)], dtype=np.float32)
 """The nets on the SHIFT page: loose green, medium blue, tight violet."""
+CORRECTIONS = np.array((0, 200, 140), dtype=np.float32)
+"""The corrections on the SHIFT page: teal."""
+UNDO = (160, 140, 0)
 BEAT = (4, 4, 4)
 PLAYHEAD = (28, 28, 28)
 WHITE = (255, 255, 255)
@@ -121,7 +138,7 @@ def blink_on(now: float, rate: float = BLINK_HZ) -> bool:
 
 def render_frame(state: Shown) -> np.ndarray:
     """The frame the grid should show for ``state``."""
-    if state.training is not None:
+    if state.training is not None and not state.training.background:
         frame = _training(state)
     elif state.shift:
         frame = _menu(state)
@@ -144,7 +161,7 @@ def _steps(state: Shown) -> np.ndarray:
     beats[:, ::4] = True
     frame[empty & beats] = BEAT
     if outputs:
-        bed = NET_BEDS[min(state.net, len(NET_BEDS) - 1)]
+        bed = blend(NET_BEDS, state.weights)
         rows = np.zeros(empty.shape, dtype=bool)
         rows[outputs] = True
         frame[empty & rows] = bed
@@ -188,10 +205,12 @@ def _menu(state: Shown) -> np.ndarray:
     for index, column in enumerate(KIT_COLUMNS):
         if index < len(state.kits):
             frame[ROW_CHANNELS, column] = (0, 200, 200) if state.kits[index] == state.kit else (0, 24, 24)
+    shares = dict(state.weights)
     for index, column in enumerate(NET_COLUMNS):
         if index < len(state.nets):
             colour = NET_COLOURS[min(index, len(NET_COLOURS) - 1)]
-            frame[ROW_SYSTEM, column] = colour if index == state.net else colour / 8
+            frame[ROW_SYSTEM, column] = colour * (1 / 8 + 7 / 8 * shares.get(index, 0.0))
+    _corrections(state, frame, blink)
     frame[ROW_SYSTEM, CHANCE_COLUMN] = (200, 160, 0) if state.bank.chance else (10, 8, 0)
     frame[ROW_SYSTEM, EDIT_COLUMN] = (255, 120, 0) if state.mode == "edit" else (12, 6, 0)
     frame[ROW_SYSTEM, PERFORM_COLUMN] = (170, 0, 255) if state.mode == "perform" else (8, 0, 12)
@@ -201,6 +220,33 @@ def _menu(state: Shown) -> np.ndarray:
     held = state.train_pressed_at is not None
     frame[ROW_SYSTEM, TRAIN_COLUMN] = (255, 0, 0) if held else (50, 0, 0) if state.bank.training_slots else (0, 0, 0)
     return frame
+
+
+def blend(colours: np.ndarray, weights: tuple[tuple[int, float], ...]) -> np.ndarray:
+    """``colours`` (one per net, loose to tight) mixed by the NET knob's ``weights``."""
+    mixed = np.zeros(3, dtype=np.float32)
+    for index, weight in weights:
+        mixed += weight * colours[min(index, len(colours) - 1)]
+    return mixed
+
+
+def _corrections(state: Shown, frame: np.ndarray, blink: bool) -> None:
+    """The corrections pad, UNDO, and while listing the corrections on row 0 (the ones made for
+    the playing slot's inputs bright)."""
+    corrections = state.bank.corrections
+    learning = state.training is not None and state.training.background
+    if corrections and not (learning and not blink):
+        frame[ROW_SYSTEM, CORRECTIONS_COLUMN] = CORRECTIONS * (0.15 + 0.85 * len(corrections) / MAX_CORRECTIONS)
+    if state.undo or corrections:
+        frame[ROW_SYSTEM, UNDO_COLUMN] = UNDO
+    if not state.listing:
+        return
+    frame[ROW_SLOTS] = 0
+    inputs = [c for c, role in enumerate(state.net_roles or state.bank.roles) if role == "in"]
+    playing = state.bank.slots[state.slot].pattern.velocities[inputs]
+    for index, correction in enumerate(corrections):
+        here = np.array_equal(correction.pattern.velocities[inputs], playing)
+        frame[ROW_SLOTS, index] = CORRECTIONS if here else CORRECTIONS / 6
 
 
 def _training(state: Shown) -> np.ndarray:

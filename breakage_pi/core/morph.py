@@ -65,3 +65,48 @@ def morphed(outputs: Sequence[np.ndarray], position: float) -> np.ndarray:
             return np.array(outputs[index], dtype=np.float64)
         blend += weight * np.asarray(outputs[index], dtype=np.float64)
     return blend
+
+
+DETENT_WIDTH = 0.1
+"""The NET knob's travel (a fraction of it) around each detent that plays that net exactly: a pot's
+noise or a hand that lands nearly on a detent still gets the net itself."""
+
+
+def knob_position(value: float, count: int) -> float:
+    """The morph position 0-1 of the NET knob turned to ``value`` (0-1 of its travel), with ``count`` nets:
+    flat across :data:`DETENT_WIDTH` around each detent (evenly spaced, loose at 0, tight at 1), linear
+    and continuous between.
+
+    >>> [knob_position(v, 3) for v in (0.0, 0.03, 0.25, 0.48, 0.5, 0.75, 0.97)]
+    [0.0, 0.0, 0.25, 0.5, 0.5, 0.75, 1.0]
+    """
+    value = min(max(float(value), 0.0), 1.0)
+    if count < 2:
+        return 0.0
+    spacing, half = 1.0 / (count - 1), DETENT_WIDTH / 2
+    lower = min(int(value / spacing), count - 2)
+    between = (value - lower * spacing - half) / (spacing - 2 * half)
+    return (lower + min(max(between, 0.0), 1.0)) * spacing
+
+
+def knob_value(position: float, count: int) -> float:
+    """Where on its travel (0-1) the NET knob plays ``position``: a detent's middle, or the one point between
+    (the inverse of :func:`knob_position`, which soft take-over compares the pot with).
+
+    >>> [knob_value(p, 3) for p in (0.0, 0.25, 0.5, 1.0)]
+    [0.0, 0.25, 0.5, 1.0]
+    """
+    if count < 2:
+        return 0.0
+    spacing, half = 1.0 / (count - 1), DETENT_WIDTH / 2
+    place = min(max(float(position), 0.0), 1.0) / spacing
+    lower = min(int(place), count - 2)
+    between = place - lower
+    if between <= 0.0 or between >= 1.0:
+        return round(place) * spacing
+    return lower * spacing + half + between * (spacing - 2 * half)
+
+
+def detent_position(index: int, count: int) -> float:
+    """The position of net ``index``'s detent (of ``count``, loose to tight)."""
+    return index / (count - 1) if count > 1 else 0.0

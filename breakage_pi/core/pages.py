@@ -9,4 +9,7 @@ ROLE_COLUMNS, MUTE_COLUMNS, KIT_COLUMNS = range(0, 4), range(4, 8), range(8, 16)
 NET_COLUMNS = range(0, 3)
 CHANCE_COLUMN, EDIT_COLUMN, PERFORM_COLUMN = 4, 6, 7
 TAKE_COLUMN, COPY_COLUMN, SAVE_COLUMN, TRAIN_COLUMN = 11, 13, 14, 15
+CORRECTIONS_COLUMN, UNDO_COLUMN = 8, 9
+"""Row 3: CORRECTIONS lists the corrections on row 0 (tap one there to remove it) until tapped again or SHIFT is
+let go; UNDO undoes their last change."""
 NET_LABELS = ("loose", "medium", "tight")

@@ -1,6 +1,6 @@
 """``state.json``: what the instrument remembers beside the bank (pure codec, version 1).
 
-The selected slot (1-based, as players count), mode, net, knob positions,
+The selected slot (1-based, as players count), mode, net and NET knob position, knob positions,
 mutes, volume, default velocity and kit (the gate and chance are the bank's). Reading and writing
 the file is :mod:`breakage_pi.store`'s; a value out of range is a
 :class:`FormatError` naming the field.
@@ -23,6 +23,7 @@ from .bank import Bank
 from .errors import FormatError, VersionError
 from .events import KNOBS
 from .instrument import MODES, Instrument, Knob
+from .morph import detent_position
 from .pattern import CHANNELS, MAX_VELOCITY
 
 STATE_FORMAT = "breakage-pi/state"
@@ -37,6 +38,7 @@ def saved_to_data(state: Instrument) -> dict[str, Any]:
         "slot": state.slot + 1,
         "mode": state.mode,
         "net": state.net_label if state.nets else None,
+        "net_position": state.position,
         "volume": state.volume,
         "default_velocity": state.default_velocity,
         "mutes": list(state.mutes),
@@ -61,9 +63,11 @@ def restore(state: Instrument, data: object) -> Instrument:
     mode = data.get("mode", state.mode)
     if mode not in MODES:
         raise FormatError(f"must be one of {', '.join(MODES)}, got {mode!r}", "mode")
-    net = state.net
-    if data.get("net") in state.nets:
-        net = state.nets.index(data["net"])
+    position = state.position
+    if "net_position" in data:
+        position = _number(data["net_position"], 0.0, 1.0, "net_position")
+    elif data.get("net") in state.nets:                     # written before the NET knob morphed
+        position = detent_position(state.nets.index(data["net"]), len(state.nets))
     mutes = data.get("mutes", list(state.mutes))
     if not isinstance(mutes, list) or len(mutes) != CHANNELS or not all(isinstance(m, bool) for m in mutes):
         raise FormatError(f"expected {CHANNELS} true/false values, got {mutes!r}", "mutes")
@@ -77,7 +81,7 @@ def restore(state: Instrument, data: object) -> Instrument:
             raise FormatError(f"unknown knob (known: {', '.join(KNOBS)})", f"knobs.{name}")
         positions[name] = Knob(_number(position, 0.0, 1.0, f"knobs.{name}"), None)
     return replace(
-        state, slot=slot, mode=mode, net=net, mutes=tuple(mutes),
+        state, slot=slot, mode=mode, position=position, mutes=tuple(mutes),
         volume=_number(data.get("volume", state.volume), 0.0, 1.0, "volume"),
         default_velocity=_integer(data.get("default_velocity", state.default_velocity), 1, MAX_VELOCITY,
                                   "default_velocity"),

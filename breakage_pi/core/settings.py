@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import FormatError
 from .events import BUTTONS, KNOBS
+from .take_settings import TakesConfig
 
 KNOB_KINDS = ("pot", "encoder")
 _I2C1_PINS = {2: "I2C-1 SDA, the grid's bus", 3: "I2C-1 SCL, the grid's bus"}
@@ -156,14 +157,16 @@ class MidiConfig:
     clock_in: str = "auto"
 
 
-@dataclass(frozen=True)
-class TakesConfig:
-    """Takes (``takes/`` in the data directory): with ``auto`` every session is recorded from its first
-    PLAY; a take ends, with a message, when the data directory's free space falls below ``floor_mb``
-    megabytes (and none starts below it)."""
+LEARN_MODES = ("auto", "on-train")
 
-    auto: bool = False
-    floor_mb: float = 200.0
+
+@dataclass(frozen=True)
+class NetsConfig:
+    """How the nets learn from the player's corrections in PERFORM: ``learn = "auto"`` retrains them in the
+    background about two seconds after the last correction; ``"on-train"`` keeps the corrections in the bank
+    until TRAIN is held."""
+
+    learn: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ class Config:
     instrument: InstrumentConfig = field(default_factory=InstrumentConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     midi: MidiConfig = field(default_factory=MidiConfig)
+    nets: NetsConfig = field(default_factory=NetsConfig)
     takes: TakesConfig = field(default_factory=TakesConfig)
 
 
@@ -321,11 +325,18 @@ def _port(value: Any, key: str) -> str:
     return value
 
 
+def _learn(value: Any, key: str) -> str:
+    if value not in LEARN_MODES:
+        raise ConfigError(f"must be \"auto\" or \"on-train\", got {value!r}", key)
+    return value
+
+
 _INSTRUMENT: dict[str, Check] = {"data_dir": _folder, "autoplay": _boolean, "kit": _kit_name}
 _SYNC: dict[str, Check] = {"port": _port}
 _MIDI: dict[str, Check] = {"out": _node, "follow_clock": _boolean, "clock_in": _node}
 _TAKES: dict[str, Check] = {"auto": _boolean, "floor_mb": _number(0, 1_000_000, " MB")}
-_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi", "takes")
+_NETS: dict[str, Check] = {"learn": _learn}
+_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi", "nets", "takes")
 
 
 def _table(data: Any, key: str) -> Mapping[str, Any]:
@@ -392,6 +403,7 @@ def parse_config(data: Mapping[str, Any], source: str = "") -> Config:
             instrument=_section(data.get("instrument", {}), "instrument", _INSTRUMENT, InstrumentConfig()),
             sync=_section(data.get("sync", {}), "sync", _SYNC, SyncConfig()),
             midi=_section(data.get("midi", {}), "midi", _MIDI, MidiConfig()),
+            nets=_section(data.get("nets", {}), "nets", _NETS, NetsConfig()),
             takes=_section(data.get("takes", {}), "takes", _TAKES, TakesConfig()),
         )
         _check_pins(config)

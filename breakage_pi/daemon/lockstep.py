@@ -103,7 +103,7 @@ class Lockstep:
         self.now = 0.0
         self.handed: list[PlayState] = []
         self.controller, data = open_instrument(data_dir, config.instrument, self.handed.append,
-                                                lambda frame: self.show(frame), LOCKSTEP_TRAIN_S)
+                                                lambda frame: self.show(frame), LOCKSTEP_TRAIN_S, config.nets)
         self.firmware = FastForwardClock()
         self.rig, self.hardware, self._restore_pins = sim_hardware(config, self.controller.state,
                                                                     self.controller.post, lambda: self.now, None,

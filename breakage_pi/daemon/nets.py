@@ -55,5 +55,6 @@ class Nets:
                 log.warning("%s", note)
 
     def answer(self, request: RunNet) -> NetResult:
+        """The nets' outputs at the request's NET knob position (the one or two nets it weighs run)."""
         assert self.bank is not None, "the state machine asks for nets only when some are loaded"
-        return NetResult(request, self.bank[request.net].apply(request.pattern))
+        return NetResult(request, self.bank.outputs_at(request.pattern, request.position))

@@ -88,7 +88,8 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
     hardware_box: list[Any] = []
     engine_box: list[LiveEngine] = []
     controller, data = open_instrument(options.data_dir, config.instrument, lambda play: engine_box[0].send(play),
-                                       lambda frame: hardware_box[0].show(frame) if hardware_box else None)
+                                       lambda frame: hardware_box[0].show(frame) if hardware_box else None,
+                                       nets_config=config.nets)
     engine = LiveEngine(engine_settings(config.audio, options.device, options.pace),
                         session_frames(options.seconds, config.audio.rate), config.midi, data)
     engine_box.append(engine)

@@ -13,7 +13,7 @@ from ..core.errors import FormatError
 from ..core.instrument import Instrument, pick_up_all, step
 from ..core.playstate import PlayState
 from ..core.saved import restore
-from ..core.settings import InstrumentConfig
+from ..core.settings import InstrumentConfig, NetsConfig
 from .controller import Controller
 from .datadir import DataDir
 from .kits import playable_kits
@@ -25,18 +25,20 @@ log = logging.getLogger("breakage_pi")
 
 
 def open_instrument(data_dir: Path, settings: InstrumentConfig, send: Callable[[PlayState], Any],
-                    show: Callable[[np.ndarray], Any], train_hand_over_s: float | None = None
-                    ) -> tuple[Controller, DataDir]:
+                    show: Callable[[np.ndarray], Any], train_hand_over_s: float | None = None,
+                    nets_config: NetsConfig = NetsConfig()) -> tuple[Controller, DataDir]:
     """Prepare the data directory, load the bank, nets and settings, and build the controller.
 
     ``send`` gets each new playing state, ``show`` each LED frame; with ``train_hand_over_s`` new nets take
-    over exactly that long (audio time) after TRAIN (lockstep)."""
+    over exactly that long (audio time) after TRAIN (lockstep); ``nets_config`` says whether corrections
+    retrain the nets in the background."""
     data = DataDir(data_dir)
     data.prepare()
     bank = data.load_bank()
     nets = Nets(data)
     kits = playable_kits(data, bank)
-    state = Instrument(bank, kits=kits, playing=settings.autoplay, kit=settings.kit if settings.kit in kits else None)
+    state = Instrument(bank, kits=kits, playing=settings.autoplay, kit=settings.kit if settings.kit in kits else None,
+                       learn=nets_config.learn)
     if settings.kit and settings.kit not in kits:
         log.error("[instrument] kit %r is not a playable folder of %s; playing the built-in kit", settings.kit,
                   data.kits)
@@ -50,7 +52,7 @@ def open_instrument(data_dir: Path, settings: InstrumentConfig, send: Callable[[
             data.quarantine_state(str(error.in_source(str(data.state))))
     state = pick_up_all(state)
     log.info("bank %s: %d slot(s), slot %d, mode %s, net %s, %g BPM", data.bank, len(bank.slots), state.slot + 1,
-             state.mode, state.net_label, bank.tempo)
+             state.mode, state.net_blend, bank.tempo)
     saver = Saver(data)
     Trainer.warm_up()
     controller = Controller(state, nets, Trainer(nets, saver, train_hand_over_s), saver, send, show)

@@ -19,6 +19,16 @@ TRAINING_PRELOAD = ["breakage_pi.ml.process", "breakage_pi.ml.train", "breakage_
 """Training runs fork from a server process that has these loaded (see :meth:`Trainer.warm_up`)."""
 
 
+def _closest_note(result: Any) -> str:
+    """A plain note on the nets that ran out of epochs before their target (they play as close as they got)."""
+    from ..ml.train import target_label
+
+    count = len(result.config.targets)
+    short = [snapshot for snapshot in result.snapshots if not snapshot.reached]
+    return "".join(f"; {target_label(s.index, count)} is as close as training got: {s.relative_error:.3g} of the "
+                   f"variance unexplained, its target {s.target:.3g}" for s in short)
+
+
 @dataclass
 class _Outcome:
     """A finished run made ready off the control loop: the new nets' files and sessions, or why not."""
@@ -106,15 +116,15 @@ class Trainer:
         except BreakageError as error:
             self._outcome = _Outcome(f"training failed: {error}; keeping the old nets")
             return
-        if result.stopped != "targets":
-            self._outcome = _Outcome(f"training stopped ({result.stopped}) with {result.relative_error:.3g} of the "
-                                     "variance unexplained; keeping the old nets")
+        if not result.complete:
+            self._outcome = _Outcome(f"training stopped ({result.stopped}) before every net was there; "
+                                     "keeping the old nets")
             return
         files = trained_net_files(result, training_set)
         bank = NetBank([parse_net(data, name) for name, data in files])
         self._outcome = _Outcome(f"trained {len(files)} nets in {result.epochs} epochs "
-                                 f"({result.relative_error:.3g} of the variance unexplained); now playing them",
-                                 files, bank)
+                                 f"({result.relative_error:.3g} of the variance unexplained); now playing them"
+                                 + _closest_note(result), files, bank)
 
     def _hand_over(self, now: float) -> TrainingFinished:
         outcome, self._outcome = self._outcome, None

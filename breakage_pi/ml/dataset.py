@@ -132,10 +132,25 @@ def training_set(patterns: Sequence[Pattern], roles: Sequence[str],
 
 
 def bank_training_set(bank: Bank) -> TrainingSet:
-    """The training set of a bank: its slots marked for training, its roles and channel names."""
-    if not bank.training_slots:
+    """The training set of a bank: its slots marked for training and its corrections, its roles and channel names.
+
+    A correction is the player's latest word on what the net plays for its
+    inputs: it stands in for any marked slot or older correction with exactly
+    the same inputs (kept, they would contradict it and the nets would learn
+    the average of the two). Marked slots that contradict each other all stay.
+    """
+    if not bank.training_slots and not bank.corrections:
         raise TrainingError("the bank has no slot marked for training: mark at least one slot 'train'")
-    return training_set([slot.pattern for slot in bank.training_slots], bank.roles, bank.channels)
+    inputs, _ = split_roles(bank.roles)
+    corrections: dict[bytes, Pattern] = {}
+    for correction in bank.corrections:
+        key = input_vector(correction.pattern, inputs).tobytes()
+        corrections.pop(key, None)              # the later correction for the same inputs wins, in its place
+        corrections[key] = correction.pattern
+    patterns = [slot.pattern for slot in bank.training_slots
+                if input_vector(slot.pattern, inputs).tobytes() not in corrections]
+    patterns += corrections.values()
+    return training_set(patterns, bank.roles, bank.channels)
 
 
 def _digest(patterns: Sequence[Pattern], roles: Sequence[str], channels: Sequence[str]) -> str:

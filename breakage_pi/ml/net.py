@@ -9,7 +9,7 @@ import numpy as np
 from ..core.pattern import Pattern
 from .dataset import TrainingSet, input_vector, output_velocities, with_outputs
 from .mlp import Mlp
-from .netinfo import NetInfo
+from .netinfo import NetInfo, measured
 from .train import TARGET_MEASURE, TrainingResult, target_label
 
 
@@ -37,11 +37,11 @@ def result_nets(result: TrainingResult, data: TrainingSet) -> list[Net]:
     """One net per snapshot (every target, unless aborted), loose to tight, with float32 weights as they will be exported."""
     return [
         Net(snapshot.mlp.astype(np.float32),
-            NetInfo(channels=data.channels, roles=data.roles, error_target=snapshot.error_target,
-                    error_reached=snapshot.error, epochs=snapshot.epochs, training_set_hash=data.digest,
+            NetInfo(channels=data.channels, roles=data.roles, error_target=measured(snapshot.error_target),
+                    error_reached=measured(snapshot.error), epochs=snapshot.epochs, training_set_hash=data.digest,
                     seed=result.config.seed, examples=len(data), target_measure=TARGET_MEASURE,
-                    relative_target=snapshot.target, relative_error=snapshot.relative_error,
-                    reference_error=snapshot.reference_error,
+                    relative_target=snapshot.target, relative_error=measured(snapshot.relative_error),
+                    reference_error=measured(snapshot.reference_error),
                     label=target_label(snapshot.index, len(result.config.targets))))
         for snapshot in result.snapshots
     ]

@@ -1,7 +1,8 @@
 """The nets of one training run, loose to tight, each with its session ready, to switch between live.
 
 Sessions are created up front (milliseconds each) so that turning the NET
-knob in PERFORM only changes which ready session the next prediction uses.
+knob in PERFORM only changes which ready sessions the next prediction runs
+and how their outputs are blended.
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 import os
 from typing import Callable, Sequence
 
+import numpy as np
+
+from ..core.morph import morph_weights
+from ..core.pattern import MAX_VELOCITY, STEPS, Pattern
 from .dataset import TrainingSet
 from .errors import NetError
 from .net import result_nets
@@ -50,6 +55,20 @@ class NetBank:
     def labels(self) -> tuple[str, ...]:
         """``("loose", "medium", "tight")`` for one run's three nets; ``""`` for a net without a label."""
         return tuple(session.info.label for session in self._sessions)
+
+    def outputs_at(self, pattern: Pattern, position: float) -> np.ndarray:
+        """The nets' outputs for ``pattern`` blended at NET knob ``position`` (0 loose - 1 tight, see
+        :func:`breakage_pi.core.morph.morphed`), as (output channels, 16) float velocities 0-255 before the
+        gate: only the one or two nets the position weighs are run."""
+        count = len(self._sessions[0].info.output_channels)
+        blend = np.zeros((count, STEPS), dtype=np.float64)
+        for index, weight in morph_weights(position, len(self._sessions)):
+            outputs = np.asarray(self._sessions[index].outputs(pattern).reshape(count, STEPS) * MAX_VELOCITY,
+                                 dtype=np.float64)
+            if weight == 1.0:
+                return outputs
+            blend += weight * outputs
+        return blend
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -76,6 +76,14 @@ class NetInfo(SplitByRoles):
         return props
 
 
+def measured(value: float) -> float:
+    """A float computed by a sum (an error, a variance) as a net's metadata keeps it: 9 significant digits.
+
+    A sum's last bit depends on its order, which differs between x86 and arm64 SIMD; rounded, the same
+    training writes the same file bytes on both (its weights already are bit-identical)."""
+    return float(f"{value:.9g}")
+
+
 def mismatch_notes(info: NetInfo, bank: Bank, net: str) -> list[str]:
     """Why the net ``net`` (a file name) may not be the one meant for ``bank``, as lines for the user.
 
@@ -88,7 +96,7 @@ def mismatch_notes(info: NetInfo, bank: Bank, net: str) -> list[str]:
         notes.append(f"{printable(net)} was trained with roles {list(info.roles)} on channels "
                      f"{printable(list(info.channels))}; the bank has {list(bank.roles)} on "
                      f"{printable(list(bank.channels))}: using the net's roles")
-    elif bank.training_slots and bank_training_set(bank).digest != info.training_set_hash:
+    elif bank.training_patterns and bank_training_set(bank).digest != info.training_set_hash:
         notes.append(f"{printable(net)} was trained on another training set than this bank's "
                      "(its training_set_hash differs): it plays, but it may be a net of another bank")
     return notes

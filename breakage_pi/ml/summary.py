@@ -32,8 +32,9 @@ def format_summary(bank_name: str, bank: Bank, data: TrainingSet, result: Traini
     lines = [
         "Breakage Pi nets",
         "",
-        f"bank:      {bank_name}, {len(data)} training slots: "
-        + ", ".join(slot.name or "unnamed" for slot in bank.training_slots),
+        f"bank:      {bank_name}, {len(bank.training_slots)} training slots: "
+        + ", ".join(slot.name or "unnamed" for slot in bank.training_slots)
+        + (f" and {len(bank.corrections)} correction(s) made in PERFORM" if bank.corrections else ""),
         f"data:      {data.digest}",
         f"channels:  {inputs} -> {outputs}",
         f"net:       MLP {layers} (tanh hidden, sigmoid out), velocities scaled 0-1",

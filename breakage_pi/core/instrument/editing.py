@@ -2,7 +2,8 @@
 
 Pressing an empty pad adds a hit at the default velocity at once; pressing
 a lit pad clears it on release, unless VELOCITY was turned while it was held
-(the Elektron convention). In PERFORM the net's rows only flash when pressed.
+(the Elektron convention). In PERFORM a press on the net's rows is a
+correction (:mod:`.corrections`).
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..pages import ROW_SLOTS, ROW_SYSTEM, TRAIN_COLUMN
+from .corrections import correct
 from .effects import Effect, Log
-from .state import Instrument, with_entry
-
-FLASH_S = 0.15
-"""How long a net-written row flashes when pressed in PERFORM (seconds)."""
+from .state import Instrument
 
 
 def press_step(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> Instrument:
-    """A step pad pressed: a net's row flashes, an empty step gets a hit, a lit one is cleared on release."""
+    """A step pad pressed: a net's step is corrected, an empty step gets a hit, a lit one is cleared on release."""
     if pad[0] in state.output_rows:
-        return with_entry(state, "flashes", pad[0], state.now + FLASH_S)
+        return correct(state, pad, effects)
     velocity = state.pattern.velocity(*pad)
     state = replace(state, held=state.held + (pad,))
     if velocity:

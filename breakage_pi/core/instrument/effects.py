@@ -32,22 +32,26 @@ class Leds:
 
 @dataclass(frozen=True)
 class RunNet:
-    """Run net ``net`` (index, loose to tight) on ``pattern`` (slot ``slot``'s) and answer with a NetResult."""
+    """Run the nets on ``pattern`` (slot ``slot``'s inputs) and blend their outputs at NET knob ``position``
+    (0 loose - 1 tight, see :func:`breakage_pi.core.morph.morphed`: at most the two neighbouring nets run);
+    answer with a NetResult."""
 
     slot: int
-    net: int
+    position: float
     pattern: Pattern
 
     @property
-    def key(self) -> tuple[int, bytes]:
-        return self.net, self.pattern.velocities.tobytes()
+    def key(self) -> tuple[float, bytes]:
+        return self.position, self.pattern.velocities.tobytes()
 
 
 @dataclass(frozen=True)
 class StartTraining:
-    """Train new nets on ``bank``'s marked slots, in the training process."""
+    """Train new nets on ``bank``'s marked slots and corrections, in the training process (``background``:
+    to learn corrections while PERFORM goes on; the guarantees are TRAIN's)."""
 
     bank: Bank
+    background: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,15 @@ def external_clock(state: Instrument, event: ExternalClock, effects: list[Effect
 
 def bank_loaded(state: Instrument, bank: Bank, effects: list[Effect]) -> Instrument:
     """Play ``bank`` from now on: the same slot number (the last one if it has fewer), queue and chain
-    kept where their slots exist; held pads and the nets' answers for the old patterns dropped."""
+    kept where their slots exist; held pads, the nets' answers for the old patterns and the old bank's
+    correction history dropped (its corrections are the new bank's)."""
     count = len(bank.slots)
     queued = state.queued if state.queued is not None and state.queued < count else None
     effects.append(Log(f"bank reloaded: {count} slot(s), {bank.tempo:g} BPM"))
     return replace(state, bank=bank, slot=min(state.slot, count - 1), queued=queued,
                    chain=tuple(slot for slot in state.chain if slot < count), held=(), clearing=frozenset(),
-                   slot_held=None, net_out=MappingProxyType({}), net_pending=MappingProxyType({}))
+                   slot_held=None, net_out=MappingProxyType({}), net_pending=MappingProxyType({}),
+                   undo=(), unlearnt=(), listing=False)
 
 
 def kits_found(state: Instrument, kits: tuple[str, ...], effects: list[Effect]) -> Instrument:

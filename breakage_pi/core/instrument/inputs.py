@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+import numpy as np
+
 from ..bank import Bank
 from ..events import ButtonEvent, DeviceStatus, KnobEvent, PadEvent
-from ..pattern import Pattern
 from .effects import RunNet
 
 
@@ -36,12 +37,13 @@ class NetsLoaded:
     time: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NetResult:
-    """The answer to a :class:`RunNet`: ``pattern`` with its output rows written by the net (ungated)."""
+    """The answer to a :class:`RunNet`: the nets' outputs blended at its position, before the gate, as
+    ``outputs`` ((output channels, 16) float velocities 0-255, the output channels in channel order)."""
 
     request: RunNet
-    pattern: Pattern
+    outputs: np.ndarray
     time: float = 0.0
 
 

@@ -2,9 +2,10 @@
 
 What a knob edits depends on the state: VELOCITY sets the held pads'
 velocity (0 = off), with none the default velocity, with SHIFT the gate;
-NET picks a net by detent, with SHIFT its far ends turn chance off/on. A
-pot picks its value up only when it passes it, whenever what it edits
-changed under it.
+NET morphs between the nets (each net alone at its detent, a crossfade of
+the two neighbours between; :mod:`breakage_pi.core.morph`), with SHIFT its
+far ends turn chance off/on. A pot picks its value up only when it passes
+it, whenever what it edits changed under it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from types import MappingProxyType
 
 from ..clock import SWING_RANGE, TEMPO_RANGE
 from ..events import KNOBS, KnobEvent
+from ..morph import detent_position, knob_position, knob_value
 from ..pattern import MAX_VELOCITY
 from ..takeover import picks_up
 from .editing import editable_held, set_velocity
@@ -43,17 +45,13 @@ def knob(state: Instrument, event: KnobEvent, effects: list[Effect]) -> Instrume
 
 
 def _picks_up(state: Instrument, name: str, knob: Knob, position: float) -> bool:
-    """Whether the pot at ``position`` now drives its value (the NET knob's detents and far ends are
-    absolute: it picks up on entering the selected net's detent, and chance at its ends any time)."""
+    """Whether the pot at ``position`` now drives its value (the NET knob's far ends with SHIFT are
+    absolute: chance follows them any time; it picks up anywhere in the playing net's detent)."""
     if name == "net" and state.shift:
         return True
-    if name == "net" and state.nets:
-        return _detent(position, len(state.nets)) == state.net
+    if name == "net" and knob_position(position, state.net_count) == state.position:
+        return True                                         # anywhere in the playing net's detent
     return picks_up(knob.pickup, knob.position, position, PICKUP_CATCH)
-
-
-def _detent(position: float, count: int) -> int:
-    return min(count - 1, int(position * count))
 
 
 def _knob_target(state: Instrument, name: str) -> object:
@@ -85,7 +83,7 @@ def _knob_value(state: Instrument, name: str) -> float:
         return state.volume
     if target == "chance":
         return 1.0 if state.bank.chance else 0.0
-    return (state.net + 0.5) / len(state.nets) if state.nets else 0.0
+    return knob_value(state.position, state.net_count)
 
 
 def _apply_knob(state: Instrument, name: str, value: float, effects: list[Effect]) -> Instrument:
@@ -111,12 +109,13 @@ def _apply_knob(state: Instrument, name: str, value: float, effects: list[Effect
         if value <= 0.05 and state.bank.chance or value >= 0.95 and not state.bank.chance:
             return set_chance(state, value >= 0.95, effects)
         return state
-    if state.nets:
-        index = _detent(value, len(state.nets))
-        if index != state.net:
-            effects.append(Log(f"net {state.nets[index]}"))
-            return replace(state, net=index)
-    return state
+    position = knob_position(value, state.net_count)
+    if position == state.position:
+        return state
+    detents = {detent_position(index, len(state.nets)): label for index, label in enumerate(state.nets)}
+    if position in detents:
+        effects.append(Log(f"net {detents[position]}"))
+    return replace(state, position=position)
 
 
 def retarget_knobs(old: Instrument, state: Instrument, turned: str | None) -> Instrument:

@@ -1,8 +1,10 @@
 """The SHIFT page: with SHIFT held the grid is the menu.
 
 Row 1 the slots, row 2 the training marks, row 3 the channels' roles,
-mutes and the kits, row 4 the nets, chance, the mode, a take, copy, save and TRAIN
-(held 1 s). The layout is :mod:`breakage_pi.core.pages`'.
+mutes and the kits, row 4 the nets, chance, the mode, the corrections
+(tap: row 1 lists them until SHIFT is let go) and their undo, a take, copy,
+save and TRAIN (held 1 s).
+The layout is :mod:`breakage_pi.core.pages`'.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..bank import MAX_SLOTS
-from ..pages import (CHANCE_COLUMN, COPY_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS, NET_COLUMNS, PERFORM_COLUMN,
-                     ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, SAVE_COLUMN, TAKE_COLUMN, TRAIN_COLUMN)
+from ..morph import detent_position
+from ..pages import (CHANCE_COLUMN, COPY_COLUMN, CORRECTIONS_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS,
+                     NET_COLUMNS, PERFORM_COLUMN, ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, SAVE_COLUMN,
+                     TAKE_COLUMN, TRAIN_COLUMN, UNDO_COLUMN)
+from .corrections import list_corrections, remove, undo
 from .effects import Effect, Log, Save, SelectKit, ToggleTake
 from .state import EDIT, PERFORM, Instrument
 from .transport import ensure_slot, set_mode, slot_pad
@@ -20,6 +25,8 @@ from .transport import ensure_slot, set_mode, slot_pad
 def menu_pad(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> Instrument:
     """A pad pressed on the SHIFT page."""
     row, column = pad
+    if row == ROW_SLOTS and state.listing:
+        return remove(state, column, effects)
     if row == ROW_SLOTS:
         return slot_pad(state, column, effects)
     if row == ROW_MARKS:
@@ -45,8 +52,12 @@ def menu_pad(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> 
     if column in NET_COLUMNS:
         if column < len(state.nets):
             effects.append(Log(f"net {state.nets[column]}"))
-            return replace(state, net=column)
+            return replace(state, position=detent_position(column, len(state.nets)))
         return state
+    if column == CORRECTIONS_COLUMN:
+        return list_corrections(state, not state.listing, effects)
+    if column == UNDO_COLUMN:
+        return undo(state, effects)
     if column == CHANCE_COLUMN:
         return set_chance(state, not state.bank.chance, effects)
     if column in (EDIT_COLUMN, PERFORM_COLUMN):

@@ -19,8 +19,9 @@ The interaction is DESIGN §2's (see the README's cheat sheet):
 - SHIFT held: the grid is the menu (slots, training marks, roles, mutes,
   kits, nets, copy, save, TRAIN held 1 s); VELOCITY sets the gate; the NET
   knob's far ends turn chance off/on.
-- PERFORM: input rows edit as in EDIT; output rows are the net's, gated,
-  recomputed whenever an input velocity changes.
+- PERFORM: input rows edit as in EDIT; output rows are the nets', blended
+  at the NET knob's position and gated, recomputed whenever an input velocity
+  or the knob changes; a press on them is a correction the nets learn.
 - Slots queue for the next bar line (sample-exact in the engine); holding a
   slot and tapping another chains the range.
 - Pots pick a value up only when they pass it (soft take-over) whenever
@@ -74,7 +75,7 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
     elif isinstance(event, Tick):
         state = tick(state, event, effects)
     elif isinstance(event, NetResult):
-        state = with_entry(state, "net_out", event.request.slot, (event.request.key, event.pattern))
+        state = with_entry(state, "net_out", event.request.slot, (event.request.key, event.outputs))
         state = with_entry(state, "net_pending", event.request.slot, None)
     elif isinstance(event, NetsLoaded):
         state = nets_loaded(state, event.labels, event.roles)
@@ -98,9 +99,10 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
 
 
 def _pad(state: Instrument, event: PadEvent, effects: list[Effect]) -> Instrument:
-    """A pad: during training any press aborts it; else the SHIFT page or the steps."""
+    """A pad: during TRAIN's run any press aborts it; else the SHIFT page or the steps (also while the nets
+    learn corrections in the background)."""
     pad = (event.row, event.column)
-    if state.training is not None:
+    if state.training is not None and not state.training.background:
         if event.pressed:
             effects.append(AbortTraining())
             effects.append(Log("training aborted from the grid; keeping the old nets"))
@@ -154,4 +156,4 @@ def _settled(old: Instrument, state: Instrument) -> bool:
     return (old.bank is state.bank and old.slot == state.slot and old.queued == state.queued
             and old.queue_token == state.queue_token and old.training is state.training
             and old.train_pressed_at == state.train_pressed_at and old.flashes is state.flashes
-            and old.dirty_at == state.dirty_at)
+            and old.dirty_at == state.dirty_at and old.learn_at == state.learn_at)

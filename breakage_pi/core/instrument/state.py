@@ -15,14 +15,18 @@ from typing import Mapping
 
 import numpy as np
 
-from ..bank import Bank
+from ..bank import Bank, Correction
 from ..events import KNOBS
 from ..gate import gated, uncertain
+from ..morph import morph_weights
+from ..pages import NET_LABELS
 from ..pattern import CHANNELS, STEPS, Pattern
 from ..playstate import UNMUTED, PlayState
 
 EDIT, PERFORM = "edit", "perform"
 MODES = (EDIT, PERFORM)
+LEARN_AUTO, LEARN_ON_TRAIN = "auto", "on-train"
+"""Whether corrections retrain the nets in the background (``[nets] learn`` in the config) or wait for TRAIN."""
 DEFAULT_VELOCITY = 200
 DEFAULT_VOLUME = 0.8
 
@@ -37,9 +41,16 @@ class Knob:
 
 @dataclass(frozen=True)
 class Training:
-    """A training run in progress: when it started, how many targets, the first and latest error."""
+    """A training run in progress: when it started, how many targets, the first and latest error.
+
+    ``background`` is a retrain that learns the player's corrections while
+    PERFORM goes on (the grid keeps showing the steps, pads keep playing);
+    ``corrections`` are those it learns.
+    """
 
     started: float
+    background: bool = False
+    corrections: tuple[Correction, ...] = ()
     targets: tuple[float, ...] = ()
     epoch: int = 0
     first_error: float | None = None
@@ -75,9 +86,14 @@ def _no_knobs() -> Mapping[str, Knob]:
 class Instrument:
     """Everything the player can change, and what the control side knows of the engine and nets.
 
-    ``slot`` and ``queued`` are 0-based slot indexes; ``net`` indexes the
-    nets present (``nets``, loose to tight). The gate and chance are the
-    bank's settings (``bank.gate``, ``bank.chance``).
+    ``slot`` and ``queued`` are 0-based slot indexes. ``position`` is where
+    the NET knob morphs between the nets present (``nets``, loose to tight):
+    0 loose, 1 tight, each net at its evenly spaced detent. The gate, knee and
+    chance are the bank's settings (``bank.gate``, ``bank.knee``,
+    ``bank.chance``). ``unlearnt`` are corrections the nets have not learnt
+    yet: where the inputs are theirs they play as corrected. ``undo`` holds the
+    bank's earlier corrections, latest last; ``learn_at`` is when the nets
+    retrain to learn them (with ``learn`` auto).
     """
 
     bank: Bank
@@ -91,7 +107,7 @@ class Instrument:
     volume: float = DEFAULT_VOLUME
     default_velocity: int = DEFAULT_VELOCITY
     mutes: tuple[bool, ...] = UNMUTED
-    net: int = 1
+    position: float = 0.5
     nets: tuple[str, ...] = ()
     net_roles: tuple[str, ...] = ()
     kits: tuple[str, ...] = ()
@@ -102,9 +118,15 @@ class Instrument:
     train_pressed_at: float | None = None
     training: Training | None = None
     recording: bool = False
+    learn: str = LEARN_AUTO
+    learn_at: float | None = None
+    unlearnt: tuple[Pattern, ...] = ()
+    undo: tuple[tuple[Correction, ...], ...] = ()
+    listing: bool = False
     knobs: Mapping[str, Knob] = field(default_factory=_no_knobs)
-    net_out: Mapping[int, tuple[tuple[int, bytes], Pattern]] = field(default_factory=lambda: MappingProxyType({}))
-    net_pending: Mapping[int, tuple[int, bytes]] = field(default_factory=lambda: MappingProxyType({}))
+    net_out: Mapping[int, tuple[tuple[float, bytes], np.ndarray]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    net_pending: Mapping[int, tuple[float, bytes]] = field(default_factory=lambda: MappingProxyType({}))
     flashes: Mapping[int, float] = field(default_factory=lambda: MappingProxyType({}))
     playhead: int = -1
     bar: int = 0
@@ -118,6 +140,8 @@ class Instrument:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.learn not in (LEARN_AUTO, LEARN_ON_TRAIN):
+            raise ValueError(f"learn must be {LEARN_AUTO!r} or {LEARN_ON_TRAIN!r}, got {self.learn!r}")
 
     # -- what the rest of the program reads ----------------------------------------------------
 
@@ -134,33 +158,74 @@ class Instrument:
         return tuple(c for c, role in enumerate(self.net_roles) if role == "out")
 
     @property
+    def net_count(self) -> int:
+        """How many nets the NET knob spans: those present, or before any the three a training makes."""
+        return len(self.nets) or len(NET_LABELS)
+
+    @property
+    def weights(self) -> tuple[tuple[int, float], ...]:
+        """The nets (index loose to tight) the NET knob plays now and their shares, which sum to 1."""
+        return morph_weights(self.position, self.net_count)
+
+    @property
+    def net(self) -> int:
+        """The net nearest the NET knob (the one it plays alone at its detent)."""
+        return max(self.weights, key=lambda weight: weight[1])[0]
+
+    @property
     def net_label(self) -> str:
+        """The nearest net's name ("none" without nets)."""
         return self.nets[self.net] if self.nets else "none"
 
-    def played(self, slot: int, bar: int | None = None) -> tuple[Pattern, np.ndarray]:
+    @property
+    def net_blend(self) -> str:
+        """What the NET knob plays, in words: "medium", or "70% medium + 30% tight" between detents."""
+        if not self.nets:
+            return "none"
+        weights = self.weights
+        if len(weights) == 1:
+            return self.nets[weights[0][0]]
+        return " + ".join(f"{weight:.0%} {self.nets[index]}" for index, weight in weights)
+
+    def correction_for(self, pattern: Pattern) -> Pattern | None:
+        """The unlearnt correction made for ``pattern``'s inputs, if any (see :attr:`unlearnt`)."""
+        inputs = [c for c, role in enumerate(self.net_roles) if role == "in"]
+        for corrected in reversed(self.unlearnt):
+            if np.array_equal(corrected.velocities[inputs], pattern.velocities[inputs]):
+                return corrected
+        return None
+
+    def played(self, slot: int, bar: int | None = None, chance: bool | None = None) -> tuple[Pattern, np.ndarray]:
         """What slot ``slot`` plays in ``bar`` (default: this bar) and which of its steps are chance
-        steps (a (4, 16) bool mask)."""
+        steps (a (4, 16) bool mask). In PERFORM the net's rows are the nets' outputs blended at the NET
+        knob's position, through the gate's knee (and ``chance``, by default the bank's), or an unlearnt
+        correction of these inputs."""
         pattern = self.bank.slots[slot].pattern
         chancy = np.zeros((CHANNELS, STEPS), dtype=bool)
-        rows = self.output_rows
+        rows = list(self.output_rows)
         answer = self.net_out.get(slot)
         if not rows or answer is None:
             return pattern, chancy
         grid = pattern.velocities.copy()
-        outputs = answer[1].velocities[list(rows)]
+        corrected = self.correction_for(pattern)
+        if corrected is not None:
+            grid[rows] = corrected.velocities[rows]
+            return Pattern(grid), chancy
+        outputs = answer[1]
         bank = self.bank
-        grid[list(rows)] = gated(outputs, bank.gate, bank.chance, bank.chance_seed,
-                                 self.bar if bar is None else bar)
-        if bank.chance:
-            chancy[list(rows)] = uncertain(outputs, bank.gate)
+        chance = bank.chance if chance is None else chance
+        grid[rows] = gated(outputs, bank.gate, chance, bank.chance_seed, self.bar if bar is None else bar,
+                           bank.knee)
+        if chance:
+            chancy[rows] = uncertain(outputs, bank.gate)
         return Pattern(grid), chancy
 
     def summary(self) -> str:
         """One line for a screen: mode, slot, net, transport, tempo and the rest."""
         queued = f" -> {self.queued + 1}" if self.queued is not None else ""
         chain = f" chain {'-'.join(str(s + 1) for s in self.chain)}" if self.chain else ""
-        training = "  TRAINING" if self.training is not None else ""
-        return (f"{self.mode.upper()}  slot {self.slot + 1}{queued}{chain}  net {self.net_label}"
+        training = "" if self.training is None else "  LEARNING" if self.training.background else "  TRAINING"
+        return (f"{self.mode.upper()}  slot {self.slot + 1}{queued}{chain}  net {self.net_blend}"
                 f"{' chance' if self.bank.chance else ''}  {'PLAYING' if self.playing else 'stopped'}  "
                 f"{self.bank.tempo:g} BPM  swing {self.bank.swing:g}  volume {self.volume:.2f}  "
                 f"velocity {self.default_velocity}  gate {self.bank.gate}{training}")
@@ -184,7 +249,7 @@ class Instrument:
 
 def persisted(state: Instrument) -> tuple[object, ...]:
     """The settings saved beside the bank (a change of them, like an edit of the bank, is saved)."""
-    return state.slot, state.mode, state.net, state.volume, state.default_velocity, state.mutes, state.kit
+    return state.slot, state.mode, state.position, state.volume, state.default_velocity, state.mutes, state.kit
 
 
 def with_entry(state: Instrument, name: str, key: object, value: object) -> Instrument:

@@ -1,4 +1,9 @@
-"""The nets and training: asking the nets for answers, nets arriving, a training run from start to end."""
+"""The nets and training: asking the nets for answers, nets arriving, a training run from start to end.
+
+A run is TRAIN's (the grid shows its progress, any pad aborts it) or a
+background one that learns the player's corrections while PERFORM goes on;
+either way the beat never stops and a failed run keeps the old nets.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,13 @@ from .state import Instrument, Training, with_entry
 
 
 def request_nets(state: Instrument, effects: list[Effect]) -> Instrument:
-    """Ask for the net's answer for the playing and queued slots whenever their inputs or the net change."""
+    """Ask for the nets' answer for the playing and queued slots whenever their inputs or the NET knob change."""
     if not state.output_rows:
         return state
     for slot in (state.slot, state.queued):
         if slot is None:
             continue
-        request = RunNet(slot, state.net, _inputs_only(state.bank.slots[slot].pattern, state.net_roles))
+        request = RunNet(slot, state.position, _inputs_only(state.bank.slots[slot].pattern, state.net_roles))
         answered = state.net_out.get(slot)
         if (answered is not None and answered[0] == request.key) or state.net_pending.get(slot) == request.key:
             continue
@@ -35,24 +40,32 @@ def _inputs_only(pattern: Pattern, roles: tuple[str, ...]) -> Pattern:
 
 
 def nets_loaded(state: Instrument, labels: tuple[str, ...], roles: tuple[str, ...]) -> Instrument:
-    """New nets (loose to tight) and their roles: the old answers are dropped, the net index kept in range."""
-    net = min(state.net, len(labels) - 1) if labels else 0
-    return replace(state, nets=tuple(labels), net_roles=tuple(roles), net=max(net, 0),
+    """New nets (loose to tight) and their roles: the old answers are dropped, the NET knob stays where it is
+    (its detents spread over the new nets)."""
+    return replace(state, nets=tuple(labels), net_roles=tuple(roles),
                    net_out=MappingProxyType({}), net_pending=MappingProxyType({}))
 
 
-def start_training(state: Instrument, effects: list[Effect]) -> Instrument:
-    """TRAIN held long enough: train on the marked slots, if there are any and the roles allow it."""
+def start_training(state: Instrument, effects: list[Effect], background: bool = False) -> Instrument:
+    """Train on the marked slots and the corrections, if there are any and the roles allow it: TRAIN held
+    long enough, or (``background``) corrections settled, to learn them while the player plays on."""
     bank = state.bank
-    if not bank.training_slots:
+    if not bank.training_patterns:
         effects.append(Log("nothing to train on: mark slots on row 2 of the SHIFT page"))
         return state
     if not bank.input_channels or not bank.output_channels:
         effects.append(Log("the net needs at least one input and one output channel"))
         return state
-    effects.append(StartTraining(bank))
-    effects.append(Log(f"training on {len(bank.training_slots)} slot(s)"))
-    return replace(state, training=Training(state.now), held=(), clearing=frozenset())
+    effects.append(StartTraining(bank, background))
+    corrections = f" and {len(bank.corrections)} correction(s)" if bank.corrections else ""
+    what = f"{len(bank.training_slots)} slot(s){corrections}"
+    training = Training(state.now, background=background, corrections=bank.corrections)
+    if background:
+        effects.append(Log(f"learning {len(bank.corrections)} correction(s) in the background, with "
+                           f"{len(bank.training_slots)} slot(s)"))
+        return replace(state, training=training)
+    effects.append(Log(f"training on {what}"))
+    return replace(state, training=training, held=(), clearing=frozenset())
 
 
 def training_started(state: Instrument, event: TrainingStarted) -> Instrument:
@@ -72,9 +85,14 @@ def training_progress(state: Instrument, event: TrainingProgress) -> Instrument:
 
 
 def training_finished(state: Instrument, event: TrainingFinished, effects: list[Effect]) -> Instrument:
-    """Training over: on success the new nets are in place."""
+    """Training over: on success the new nets are in place, and the corrections they learnt play as the nets
+    play them."""
     effects.append(Log(event.detail))
+    training = state.training
     state = replace(state, training=None)
     if event.succeeded:
         state = nets_loaded(state, event.labels, event.roles)
+        if training is not None:
+            learnt = {correction.pattern for correction in training.corrections}
+            state = replace(state, unlearnt=tuple(p for p in state.unlearnt if p not in learnt))
     return state

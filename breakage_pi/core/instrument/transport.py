@@ -2,7 +2,8 @@
 
 Slots queue for the next bar line (sample-exact in the engine); holding a
 slot and tapping another chains the range. The tick also starts training
-after TRAIN's long press, ends the net's row flashes and saves settled edits.
+after TRAIN's long press or settled corrections, ends the net's row flashes
+and saves settled edits.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def button(state: Instrument, event: ButtonEvent, effects: list[Effect]) -> Inst
         if event.action == "pressed":
             return replace(state, shift=True)
         if event.action == "released":
-            return replace(state, shift=False, slot_held=None, train_pressed_at=None)
+            return replace(state, shift=False, slot_held=None, train_pressed_at=None, listing=False)
         return state
     if event.action != "pressed":
         return state
@@ -106,6 +107,9 @@ def tick(state: Instrument, event: Tick, effects: list[Effect]) -> Instrument:
             state = _next_in_chain(replace(state, slot=state.queued, queued=None))
     if state.train_pressed_at is not None and state.now - state.train_pressed_at >= TRAIN_HOLD_S:
         state = start_training(replace(state, train_pressed_at=None), effects)
+    if state.learn_at is not None and state.now >= state.learn_at and (state.training is None
+                                                                        or state.training.background):
+        state = start_training(replace(state, learn_at=None), effects, background=True)
     expired = [row for row, until in state.flashes.items() if until <= state.now]
     for row in expired:
         state = with_entry(state, "flashes", row, None)
