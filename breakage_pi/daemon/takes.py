@@ -191,7 +191,7 @@ class Takes:
             recorder.action(event, frame)
         if not self.threaded:
             recorder.origin = self.frame        # the engine records from the block about to render
-        start_files = (state.bank, saved_to_data(state), self._net_files())
+        start_files = (state.bank, _start_settings(state), self._net_files())
         log.info("take %s started (%s) in %s", folder.name, why, folder.parent)
         self._news.append(True)
         if self.threaded:
@@ -227,6 +227,15 @@ class Takes:
         self.stop("the session ended")
         if writer is not None:
             writer.join()
+
+
+def _start_settings(state: Instrument) -> dict[str, Any]:
+    """``state.json`` as the take starts, without the pots' positions: the replay's pots start unknown, as a
+    session's do (measured: a known NET pot position at the start changed what the net played in PERFORM, so
+    a take with positions did not replay byte for byte). A take replays exactly from a fresh session's pots."""
+    settings = saved_to_data(state)
+    settings.pop("knobs", None)
+    return settings
 
 
 def wire_takes(config: TakesConfig, audio: AudioConfig, data_root: Path, controller: Any, shared: bool,
