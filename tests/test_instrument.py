@@ -491,3 +491,17 @@ def test_a_followed_midi_clock_sets_the_tempo_and_starts_and_stops_play():
     assert state.playing
     state, effects = run(state, ExternalClock(transport="stop", time=0.3))
     assert not state.playing and not of(effects, Play)[-1].state.playing
+
+
+def test_shift_and_the_take_pad_asks_for_a_take_and_its_pad_shows_one_recording() -> None:
+    from breakage_pi.core.instrument import TakeRecording, Tick, ToggleTake
+    from breakage_pi.core.pages import ROW_SYSTEM, TAKE_COLUMN
+
+    state, _ = step(Instrument(Bank()), shift_down(0.1))
+    state, effects = step(state, PadEvent(ROW_SYSTEM, TAKE_COLUMN, True, 0.2))
+    assert ToggleTake() in effects
+    dark = step(state, Tick(0.3))[0].frame[ROW_SYSTEM, TAKE_COLUMN].sum()
+    state, _ = step(state, TakeRecording(True, 0.4))
+    assert state.recording and step(state, Tick(0.5))[0].frame[ROW_SYSTEM, TAKE_COLUMN].sum() > dark
+    state, effects = step(state, PadEvent(ROW_SYSTEM, TAKE_COLUMN, False, 0.6))
+    assert not any(isinstance(effect, ToggleTake) for effect in effects)

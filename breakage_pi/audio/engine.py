@@ -25,6 +25,7 @@ from .player import Player
 from .period import StepUp
 from .sinks import Sink, SinkLost
 from .status import STEPPED_UP, StatusBoard
+from .take_ring import FrameRing
 
 REOPEN_DELAYS = (0.02, 0.05, 0.1, 0.2, 0.4)      # seconds; the last repeats, so a returning device plays within ~0.5 s
 GIVE_UP_FAILURES = 10                            # failures in a row (~2.8 s) before a device that never played is refused
@@ -58,7 +59,7 @@ class Engine:
     system's monotonic clock by default, so readings compare across
     processes) and ``sleep`` are injectable for tests. ``late_block`` is a
     test hook called after rendering, before the write (to starve the device
-    on purpose). Each deadline miss is recorded in ``misses``: the block, when
+    on purpose). ``tap`` gets every block played (a take's ring: copied in, never waited for). Each deadline miss is recorded in ``misses``: the block, when
     its write was called, how long it took to render, the gap since the
     previous write returned (what the loop did between two writes), and how
     long that previous write took (the engine waiting on the device).
@@ -81,8 +82,9 @@ class Engine:
                  status: StatusBoard | None = None, clock: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep,
                  late_block: Callable[[int], None] | None = None, step_up: StepUp | None = None,
-                 period_reason: int = 0, block_cost: float = 0.0) -> None:
+                 period_reason: int = 0, block_cost: float = 0.0, tap: FrameRing | None = None) -> None:
         self.player = player
+        self.tap = tap                   # where takes are recorded from (None: no takes)
         self.open_sink = open_sink
         self.commands = commands or NoCommands()
         self.status = status or StatusBoard()
@@ -150,6 +152,8 @@ class Engine:
         self.worst_block = max(self.worst_block, rendered - woke)
         self.blocks += 1
         self._publish()
+        if self.tap is not None:
+            self.tap.write(block, self.player.frame - len(block))
         if self.late_block is not None:
             self.late_block(self.blocks)
         sink = self._sink

@@ -45,6 +45,7 @@ from .handover import STOP, StateSlot
 from .period import CHOICES, StepUp, resolve
 from .sinks import AlsaSink, NullSink, PacedSink, Sink, WavSink
 from .status import EngineStatus, StatusBoard
+from .take_ring import FrameRing
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ class AudioProcess:
     4800
     """
 
-    def __init__(self, settings: EngineSettings, state: PlayState) -> None:
+    def __init__(self, settings: EngineSettings, state: PlayState, tap: tuple[Any, int] | None = None) -> None:
+        """``tap``: a take ring's shared memory and capacity (:class:`~.take_ring.FrameRing`), or None."""
         context = child_context()
         self._results, child_results = context.Pipe(duplex=False)
         self._board_memory = context.RawArray("b", 8 * status.WORDS)
@@ -123,7 +125,7 @@ class AudioProcess:
         self._slot = StateSlot(self._slot_memory)
         self._process = context.Process(target=engine_main, name="breakage-pi-audio", daemon=True,
                                         args=(settings, state, self._board_memory, self._slot_memory,
-                                              child_results, os.getpid()))
+                                              child_results, os.getpid(), tap))
         self._child_results = child_results
         self.report: dict[str, Any] = {}
         self.serial = 0
@@ -278,7 +280,7 @@ class _FromControl:
 
 
 def engine_main(settings: EngineSettings, state: PlayState, board_memory: Any, slot_memory: Any,
-                results: Connection, parent: int) -> None:
+                results: Connection, parent: int, tap: tuple[Any, int] | None = None) -> None:
     """The audio process's body: load, settle, go real-time, run, and always report (if anyone listens)."""
     from .kit import load_kit
     from .player import Player
@@ -306,7 +308,7 @@ def engine_main(settings: EngineSettings, state: PlayState, board_memory: Any, s
     board = StatusBoard(board_memory)
     engine = Engine(player, lambda: make_sink(replace(settings, period=step_up.period if step_up else period)),
                     _FromControl(StateSlot(slot_memory), parent), board, step_up=step_up,
-                    period_reason=reason, block_cost=cost)
+                    period_reason=reason, block_cost=cost, tap=None if tap is None else FrameRing(*tap))
     stopping.append(engine)
     if requested:
         engine.stop()

@@ -21,6 +21,7 @@ SECTIONS = {
     "instrument": "breakage_pi.bench.instrument",
     "sync": "breakage_pi.bench.sync",
     "midi": "breakage_pi.bench.midi",
+    "takes": "breakage_pi.bench.takes",
 }
 
 

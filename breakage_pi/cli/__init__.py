@@ -11,7 +11,7 @@ from typing import Callable, Iterator, NoReturn, Sequence
 
 from .. import STOP_SIGNALS
 from ..core.errors import BreakageError, printable
-from . import doctor, midi, nets, run, sound, sync, system
+from . import doctor, midi, nets, run, sound, sync, system, take
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="breakage-pi", description="A Raspberry Pi groovebox that learns how you play.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (sound, nets, run, midi, sync, system, doctor):
+    for group in (sound, nets, run, midi, sync, take, system, doctor):
         group.add_commands(commands)
     return parser
 

@@ -22,6 +22,8 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--headless", action="store_true",
                      help="with --sim: no terminal UI; with --script a deterministic scripted session")
     run.add_argument("--script", type=Path, metavar="FILE", help="with --sim --headless: timed panel actions")
+    run.add_argument("--take", type=Path, metavar="DIR",
+                     help="with --sim --headless: render a take again from its own files (kits from --data)")
     run.add_argument("--seconds", type=positive_float, metavar="S", help="stop after S seconds of audio (saving)")
     run.add_argument("--device", metavar="DEV", help="ALSA device (default: the config's; with --sim its sim_device, "
                                                      "ALSA's default), e.g. 'file:FILE=out.wav,FORMAT=wav'")
@@ -57,7 +59,13 @@ def _run_until_stopped(args: argparse.Namespace, stop: Any) -> int:
         raise SystemExit(_usage("--script needs --sim --headless"))
     if args.print_grid is not None and args.script is None:
         raise SystemExit(_usage("--print-grid needs --sim --headless --script"))
+    if args.take is not None and not (args.sim and args.headless):
+        raise SystemExit(_usage("--take needs --sim --headless"))
+    if args.take is not None and (args.script is not None or args.seconds is not None):
+        raise SystemExit(_usage("--take replays the take's own performance and length: no --script or --seconds"))
     config = load_config(args.config)
+    if args.take is not None:
+        return _replay(args, config, stop)
     script = ()
     if args.script is not None:
         script = tuple(parse_script(read_text(args.script), str(args.script)))
@@ -94,6 +102,23 @@ def _run_until_stopped(args: argparse.Namespace, stop: Any) -> int:
     finally:
         pane.close()
         print("\n".join(list(pane.lines)[-10:]), file=sys.stderr)
+
+
+def _replay(args: argparse.Namespace, config: Any, stop: Any) -> int:
+    from ..daemon import RunOptions, run_lockstep
+    from ..daemon.take_replay import prepare_replay, replay_note
+
+    replay = prepare_replay(args.take, config, args.data or Path(config.instrument.data_dir))
+    try:
+        print(f"breakage-pi: {replay_note(replay)}", file=sys.stderr)
+        options = RunOptions(config=replay.config, data_dir=replay.data_dir, sim=True, script=tuple(replay.take.script),
+                             seconds=replay.seconds, device=args.device, pace=args.pace, replaying_take=True)
+        figures = run_lockstep(options, stop)
+    finally:
+        replay.cleanup()
+    print(f"breakage-pi: {figures['frames'] / replay.config.audio.rate:.2f} s of audio, {figures['blocks']} blocks, "
+          f"{figures['xruns']} xruns", file=sys.stderr)
+    return figures["status"]
 
 
 def _usage(message: str) -> int:

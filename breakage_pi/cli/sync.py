@@ -19,7 +19,8 @@ PROGRESS_MIN_BYTES = 256 * 1024
 
 def add_commands(commands: Any) -> None:
     """Register ``sync`` and its subcommands on the ``breakage-pi`` subcommand parser."""
-    sync = commands.add_parser("sync", help="move banks, nets and kits to and from the instrument over USB",
+    sync = commands.add_parser("sync", help="move banks, nets and kits to and from the instrument over USB, "
+                                                 "and pull its takes",
                                description="Talk to a Breakage Pi over its USB serial port.")
     sync.add_argument("--port", metavar="PORT", help="serial port (default: find the Pi by USB id 1d6b:0104)")
     sync.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for an answer")
@@ -28,13 +29,14 @@ def add_commands(commands: Any) -> None:
     _port_option(actions.add_parser("ls", help="list what is on the device")).set_defaults(handler=_ls)
     pull = actions.add_parser("pull", help="copy items from the device into DIR (all when no NAME is given)")
     pull.add_argument("names", nargs="+", metavar="[NAME...] DIR",
-                      help="item names (bank, a net, a kit; KIND/NAME when a name is ambiguous), then the folder")
+                      help="item names (bank, a net, a kit, a take; KIND/NAME when a name is ambiguous), "
+                           "then the folder")
     pull.add_argument("--force", action="store_true", help="replace local files that differ")
     _port_option(pull).set_defaults(handler=_pull)
     push = actions.add_parser("push", help="copy files to the device: BANK.json, NET.onnx, KIT_FOLDER/")
     push.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _port_option(push).set_defaults(handler=_push)
-    remove = actions.add_parser("rm", help="delete nets or kits on the device")
+    remove = actions.add_parser("rm", help="delete nets, kits or takes on the device")
     remove.add_argument("names", nargs="+", metavar="NAME")
     _port_option(remove).set_defaults(handler=_rm)
 

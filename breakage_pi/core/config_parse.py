@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from .events import BUTTONS, KNOBS
 from .settings import (AUTO_PERIOD, AdcConfig, AudioConfig, ButtonsConfig, Config, ConfigError, GridConfig,
-                       InstrumentConfig, KnobConfig, MidiConfig, NetsConfig, SyncConfig, LEARN_MODES,
+                       InstrumentConfig, KnobConfig, MidiConfig, NetsConfig, SyncConfig, TakesConfig, LEARN_MODES,
                        default_knobs)
 
 KNOB_KINDS = ("pot", "encoder")
@@ -194,7 +194,8 @@ _SYNC: dict[str, Check] = {"port": _port}
 _MIDI: dict[str, Check] = {"out": _node, "follow_clock": _boolean, "clock_in": _node, "input": _note_mode,
                            "channel": _integer(1, 16, "a MIDI channel"), "notes_in": _node}
 _NETS: dict[str, Check] = {"learn": _learn}
-_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi", "nets")
+_TAKES: dict[str, Check] = {"auto": _boolean, "floor_mb": _number(0, 1_000_000, " MB")}
+_TOP = ("grid", "buttons", "adc", "knobs", "audio", "instrument", "sync", "midi", "nets", "takes")
 
 
 def _table(data: Any, key: str) -> Mapping[str, Any]:
@@ -262,6 +263,7 @@ def parse_config(data: Mapping[str, Any], source: str = "") -> Config:
             sync=_section(data.get("sync", {}), "sync", _SYNC, SyncConfig()),
             midi=_section(data.get("midi", {}), "midi", _MIDI, MidiConfig()),
             nets=_section(data.get("nets", {}), "nets", _NETS, NetsConfig()),
+            takes=_section(data.get("takes", {}), "takes", _TAKES, TakesConfig()),
         )
         _check_pins(config)
         _check_channels(config)

@@ -32,7 +32,7 @@ from .bank import MAX_CORRECTIONS, Bank
 from .events import FRAME_SHAPE
 from .pages import (CHANCE_COLUMN, COPY_COLUMN, CORRECTIONS_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS,
                     NET_COLUMNS, PERFORM_COLUMN, ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, ROW_SYSTEM,
-                    SAVE_COLUMN, TRAIN_COLUMN, UNDO_COLUMN)
+                    SAVE_COLUMN, TAKE_COLUMN, TRAIN_COLUMN, UNDO_COLUMN)
 from .pattern import MAX_VELOCITY, Pattern
 
 
@@ -92,6 +92,8 @@ class Shown(Protocol):
     def train_pressed_at(self) -> float | None: ...
     @property
     def training(self) -> TrainingShown | None: ...
+    @property
+    def recording(self) -> bool: ...
     @property
     def dirty_at(self) -> float | None: ...
     @property
@@ -212,6 +214,7 @@ def _menu(state: Shown) -> np.ndarray:
     frame[ROW_SYSTEM, CHANCE_COLUMN] = (200, 160, 0) if state.bank.chance else (10, 8, 0)
     frame[ROW_SYSTEM, EDIT_COLUMN] = (255, 120, 0) if state.mode == "edit" else (12, 6, 0)
     frame[ROW_SYSTEM, PERFORM_COLUMN] = (170, 0, 255) if state.mode == "perform" else (8, 0, 12)
+    frame[ROW_SYSTEM, TAKE_COLUMN] = ((255, 0, 40) if blink else (90, 0, 14)) if state.recording else (24, 0, 4)
     frame[ROW_SYSTEM, COPY_COLUMN] = (0, 0, 60)
     frame[ROW_SYSTEM, SAVE_COLUMN] = (120, 60, 0) if state.dirty_at is not None else (0, 40, 0)
     held = state.train_pressed_at is not None

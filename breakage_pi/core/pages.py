@@ -64,13 +64,15 @@ SHIFT_PAGE: tuple[Area, ...] = (
     Area("corrections", 3, range(8, 9), ("Co",), ("corrections",),
          "tap: list your corrections on row 1 (tap one there to remove it); again or SHIFT up: back"),
     Area("undo", 3, range(9, 10), ("Un",), ("UNDO",), "tap: undo the last change to the corrections"),
+    Area("take", 3, range(11, 12), ("Tk",), ("take",),
+         "tap: start or stop a take (its audio, the performance and its MIDI, kept in takes/)"),
     Area("copy", 3, range(13, 14), ("Cp",), ("copy",), "tap: copy the playing slot to the next empty one"),
     Area("save", 3, range(14, 15), ("Sv",), ("save",), "tap: save now (it saves by itself 2 s after an edit)"),
     Area("train", 3, range(15, 16), ("TR",), ("TRAIN",), "hold 1 s to train the nets on the marked slots"),
 )
 """The SHIFT page, row by row, left to right; pads not listed do nothing."""
 
-ROW_TITLES = ("slots", "training marks", "roles · mutes · kits", "nets · mode · save · TRAIN")
+ROW_TITLES = ("slots", "training marks", "roles · mutes · kits", "nets · mode · take · save · TRAIN")
 """What each row of the SHIFT page holds, in a few words."""
 
 
@@ -123,6 +125,7 @@ NET_COLUMNS = area("nets").columns
 CHANCE_COLUMN, EDIT_COLUMN, PERFORM_COLUMN = area("chance").columns[0], area("edit").columns[0], \
     area("perform").columns[0]
 COPY_COLUMN, SAVE_COLUMN, TRAIN_COLUMN = area("copy").columns[0], area("save").columns[0], area("train").columns[0]
+TAKE_COLUMN = area("take").columns[0]
 CORRECTIONS_COLUMN, UNDO_COLUMN = area("corrections").columns[0], area("undo").columns[0]
 """Row 3: CORRECTIONS lists the corrections on row 0 (tap one there to remove it) until tapped again or SHIFT is
 let go; UNDO undoes their last change."""

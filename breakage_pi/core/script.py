@@ -74,6 +74,28 @@ def parse_script(text: str, source: str = "<script>") -> list[ScriptEvent]:
     return [event for event, _ in numbered]
 
 
+def format_event(event: ScriptEvent) -> str:
+    """``event`` as one script line, which :func:`parse_script` reads back as the same event.
+
+    >>> format_event(ScriptEvent(1.333, "pad", row=3, column=11, down=True))
+    '1.333 press 3 11'
+    >>> format_event(ScriptEvent(20.0, "knob", name="tempo", value=0.25))
+    '20 knob tempo 0.25'
+    """
+    time = f"{event.time_ms:.3f}".rstrip("0").rstrip(".")
+    if event.kind == "pad":
+        return f"{time} {'press' if event.down else 'release'} {event.row} {event.column}"
+    if event.kind == "button":
+        return f"{time} button {event.name} {'down' if event.down else 'up'}"
+    return f"{time} knob {event.name} {event.value!r}"
+
+
+def format_script(events: list[ScriptEvent], comment: str = "") -> str:
+    """A whole script, one event a line in the given order, after ``comment`` lines (each given a ``#``)."""
+    head = "".join(f"# {line}\n" for line in comment.splitlines())
+    return head + "".join(format_event(event) + "\n" for event in events)
+
+
 def _check_pads_pair_up(numbered: list[tuple[ScriptEvent, int]], source: str) -> None:
     """A pad's presses and releases must alternate in time order: the emulated key scan sees no edge in
     a second press of a held pad or a release of a free one, and the session would wait for it."""

@@ -167,6 +167,20 @@ class NetsConfig:
 
 
 @dataclass(frozen=True)
+class TakesConfig:
+    """Takes (``takes/`` in the data directory): with ``auto`` every session is recorded from its first
+    PLAY; a take ends, with a message, when the data directory's free space falls below ``floor_mb``
+    megabytes (and none starts below it).
+
+    >>> TakesConfig().floor_mb
+    200.0
+    """
+
+    auto: bool = False
+    floor_mb: float = 200.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole instrument's config; ``Config()`` is the documented default.
 
@@ -183,3 +197,4 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     midi: MidiConfig = field(default_factory=MidiConfig)
     nets: NetsConfig = field(default_factory=NetsConfig)
+    takes: TakesConfig = field(default_factory=TakesConfig)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.events import InputEvent
 from ..core.instrument import (AbortTraining, Instrument, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining,
-                               Tick, step)
+                               Tick, ToggleTake, step)
 from ..core.playstate import PlayState
 from ..core.saved import saved_to_data
 from .nets import Nets
@@ -66,6 +66,10 @@ class Controller:
         self.iterations = 0
         self.on_kit: Callable[[str | None], None] = lambda name: None
         """Called with the kit the player chose (a folder of ``kits/``, None for the built-in one)."""
+        self.on_take: Callable[[], None] = lambda: None
+        """Called when the take pad asks for a take to start or stop (:class:`~.takes.Takes`)."""
+        self.on_input: Callable[[InputEvent], None] = lambda event: None
+        """Called with each hardware event before it is handled (a take records it)."""
 
     def post(self, event: InputEvent) -> None:
         """The hardware's event sink (thread-safe)."""
@@ -94,13 +98,16 @@ class Controller:
         """One pass at time ``now``: inputs, the engine's playhead, training, sources; then hand over."""
         self._now = now
         while self._waiting:
-            self.handle(self._waiting.popleft())
+            waited = self._waiting.popleft()
+            self.on_input(waited)
+            self.handle(waited)
         while True:
             try:
                 event = self._inbox.get_nowait()
             except queue.Empty:
                 break
             if event is not _WAKE:
+                self.on_input(event)
                 self.handle(event)
         self.handle(Tick(now, step_column, switched))
         for report in self.trainer.poll(now):
@@ -149,6 +156,8 @@ class Controller:
             self.saver.save(self.state.bank, saved_to_data(self.state))
         elif isinstance(effect, SelectKit):
             self.on_kit(effect.name)
+        elif isinstance(effect, ToggleTake):
+            self.on_take()
         elif isinstance(effect, Log):
             log.info("%s", effect.message)
         return ()

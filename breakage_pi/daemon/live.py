@@ -55,6 +55,8 @@ class LiveEngine:
         """Live MIDI out (:class:`~breakage_pi.daemon.midi_link.LiveMidiFeed`), None when off."""
         self.position = EnginePosition()
         """Where the engine stands, for notes arriving on MIDI in (the loop updates it every pass)."""
+        self.takes: Any = None
+        """The session's :class:`~.takes.Takes` (its ring goes to every audio process)."""
 
     def start(self, state: Instrument) -> None:
         from ..audio.process import AudioProcess
@@ -63,7 +65,9 @@ class LiveEngine:
         frames = None if self._frames is None else max(1, self._frames - self._done)
         self.settings = replace(self._engine, frames=frames, kit_dir=kit_to_play(state, self._data)[0])
         initial = state.play_state()
-        self.process = AudioProcess(self.settings, initial).start()
+        self.process = AudioProcess(self.settings, initial, tap=self.takes.tap if self.takes else None).start()
+        if self.takes is not None:
+            self.takes.restarted(self._done)
         if self.midi is not None:
             self.midi.restart(initial, self._done)
         elif self._midi_path is not None:
@@ -73,6 +77,8 @@ class LiveEngine:
         sent = self.process is not None and self.process.send(play)
         if self.midi is not None and sent:
             self.midi.sent(self.process.serial, play)
+        if self.takes is not None and sent:
+            self.takes.sent(self.process.serial, play)
         return sent
 
     def close_midi(self, report: dict[str, Any]) -> None:
@@ -84,6 +90,11 @@ class LiveEngine:
         log.info("kit %s: restarting the audio engine with it", state.kit or "built-in")
         self._done += self.process.stop().get("frames", 0)
         self.start(state)
+
+    @property
+    def offset(self) -> int:
+        """Frames played by earlier audio processes (before kit changes) in this session."""
+        return self._done
 
     def finished(self, frame: int) -> bool:
         """Whether ``--seconds`` of audio have been played (``frame``: the running process's count)."""
@@ -112,7 +123,13 @@ def play_live(engine: LiveEngine, controller: Any, stop: Any, heartbeat: Any) ->
         engine.position.update(status)
         if engine.midi is not None:
             engine.midi.update(status)
+        takes = engine.takes
+        if takes is not None:
+            takes.at(engine.offset + status.frame, status.xruns, engine.offset, status.period)
+            takes.update(status.state_serial, status.state_frame)
         controller.iterate(time.monotonic(), status.step, status.switched)
+        if takes is not None:
+            takes.passed(status.step, controller.state)
         if engine.finished(status.frame):
             break
         if not engine.process.is_alive():

@@ -29,6 +29,7 @@ from .sim import bring_up, show_now, sim_hardware
 from .startup import open_instrument
 from .stop import StopSignals
 from .sync_link import serve_sync
+from .takes import wire_takes
 from .trainer import LOCKSTEP_TRAIN_S
 
 LOCKSTEP_SETTLE_S, LOCKSTEP_IDLE_POLL_S = 0.5, 0.25
@@ -48,10 +49,11 @@ of audio, from the first frame the grid has shown."""
 
 def run_script(config: Config, data_dir: Path, script: Sequence[ScriptEvent], stop: StopSignals, *,
                seconds: float | None = None, device: str | None = None, pace: bool = False,
-               on_frame: FramePrinter | None = None, frame_every_ms: float | None = None) -> dict[str, Any]:
+               on_frame: FramePrinter | None = None, frame_every_ms: float | None = None,
+               replaying_take: bool = False) -> dict[str, Any]:
     """Play ``script`` on the emulated panel of ``config``'s wiring with the data in ``data_dir``, into
     ``device`` (the config's by default; ``pace``: in real time) for ``seconds`` of audio (see
-    :data:`GRACE_S`).
+    :data:`GRACE_S`); takes as ``[takes]`` says (none while ``replaying_take``).
 
     Returns the engine's figures (blocks, xruns, frames), how often the audio clock waited for a training
     run (``training_waits``), the emulated key scans waited for (``scans_waited``) and why the final save
@@ -64,8 +66,8 @@ def run_script(config: Config, data_dir: Path, script: Sequence[ScriptEvent], st
     probe = make_sink(settings)             # before the data directory: an unusable device leaves nothing behind
     probe.open()
     probe.close()
-    loop = Lockstep(config, data_dir, script, stop, on_frame, frame_every_ms)
-    engine = Engine(loop.player, lambda: make_sink(settings), loop)
+    loop = Lockstep(config, data_dir, script, stop, on_frame, frame_every_ms, replaying_take)
+    engine = Engine(loop.player, lambda: make_sink(settings), loop, tap=loop.takes.ring)
     loop.status = engine.status
     frames = session_frames(seconds, config.audio.rate)
     if frames is None:
@@ -90,7 +92,8 @@ class Lockstep:
     serial = 0          # the engine's command source numbers no states
 
     def __init__(self, config: Config, data_dir: Path, script: Sequence[ScriptEvent], stop: StopSignals,
-                 on_frame: FramePrinter | None = None, frame_every_ms: float | None = None) -> None:
+                 on_frame: FramePrinter | None = None, frame_every_ms: float | None = None,
+                 replaying_take: bool = False) -> None:
         from ..audio.kit import load_kit
         from ..audio.player import Player
         from ..hw.sim.clock import FastForwardClock
@@ -122,6 +125,8 @@ class Lockstep:
             if any(event.kind == "note" for event in script) else None
         if self.scripted_midi is not None:
             self.controller.add_source(self.scripted_midi.reader.poll)
+        self.takes = wire_takes(config.takes, config.audio, data.root, self.controller, shared=False,
+                                enabled=not replaying_take)
         self.controller.on_kit = lambda name: self.player.use_kit(kit())
         self.script = deque(script)
         self.status: Any = None
@@ -146,13 +151,14 @@ class Lockstep:
         if self.stop.requested:
             return STOP
         self.now = now = frame / self.rate
+        status = self.status.read()         # the engine has published everything of the last block
+        self.takes.at(frame, status.xruns)
         self._act(frame)
         self.hardware.grid.step()
         if now >= self._next_knob_poll:
             self.hardware.controls.poll()
             busy = now < self._busy_until
             self._next_knob_poll = now + (self._knob_period if busy else LOCKSTEP_IDLE_POLL_S)
-        status = self.status.read()
         self.controller.iterate(now, status.step, status.switched)
         if self.on_frame is not None and self.frame_every_ms and now >= self._next_print:
             pixels = self.rig.pixels()
@@ -161,6 +167,9 @@ class Lockstep:
                 self.on_frame(now, pixels, self.controller.state)
         latest = self.handed[-1] if self.handed else None
         self.handed.clear()
+        if latest is not None:
+            self.takes.adopted(latest, self.controller.state)
+        self.takes.passed(status.step, self.controller.state)
         if self.midi is not None:
             self.midi.advance(frame)
             if latest is not None:
@@ -177,6 +186,7 @@ class Lockstep:
                 continue
             delivered = self.hardware.grid.stats.events + 1
             self.rig.apply(event)
+            self.takes.action(event, self.controller.state)
             if event.kind == "pad":
                 self._deliver(delivered)
                 continue
@@ -218,6 +228,7 @@ class Lockstep:
         if self.midi is not None:
             self.midi.close(self.player.frame)
         failure = self.controller.shutdown()
+        self.takes.close()
         self.hardware.close()
         self.rig.close()
         self._restore_pins()

@@ -41,6 +41,7 @@ from .sim import show_now, sim_hardware
 from .startup import open_instrument
 from .stop import StopSignals
 from .sync_link import serve_sync
+from .takes import wire_takes
 
 log = logging.getLogger("breakage_pi")
 
@@ -63,6 +64,8 @@ class RunOptions:
     on_frame: Callable[[float, np.ndarray, Instrument], None] | None = None
     ui: Callable[[Any, Callable[[], Instrument], Callable[[], None]], Any] | None = None
     """Builds the simulator's UI from (rig, state, quit): an object with ``poll(now)`` and ``close()``."""
+    replaying_take: bool = False
+    """A take is being replayed (``run --take``): the take pad records nothing."""
 
 
 def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
@@ -91,6 +94,8 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
     engine = LiveEngine(engine_settings(config.audio, options.device, options.pace),
                         session_frames(options.seconds, config.audio.rate), config.midi, data)
     engine_box.append(engine)
+    engine.takes = wire_takes(config.takes, config.audio, data.root, controller, shared=True,
+                              enabled=not options.replaying_take)
     engine.start(controller.state)
     controller.on_kit = lambda name: engine.switch_kit(controller.state)
     rig = None
@@ -131,6 +136,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
             if link is not None:
                 link.close()
         save_failure = controller.shutdown()
+        engine.takes.close()
         report = engine.process.stop()
         engine.close_midi(report)
         if hardware_box:
@@ -162,7 +168,7 @@ def run_lockstep(options: RunOptions, stop: StopSignals | None = None) -> dict[s
             return {"blocks": 0, "xruns": 0, "frames": 0, "training_waits": 0, "scans_waited": 0, "status": 0}
         figures = run_script(options.config, options.data_dir, options.script, stop, seconds=options.seconds,
                              device=options.device, pace=options.pace, on_frame=options.on_frame,
-                             frame_every_ms=options.frame_every_ms)
+                             frame_every_ms=options.frame_every_ms, replaying_take=options.replaying_take)
     finally:
         restore_signals()
     status = exit_status(figures.pop("save_failure"))

@@ -30,7 +30,7 @@ from ..core.errors import StoreError, printable
 from ..store import atomic_write_bytes
 from .frames import DATA, ERROR, REQUEST, RESPONSE, Frame, FrameDecoder, ProtocolError, encode_frame
 from .library import file_entry
-from .messages import (CHUNK_BYTES, PROTOCOL_VERSION, FileEntry, check_hello_answer, check_item, check_item_files,
+from .messages import (CHUNK_BYTES, FOLDER_KINDS, PROTOCOL_VERSION, FileEntry, check_hello_answer, check_item, check_item_files,
                        check_listing, check_pull_answer, decode_json, encode_json)
 from .session import FRAME_TIMEOUT_S, UNSOLICITED
 from .transport import Transport
@@ -68,7 +68,7 @@ class PulledItem:
         """
         check_item(self.kind, self.name)
         check_item_files(self.kind, self.name, [entry.to_data() for entry in self.files])
-        folder = directory / self.name if self.kind == "kit" else directory
+        folder = directory / self.name if self.kind in FOLDER_KINDS else directory
         writes = [(folder / entry.path, content) for entry, content in zip(self.files, self.contents, strict=True)]
         for path in (folder, *(path for path, _ in writes)):
             if path.is_symlink():
@@ -87,7 +87,7 @@ class PulledItem:
             raise StoreError(f"{printable(folder)}: cannot create: {error.strerror or error}") from None
         for path, content in writes:
             atomic_write_bytes(path, content)
-        return folder if self.kind == "kit" else writes[0][0]
+        return folder if self.kind in FOLDER_KINDS else writes[0][0]
 
 
 class SyncClient:

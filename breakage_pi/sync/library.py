@@ -1,8 +1,10 @@
-"""The device's data dir as the sync protocol sees it: items (bank, nets, kits) to list, read, replace, delete.
+"""The device's data dir as the sync protocol sees it: items (bank, nets, kits, takes) to list, read, replace,
+delete.
 
 Layout (fixed by the instrument): ``bank.json`` (the bank that plays),
-``nets/<name>.onnx``, ``kits/<name>/*.wav``; ``state.json`` and hidden files
-are not items. Names are checked by :func:`messages.check_name`, so no name
+``nets/<name>.onnx``, ``kits/<name>/*.wav``, ``takes/<name>/*`` (recorded on
+the instrument: listed, pulled and deleted, never pushed); ``state.json`` and
+hidden files are not items. Names are checked by :func:`messages.check_name`, so no name
 can leave the data dir; symbolic links are neither listed, read nor written
 through. What is read is checked with the rules the host applies to every
 answer (:func:`messages.check_item_files`): a kit the protocol cannot carry
@@ -26,10 +28,11 @@ from ..core.bank import bank_from_data
 from ..core.errors import FormatError
 from ..store import atomic_write_bytes, fsync_directory
 from .frames import ProtocolError
-from .messages import (BANK_NAME, MAX_FILE_BYTES, MAX_ITEM_BYTES, FileEntry, check_item, check_item_files,
+from .messages import (BANK_NAME, FOLDER_KINDS, MAX_FILE_BYTES, MAX_ITEM_BYTES, TAKES_ARE_NOT_PUSHED, FileEntry,
+                       check_item, check_item_files,
                        check_name, item_file_name)
 
-FOLDERS = {"net": "nets", "kit": "kits"}
+FOLDERS = {"net": "nets", "kit": "kits", "take": "takes"}
 _RENAME_EXCHANGE = 2
 
 
@@ -49,8 +52,8 @@ class Item:
 
     @property
     def sha256(self) -> str:
-        """Of the one file, or for a kit of its manifest (each file's name, size and SHA-256)."""
-        if self.kind != "kit":
+        """Of the one file, or for a kit or a take of its manifest (each file's name, size and SHA-256)."""
+        if self.kind not in FOLDER_KINDS:
             return self.files[0].sha256
         manifest = "".join(f"{f.path}\0{f.size}\0{f.sha256}\n" for f in self.files)
         return hashlib.sha256(manifest.encode()).hexdigest()
@@ -85,14 +88,15 @@ class DataDir:
 
     def read(self, kind: str, name: str) -> Item:
         kind, name = check_item(kind, name)
-        if kind == "kit":
-            folder = self._folder("kit") / name
+        if kind in FOLDER_KINDS:
+            folder = self._folder(kind) / name
             if folder.is_symlink() or not folder.is_dir():
-                raise ProtocolError("not-found", f"no kit named {name!r}")
+                raise ProtocolError("not-found", f"no {kind} named {name!r}")
             paths = sorted(p.name for p in folder.iterdir()
-                           if p.suffix.lower() == ".wav" and not p.name.startswith("."))
+                           if (kind == "take" or p.suffix.lower() == ".wav") and not p.name.startswith(".")
+                           and p.is_file() and not p.is_symlink())
             if sum((folder / path).stat().st_size for path in paths) > MAX_ITEM_BYTES:
-                raise ProtocolError("too-big", f"kit {name!r} exceeds the limit of {MAX_ITEM_BYTES} bytes")
+                raise ProtocolError("too-big", f"{kind} {name!r} exceeds the limit of {MAX_ITEM_BYTES} bytes")
             contents = tuple(_read_file(folder / path) for path in paths)
             modified = folder.stat().st_mtime
         else:
@@ -110,6 +114,8 @@ class DataDir:
     def replace(self, kind: str, name: str, files: dict[str, bytes]) -> None:
         """Validate the contents, then replace the item atomically (a new item appears whole)."""
         kind, name = check_item(kind, name)
+        if kind == "take":
+            raise ProtocolError("rejected", TAKES_ARE_NOT_PUSHED)
         for path, content in files.items():
             check_name(path, "path")
             _check_content(kind, path, content)
@@ -134,10 +140,10 @@ class DataDir:
     def _delete(self, kind: str, name: str) -> None:
         if kind == "bank":
             raise ProtocolError("rejected", "the device always holds a bank: push another one instead of deleting it")
-        if kind == "kit":
-            folder = self._folder("kit") / name
+        if kind in FOLDER_KINDS:
+            folder = self._folder(kind) / name
             if folder.is_symlink() or not folder.is_dir():
-                raise ProtocolError("not-found", f"no kit named {name!r}")
+                raise ProtocolError("not-found", f"no {kind} named {name!r}")
             doomed = folder.with_name(f".{name}.old-{uuid.uuid4().hex[:8]}")
             os.rename(folder, doomed)
             fsync_directory(folder.parent)
@@ -163,7 +169,7 @@ class DataDir:
                     continue
                 if kind == "net" and entry.suffix == ".onnx" and entry.is_file():
                     names.append((kind, entry.stem))
-                elif kind == "kit" and entry.is_dir():
+                elif kind in FOLDER_KINDS and entry.is_dir():
                     names.append((kind, entry.name))
         return [(kind, name) for kind, name in names if _is_safe(name)]
 
@@ -173,7 +179,7 @@ class DataDir:
         return self._folder(kind) / item_file_name(kind, name)
 
     def _folder(self, kind: str, create: bool = False) -> Path:
-        """``nets/`` or ``kits/`` (made when ``create``); a folder that is a link (to anywhere) is refused."""
+        """``nets/``, ``kits/`` or ``takes/`` (made when ``create``); a folder that is a link (to anywhere) is refused."""
         folder = self.root / FOLDERS[kind]
         if folder.is_symlink():
             raise ProtocolError("rejected", f"{FOLDERS[kind]}/ in the data dir is a link; refusing to follow it")

@@ -28,7 +28,11 @@ from typing import Any
 from .frames import MAX_PAYLOAD, ProtocolError
 
 PROTOCOL_VERSION = 1
-KINDS = ("bank", "net", "kit")
+KINDS = ("bank", "net", "kit", "take")
+FOLDER_KINDS = ("kit", "take")
+"""Kinds whose item is a folder of files (a kit's WAVs; a take's audio, performance, MIDI and start files)."""
+MAX_TAKE_FILES = 32
+TAKES_ARE_NOT_PUSHED = "takes are recorded on the instrument: pull or delete them, never push"
 BANK_NAME = "bank"
 """The data dir holds one bank, ``bank.json``: the one the instrument plays."""
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -99,8 +103,8 @@ def check_item(kind: object, name: object) -> tuple[str, str]:
 
 def item_file_name(kind: str, name: str) -> str:
     """The file a bank or a net is (``bank.json``, ``NAME.onnx``); a kit is a folder of such names."""
-    if kind == "kit":
-        raise ValueError("a kit is a folder, not one file")
+    if kind in FOLDER_KINDS:
+        raise ValueError(f"a {kind} is a folder, not one file")
     return f"{name}{EXTENSIONS[kind]}"
 
 
@@ -113,7 +117,7 @@ def check_item_files(kind: str, name: str, files: object) -> tuple[FileEntry, ..
     if not isinstance(files, list):
         raise ProtocolError("bad-request", f"files: expected a list, got {type(files).__name__}")
     entries = check_files(kind, files)
-    if kind != "kit" and entries[0].path != item_file_name(kind, name):
+    if kind not in FOLDER_KINDS and entries[0].path != item_file_name(kind, name):
         raise ProtocolError("bad-name", f"a {kind} named {name!r} is the file {item_file_name(kind, name)!r}, "
                                         f"got {entries[0].path!r}")
     return entries
@@ -124,6 +128,9 @@ def check_files(kind: str, files: list[Any]) -> tuple[FileEntry, ...]:
     if kind == "kit":
         if not 1 <= len(files) <= MAX_KIT_FILES:
             raise ProtocolError("bad-request", f"files: a kit holds 1-{MAX_KIT_FILES} WAV files, got {len(files)}")
+    elif kind == "take":
+        if not 1 <= len(files) <= MAX_TAKE_FILES:
+            raise ProtocolError("bad-request", f"files: a take holds 1-{MAX_TAKE_FILES} files, got {len(files)}")
     elif len(files) != 1:
         raise ProtocolError("bad-request", f"files: a {kind} is one file, got {len(files)}")
     entries = []
@@ -170,6 +177,8 @@ def check_request(message: object) -> dict[str, Any]:
             raise ProtocolError("bad-request", f"{op}.{key}: expected {expected.__name__}, got {value!r:.40}")
     if "kind" in spec:
         check_item(message["kind"], message["name"])
+    if op == "push" and message["kind"] == "take":
+        raise ProtocolError("rejected", TAKES_ARE_NOT_PUSHED)
     if op == "push":
         check_item_files(message["kind"], message["name"], message["files"])
     return message
@@ -209,7 +218,8 @@ def check_listing(message: object) -> list[dict[str, Any]]:
             raise ProtocolError("bad-response", f"{field}: expected an object, got {type(item).__name__}")
         kind, name = check_item(item.get("kind"), item.get("name"))
         size = _count(item.get("size"), MAX_ITEM_BYTES, f"{field}.size")
-        count = _count(item.get("files"), MAX_KIT_FILES if kind == "kit" else 1, f"{field}.files")
+        most = {"kit": MAX_KIT_FILES, "take": MAX_TAKE_FILES}.get(kind, 1)
+        count = _count(item.get("files"), most, f"{field}.files")
         modified = item.get("modified")
         if (isinstance(modified, bool) or not isinstance(modified, (int, float)) or not math.isfinite(modified)
                 or not 0 <= modified < MAX_TIMESTAMP):

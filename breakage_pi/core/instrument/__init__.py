@@ -12,8 +12,8 @@ slots, chains, the engine's tick), :mod:`.training` (nets and training) and
 :mod:`.midi_in` (drum notes played in on MIDI).
 """
 
-from .effects import AbortTraining, Effect, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining
-from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, NoteIn, Tick,
+from .effects import AbortTraining, Effect, Leds, Log, Play, RunNet, Save, SelectKit, StartTraining, ToggleTake
+from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, NoteIn, TakeRecording, Tick,
                      TrainingFinished, TrainingProgress, TrainingStarted)
 from .knobs import COARSE_STEPS, FINE_STEPS, KnobReadout, knob_readout, pick_up_all
 from .reducer import step
@@ -25,6 +25,6 @@ __all__ = [
     "Instrument", "Knob", "Training", "EDIT", "PERFORM", "MODES", "DEFAULT_VELOCITY", "DEFAULT_VOLUME",
     "NOTE_MODES", "NOTES_PLAY", "NOTES_RECORD", "NOTES_OFF",
     "Event", "Tick", "NetsLoaded", "NetResult", "TrainingStarted", "TrainingProgress", "TrainingFinished",
-    "BankLoaded", "KitsFound", "ExternalClock", "NoteIn",
-    "Effect", "Play", "Leds", "RunNet", "StartTraining", "AbortTraining", "Save", "SelectKit", "Log",
+    "BankLoaded", "KitsFound", "ExternalClock", "NoteIn", "TakeRecording",
+    "Effect", "Play", "Leds", "RunNet", "StartTraining", "AbortTraining", "Save", "SelectKit", "ToggleTake", "Log",
 ]

@@ -1,7 +1,7 @@
 """What :func:`~breakage_pi.core.instrument.step` asks the outside to do: pure values, one type each.
 
 The control loop carries them out: hand the engine a snapshot, show a
-frame, run a net, start or abort training, save, select a kit, log a line.
+frame, run a net, start or abort training, save, select a kit, start or stop a take, log a line.
 """
 
 from __future__ import annotations
@@ -74,10 +74,15 @@ class SelectKit:
 
 
 @dataclass(frozen=True)
+class ToggleTake:
+    """Start a take (audio, performance, MIDI into ``takes/``), or stop the one recording."""
+
+
+@dataclass(frozen=True)
 class Log:
     """One line for the log."""
 
     message: str
 
 
-Effect = Union[Play, Leds, RunNet, StartTraining, AbortTraining, Save, SelectKit, Log]
+Effect = Union[Play, Leds, RunNet, StartTraining, AbortTraining, Save, SelectKit, ToggleTake, Log]

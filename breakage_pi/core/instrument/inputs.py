@@ -127,5 +127,13 @@ class NoteIn:
             raise FormatError(f"the step must be -1 or 0-{STEPS - 1}, got {self.step}", "step")
 
 
+@dataclass(frozen=True)
+class TakeRecording:
+    """A take started (``on``) or ended: its pad on the SHIFT page is lit while one records."""
+
+    on: bool
+    time: float = 0.0
+
+
 Event = Union[PadEvent, ButtonEvent, KnobEvent, DeviceStatus, Tick, NetsLoaded, NetResult, TrainingStarted,
-              TrainingProgress, TrainingFinished, BankLoaded, KitsFound, ExternalClock, NoteIn]
+              TrainingProgress, TrainingFinished, BankLoaded, KitsFound, ExternalClock, NoteIn, TakeRecording]

@@ -2,8 +2,8 @@
 
 Row 1 the slots, row 2 the training marks, row 3 the channels' roles,
 mutes and the kits, row 4 the nets, chance, the mode, the corrections
-(tap: row 1 lists them until SHIFT is let go) and their undo, copy, save
-and TRAIN (held 1 s).
+(tap: row 1 lists them until SHIFT is let go) and their undo, a take, copy,
+save and TRAIN (held 1 s).
 The layout is :mod:`breakage_pi.core.pages`'.
 """
 
@@ -15,9 +15,9 @@ from ..bank import MAX_SLOTS
 from ..morph import detent_position
 from ..pages import (CHANCE_COLUMN, COPY_COLUMN, CORRECTIONS_COLUMN, EDIT_COLUMN, KIT_COLUMNS, MUTE_COLUMNS,
                      NET_COLUMNS, PERFORM_COLUMN, ROLE_COLUMNS, ROW_CHANNELS, ROW_MARKS, ROW_SLOTS, SAVE_COLUMN,
-                     TRAIN_COLUMN, UNDO_COLUMN)
+                     TAKE_COLUMN, TRAIN_COLUMN, UNDO_COLUMN)
 from .corrections import list_corrections, remove, undo
-from .effects import Effect, Log, Save, SelectKit
+from .effects import Effect, Log, Save, SelectKit, ToggleTake
 from .state import EDIT, PERFORM, Instrument
 from .transport import ensure_slot, set_mode, slot_pad
 
@@ -62,6 +62,9 @@ def menu_pad(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> 
         return set_chance(state, not state.bank.chance, effects)
     if column in (EDIT_COLUMN, PERFORM_COLUMN):
         return set_mode(state, EDIT if column == EDIT_COLUMN else PERFORM, effects)
+    if column == TAKE_COLUMN:
+        effects.append(ToggleTake())
+        return state
     if column == COPY_COLUMN:
         return _copy_slot(state, effects)
     if column == SAVE_COLUMN:

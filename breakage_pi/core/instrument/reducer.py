@@ -50,7 +50,7 @@ from ..leds import render_frame
 from .editing import press_step, release_pad
 from .effects import AbortTraining, Effect, Leds, Log, Play
 from .external import bank_loaded, external_clock, kits_found
-from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, NoteIn, Tick,
+from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, NetsLoaded, NoteIn, TakeRecording, Tick,
                      TrainingFinished, TrainingProgress, TrainingStarted)
 from .knobs import knob, retarget_knobs
 from .menu import menu_pad
@@ -96,6 +96,8 @@ def step(state: Instrument, event: Event) -> tuple[Instrument, tuple[Effect, ...
         state = external_clock(state, event, effects)
     elif isinstance(event, NoteIn):
         state = note_in(state, event, effects)
+    elif isinstance(event, TakeRecording):
+        state = replace(state, recording=event.on)
     elif isinstance(event, DeviceStatus):
         pass  # the hardware layer has logged it; nothing on the grid changes
     return _consequences(old, state, event, effects)

@@ -128,6 +128,7 @@ class Instrument:
     slot_held: int | None = None
     train_pressed_at: float | None = None
     training: Training | None = None
+    recording: bool = False
     learn: str = LEARN_AUTO
     learn_at: float | None = None
     unlearnt: tuple[Pattern, ...] = ()

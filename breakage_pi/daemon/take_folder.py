@@ -1,0 +1,141 @@
+"""A take on disk: ``takes/<name>/`` in the data directory, and reading one back.
+
+``<name>`` is the take's start time, ``YYYY-MM-DD_HHMMSS`` (UTC; ``-2``, ``-3``
+... if that second already has one). The folder holds:
+
+- ``take.wav``: the engine's own output, 16-bit stereo, growing while it records
+  (:mod:`.take_wav`);
+- ``performance.txt``: every pad, button and knob action of the take with its
+  audio time, in the ``--script`` format (ms from the take's first sample);
+- ``bank.json``, ``state.json`` and ``*.onnx``: the bank, settings (slot, mode,
+  net, knob positions, kit...) and nets it started from (the folder is flat, so
+  ``breakage-pi sync`` moves it as one item);
+- ``take.mid``: what played, for a DAW (:mod:`breakage_pi.midi.take_midi`);
+- ``take.json``: start time, length, tempo, slots and nets used, xruns and drops
+  (:data:`TAKE_FORMAT` version 1).
+
+Everything but the growing WAV is written atomically; ``take.json`` is
+written when the take starts (``"ended": "recording"``) and again when it
+ends, so a take cut short by a power cut still says what it is.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mido
+
+from ..core.bank import Bank, bank_to_data
+from ..core.errors import FormatError, VersionError
+from ..core.script import ScriptEvent, format_script, parse_script
+from ..store import atomic_write_bytes, atomic_writer, fsync_directory, load_bank, read_json, read_text, write_json
+
+TAKES = "takes"
+WAV, PERFORMANCE, MIDI, INFO = "take.wav", "performance.txt", "take.mid", "take.json"
+BANK, STATE = "bank.json", "state.json"
+TAKE_FORMAT = "breakage-pi/take"
+TAKE_VERSION = 1
+RECORDING = "recording"
+"""``take.json``'s ``ended`` while the take is being recorded (or was cut off by a crash or power cut)."""
+
+
+class TakeError(FormatError):
+    """A take folder that cannot be read (missing or malformed files); the message names the file."""
+
+
+def take_name(started: datetime.datetime) -> str:
+    """A take's folder name from its start time (UTC)."""
+    return started.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d_%H%M%S")
+
+
+def new_take_folder(data_root: Path, started: datetime.datetime) -> Path:
+    """Create ``takes/<name>/`` (durably) and return it; a second take in the same second gets ``-2``."""
+    takes = data_root / TAKES
+    takes.mkdir(exist_ok=True)
+    base = take_name(started)
+    for number in range(1, 1000):
+        folder = takes / (base if number == 1 else f"{base}-{number}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        fsync_directory(takes)
+        return folder
+    raise FileExistsError(f"{takes}: too many takes started at {base}")
+
+
+def write_start(folder: Path, bank: Bank, settings: dict[str, Any], nets: list[tuple[str, bytes]]) -> None:
+    """What the take starts from: the bank, the settings (``state.json``'s content) and the nets' files."""
+    write_json(folder / BANK, bank_to_data(bank))
+    write_json(folder / STATE, settings)
+    for name, data in nets:
+        atomic_write_bytes(folder / name, data)
+    fsync_directory(folder)
+
+
+def write_info(folder: Path, info: dict[str, Any]) -> None:
+    write_json(folder / INFO, {"format": TAKE_FORMAT, "version": TAKE_VERSION, **info})
+
+
+def write_performance(folder: Path, events: list[ScriptEvent], comment: str) -> None:
+    atomic_write_bytes(folder / PERFORMANCE, format_script(events, comment).encode("utf-8"))
+
+
+def write_midi(folder: Path, midi: mido.MidiFile) -> None:
+    with atomic_writer(folder / MIDI) as handle:
+        midi.save(file=handle)
+
+
+@dataclass(frozen=True)
+class Take:
+    """A take read back: its folder, ``take.json``, the bank and settings it started from and its script."""
+
+    folder: Path
+    info: dict[str, Any]
+    bank: Bank
+    settings: dict[str, Any]
+    script: list[ScriptEvent]
+
+    @property
+    def nets(self) -> list[Path]:
+        return sorted(self.folder.glob("*.onnx"))
+
+    @property
+    def wav(self) -> Path:
+        return self.folder / WAV
+
+
+def read_take(folder: str | Path) -> Take:
+    """Read a take folder; a missing or malformed file is a :class:`TakeError` naming it."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise TakeError(f"{root}: not a take folder (no such directory)")
+    for name in (INFO, BANK, STATE, PERFORMANCE):
+        if not (root / name).is_file():
+            raise TakeError(f"{root / name}: missing; not a complete take folder")
+    try:
+        info = read_json(root / INFO)
+        _check_info(info)
+        settings = read_json(root / STATE)
+        bank = load_bank(root / BANK)
+        script = parse_script(read_text(root / PERFORMANCE), str(root / PERFORMANCE))
+    except FormatError as error:
+        raise TakeError(str(error) if error.source else str(error.in_source(str(root / INFO)))) from None
+    return Take(root, info, bank, settings, script)
+
+
+def _check_info(info: Any) -> None:
+    if not isinstance(info, dict) or info.get("format") != TAKE_FORMAT:
+        raise FormatError(f"expected {TAKE_FORMAT!r}", "format")
+    version = info.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise VersionError(f"expected a positive integer version, got {version!r}", "version")
+    if version > TAKE_VERSION:
+        raise VersionError(f"version {version} is newer than this program understands ({TAKE_VERSION})", "version")
+    for key in ("rate", "period", "frames"):
+        value = info.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise FormatError(f"expected a whole number >= 0, got {value!r}", key)

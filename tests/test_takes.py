@@ -1,0 +1,124 @@
+"""Takes end to end: a scripted session records one from the take pad; it replays byte for byte from its
+own files, its MIDI holds exactly the hits in its WAV, and its stats count what happened."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+
+from builders import read_wav
+from breakage_pi.core import Pattern
+from breakage_pi.daemon.take_folder import read_take
+from breakage_pi.daemon.take_stats import take_stats
+from breakage_pi.midi.gm import CHANNEL_NOTES, midi_velocity
+from test_daemon import STEP, bank_of, data_dir, expected_level
+
+RATE = 48_000
+TAKE_PAD = "{t} button shift down\n{t2} press 3 11\n{t3} release 3 11\n{t4} button shift up\n"
+
+SESSION = TAKE_PAD.format(t=100, t2=150, t3=200, t4=250) + """
+400 button play down
+450 button play up
+1500 press 0 2
+1550 release 0 2
+2000 button mode down
+2050 button mode up
+3000 press 3 5
+3050 release 3 5
+3500 press 0 10
+3550 release 0 10
+""" + TAKE_PAD.format(t=5400, t2=5450, t3=5500, t4=5550)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "breakage_pi.cli", *args], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """One scripted session with a take; (the data dir, the session's WAV, the take's folder)."""
+    tmp_path = tmp_path_factory.mktemp("takes")
+    pattern = Pattern().with_velocity(0, 0, 220).with_velocity(1, 4, 180).with_velocity(0, 8, 120)   # under the limiter
+    root = data_dir(tmp_path, bank_of(pattern, pattern))
+    config = tmp_path / "config.toml"
+    config.write_text('[midi]\nout = "none"\n[sync]\nport = "none"\n')
+    script = tmp_path / "session.txt"
+    script.write_text(SESSION)
+    wav = tmp_path / "session.wav"
+    done = cli("run", "--sim", "--headless", "--config", str(config), "--data", str(root), "--script", str(script),
+               "--seconds", "6.5", "--device", f"wav:{wav}")
+    assert "stopped from the grid" in done.stderr
+    (take,) = (root / "takes").iterdir()
+    return root, wav, take
+
+
+def test_a_take_replays_byte_for_byte_from_its_own_files(session, tmp_path) -> None:
+    root, played, take = session
+    info = read_take(take).info
+    assert info["replays_exactly"] and info["dropped_frames"] == 0 and info["ended"] == "stopped from the grid"
+    recorded = (take / "take.wav").read_bytes()
+    assert info["frames"] == (len(recorded) - 44) // 4 > 5 * RATE
+    session_pcm, _ = read_wav(played)
+    take_pcm, _ = read_wav(take / "take.wav")
+    origin = round(0.150 * RATE / 64 + 0.5) * 64       # the first block at or after the take pad's press
+    assert np.array_equal(session_pcm[origin:origin + len(take_pcm)], take_pcm) and np.abs(take_pcm).max() > 0
+    copy = tmp_path / "moved"                           # a pulled copy plays anywhere, with the kit from --data
+    copy.mkdir()
+    for path in take.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    replay = tmp_path / "replay.wav"
+    cli("run", "--sim", "--headless", "--take", str(copy), "--data", str(root), "--device", f"wav:{replay}")
+    assert replay.read_bytes() == recorded
+
+
+def wav_hits(pcm: np.ndarray) -> list[tuple[int, int, int]]:
+    """(step frame, channel, level) of every hit: the offset kit leaves one frame at step + channel; the
+    first hit is the kick on step 1, and steps follow every STEP frames (120 BPM, straight)."""
+    left = pcm[:, 0].astype(np.int64)
+    frames = np.flatnonzero(left)
+    first = int(frames[0])
+    return [(int(f) - (int(f) - first) % STEP, (int(f) - first) % STEP, int(left[f])) for f in frames]
+
+
+def test_the_takes_midi_holds_exactly_the_hits_in_its_wav(session) -> None:
+    _, _, take = session
+    pcm, _ = read_wav(take / "take.wav")
+    notes = []
+    seconds = 0.0
+    for message in mido.MidiFile(take / "take.mid"):
+        seconds += message.time
+        if message.type == "note_on" and message.velocity:
+            notes.append((round(seconds * RATE), CHANNEL_NOTES.index(message.note), message.velocity))
+    heard = wav_hits(pcm)
+    assert len(notes) == len(heard) > 10
+    levels: dict[int, set[int]] = {}                   # MIDI velocity -> the levels its hits can have
+    for velocity in range(1, 256):
+        levels.setdefault(midi_velocity(velocity), set()).add(expected_level(velocity))
+    closed_hats = {step_frame for step_frame, channel, _ in heard if channel == 3}
+    for (at, channel, velocity), (step_frame, heard_channel, level) in zip(sorted(notes), heard):
+        assert abs(at - step_frame) <= 13              # a tick at 120 BPM is 25 frames: rounded to the nearest
+        assert channel == heard_channel
+        if channel == 2 and step_frame in closed_hats:  # a closed hat on the same step chokes the open one
+            assert 0 < level <= max(levels[velocity])
+        else:
+            assert level in levels[velocity]
+
+
+def test_take_stats_count_what_the_player_and_the_net_did(session) -> None:
+    _, _, take = session
+    stats = take_stats(take)
+    assert stats.corrections == 1              # PERFORM, the closed-hat row (a net output): one press
+    lines = "\n".join(stats.lines())
+    info = stats.info
+    assert info["bars"] == {"1": 3} and info["nets"] == ["medium"]     # PLAY at 0.25 s, 5.3 s at 120 BPM
+    assert info["hits"]["net"] > 0 and info["hits"]["player"] > 0 and info["xruns"] == 0
+    assert "corrections  1" in lines and "replays      exactly: yes" in lines
+    assert cli("take", "stats", str(take)).stdout.splitlines() == stats.lines()
