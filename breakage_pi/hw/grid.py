@@ -79,6 +79,7 @@ class GridStats:
     board_writes: int = 0  # boards latched (a ``show`` after their changed bytes)
     led_writes: int = 0    # LED transactions: buffer spans and shows
     offline: int = 0
+    connects: int = 0      # bring-ups finished (a board answered or was found missing)
     driver_faults: int = 0
     int_releases: int = 0
 
@@ -254,6 +255,7 @@ class Grid(LedDrawing):
                 board.connecting.add_done_callback(lambda _: self._wake.set())
 
     def _adopt(self, board: Board, future: Future[Any], now: float) -> None:
+        self.stats.connects += 1
         try:
             trellis = future.result()
         except CONNECT_ERRORS as error:
