@@ -505,3 +505,8 @@ def test_shift_and_the_take_pad_asks_for_a_take_and_its_pad_shows_one_recording(
     assert state.recording and step(state, Tick(0.5))[0].frame[ROW_SYSTEM, TAKE_COLUMN].sum() > dark
     state, effects = step(state, PadEvent(ROW_SYSTEM, TAKE_COLUMN, False, 0.6))
     assert not any(isinstance(effect, ToggleTake) for effect in effects)
+    from breakage_pi.hw.sim.words import header, shift_pad_words
+
+    assert "* REC" in header(state, "") and "(recording)" in shift_pad_words(state, ROW_SYSTEM, TAKE_COLUMN)
+    state, _ = step(state, TakeRecording(False, 0.7))
+    assert "REC" not in header(state, "") and "recording" not in shift_pad_words(state, ROW_SYSTEM, TAKE_COLUMN)

@@ -72,7 +72,7 @@ SHIFT_PAGE: tuple[Area, ...] = (
 )
 """The SHIFT page, row by row, left to right; pads not listed do nothing."""
 
-ROW_TITLES = ("slots", "training marks", "roles · mutes · kits", "nets · mode · take · save · TRAIN")
+ROW_TITLES = ("slots", "training marks", "roles · mutes · kits", "nets · mode · TRAIN")
 """What each row of the SHIFT page holds, in a few words."""
 
 

@@ -19,7 +19,7 @@ def header(state: Instrument, sound: str) -> str:
         training = f"  TRAINING {state.training.progress * 100:.0f}%"
     return (f"{state.mode.upper()}  slot {state.slot + 1}{queued}{chain}  net {state.net_label}"
             f"{' +chance' if state.bank.chance else ''}  {'> PLAYING' if state.playing else '# stopped'}  "
-            f"{state.bank.tempo:g} BPM{training}  {sound}")
+            f"{state.bank.tempo:g} BPM{'  * REC' if state.recording else ''}{training}  {sound}")
 
 
 def shift_pad_on(state: Instrument, key: str, index: int) -> bool | None:
@@ -45,6 +45,8 @@ def shift_pad_on(state: Instrument, key: str, index: int) -> bool | None:
         return state.mode == key
     if key == "save":
         return state.dirty_at is not None
+    if key == "take":
+        return state.recording
     if key == "train":
         return state.train_pressed_at is not None or (False if bank.training_slots else None)
     return False
@@ -62,7 +64,7 @@ def shift_pad_words(state: Instrument, row: int, column: int) -> str:
              "mutes": ("playing", "muted", ""), "kits": ("", "playing", "no kit there"),
              "nets": ("", "playing", "not trained yet"), "chance": ("off", "on", ""),
              "edit": ("", "the mode now", ""), "perform": ("", "the mode now", ""),
-             "save": ("saved", "unsaved edits", ""), "train": ("", "held", "mark slots first")}
+             "save": ("saved", "unsaved edits", ""), "take": ("", "recording", ""), "train": ("", "held", "mark slots first")}
     off, lit, absent = words.get(found.key, ("", "", ""))
     if found.key == "slots" and state.queued == index:
         lit = "queued"
