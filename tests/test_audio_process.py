@@ -117,7 +117,7 @@ def test_edits_reach_a_running_audio_process(tmp_path):
     assert first.frame - 3000 <= found[-1] < muted.frame
 
 
-@pytest.mark.realtime                   # the paced engine keeps up, and the flood reaches 5000 sends in 1.5 s
+@pytest.mark.realtime                   # the paced engine keeps up while the flood outnumbers its blocks
 @pytest.mark.timeout(120)
 def test_a_flood_of_edits_costs_the_engine_one_state_a_block_and_the_last_one_plays():
     """The control side sends as fast as it can while the engine plays paced 64-frame blocks: every block is
@@ -137,7 +137,7 @@ def test_a_flood_of_edits_costs_the_engine_one_state_a_block_and_the_last_one_pl
         audio.send(last)
         playing = wait_for_engine(audio, lambda s: s.state_serial == audio.serial)
         report = audio.wait(patience(60))
-    assert sent > 5000 and playing.state_serial == sent + 1
+    assert playing.state_serial == sent + 1
     assert report["blocks"] == seconds * 48000 // 64 and report["frames"] == seconds * 48000
     assert report["states_taken"] <= report["blocks"] < sent
     assert report["final_state"] == (123.0, 0.6, 0.5)
