@@ -81,13 +81,21 @@ def format_event(event: ScriptEvent) -> str:
     '1.333 press 3 11'
     >>> format_event(ScriptEvent(20.0, "knob", name="tempo", value=0.25))
     '20 knob tempo 0.25'
+    >>> format_event(ScriptEvent(1300.5, "note", note=38, velocity=90, channel=10))
+    '1300.5 note 38 90 10'
+    >>> parse_script(format_event(ScriptEvent(7.0, "note", note=36, velocity=1, channel=3)))
+    [ScriptEvent(time_ms=7.0, kind='note', name='', row=0, column=0, down=False, value=0.0, note=36, velocity=1, channel=3)]
     """
     time = f"{event.time_ms:.3f}".rstrip("0").rstrip(".")
     if event.kind == "pad":
         return f"{time} {'press' if event.down else 'release'} {event.row} {event.column}"
     if event.kind == "button":
         return f"{time} button {event.name} {'down' if event.down else 'up'}"
-    return f"{time} knob {event.name} {event.value!r}"
+    if event.kind == "note":
+        return f"{time} note {event.note} {event.velocity} {event.channel}"
+    if event.kind == "knob":
+        return f"{time} knob {event.name} {event.value!r}"
+    raise ValueError(f"no script line for an event of kind {event.kind!r}")
 
 
 def format_script(events: list[ScriptEvent], comment: str = "") -> str:
