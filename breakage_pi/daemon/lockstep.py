@@ -126,7 +126,9 @@ class Lockstep:
         if self.scripted_midi is not None:
             self.controller.add_source(self.scripted_midi.reader.poll)
         self.takes = wire_takes(config.takes, config.audio, data.root, self.controller, shared=False,
-                                enabled=not replaying_take)
+                                enabled=not replaying_take, midi=config.midi)
+        if self.scripted_midi is not None:
+            self.scripted_midi.reader.on_note = self.takes.note     # a take records the notes taken, as live
         self.controller.on_kit = lambda name: self.player.use_kit(kit())
         self.script = deque(script)
         self.status: Any = None
@@ -180,7 +182,7 @@ class Lockstep:
         """Carry out the script's actions due by ``frame``, each delivered before the next."""
         while self.script and self.script[0].time_ms * self.rate <= frame * 1000:
             event = self.script.popleft()
-            if event.kind == "note":                 # MIDI in: read in this block's control pass
+            if event.kind == "note":    # MIDI in: read in this block's control pass, and a take hears it there
                 assert self.scripted_midi is not None
                 self.scripted_midi.send(event)
                 continue

@@ -29,6 +29,8 @@ class TakeStats:
     info: dict[str, Any]
     corrections: int
     actions: int
+    notes_in: int = 0
+    """Drum notes MIDI in took (``note`` lines): the player's, and among "you played" in the hits."""
 
     def lines(self) -> list[str]:
         info = self.info
@@ -59,8 +61,12 @@ class TakeStats:
         total = net + player
         share = f" ({100 * net / total:.0f}% the net's)" if total else ""
         out.append(f"hits         {total}: the net played {net}, you played {player}{share}")
+        if self.notes_in:
+            midi_in = info.get("midi_in", {})
+            out.append(f"MIDI in      {self.notes_in} drum note(s) played in on channel {midi_in.get('channel', 10)} "
+                       f"(input = {midi_in.get('input', 'record')}; what they played is among your hits)")
         out.append(f"corrections  {self.corrections} (presses on the net's rows in PERFORM)")
-        out.append(f"actions      {self.actions} pad, button and knob actions")
+        out.append(f"actions      {self.actions - self.notes_in} pad, button and knob actions")
         dropped = info.get("dropped_frames", 0)
         lost = f"; {dropped} frames ({dropped / info['rate']:.2f} s) of audio dropped (the card was too slow)" \
             if dropped else ""
@@ -81,7 +87,8 @@ def take_stats(folder: str | Path) -> TakeStats:
         if cut is None:
             raise
         return cut
-    return TakeStats(root.name, take.info, corrections(take), len(take.script))
+    return TakeStats(root.name, take.info, corrections(take), len(take.script),
+                     sum(event.kind == "note" for event in take.script))
 
 
 def _cut_off(root: Path) -> TakeStats | None:

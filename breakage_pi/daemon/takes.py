@@ -2,7 +2,7 @@
 
 The control loop tells :class:`Takes` where the engine is (:meth:`~Takes.at`),
 each panel action (:meth:`~Takes.action`, or :meth:`~Takes.input` for a
-hardware event), each state the engine adopted (:meth:`~Takes.adopted`, or
+hardware event), each drum note MIDI in took (:meth:`~Takes.note`), each state the engine adopted (:meth:`~Takes.adopted`, or
 :meth:`~Takes.sent` and :meth:`~Takes.update` when the engine runs in its
 own process) and the take pad's effect (:meth:`~Takes.toggle`); :meth:`~Takes.poll`
 is one of its sources (the take pad's light). Audio comes from the engine
@@ -27,7 +27,7 @@ from ..core.instrument import Instrument, TakeRecording
 from ..core.playstate import PlayState
 from ..core.saved import saved_to_data
 from ..core.script import ScriptEvent
-from ..core.settings import AudioConfig, TakesConfig
+from ..core.settings import AudioConfig, MidiConfig, TakesConfig
 from . import take_folder
 from .take_recorder import TakeRecorder, free_bytes
 
@@ -41,13 +41,15 @@ WRITER_WAKE_S = 0.1
 class Takes:
     """Takes for one session of the daemon; ``shared``: the ring must cross to an audio process.
 
-    ``enabled`` False (replaying a take) makes the take pad say so and record nothing.
+    ``enabled`` False (replaying a take) makes the take pad say so and record nothing. ``midi``: the
+    session's ``[midi]``, whose MIDI in settings each take keeps (its replay plays the notes with them).
     """
 
     def __init__(self, config: TakesConfig, data_root: Path, rate: int, period: int, shared: bool,
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, midi: MidiConfig = MidiConfig()) -> None:
         self.config, self.data_root, self.rate, self.period = config, Path(data_root), rate, period
         self.enabled = enabled
+        self.midi_in = take_folder.midi_in_settings(midi)
         capacity = round(RING_SECONDS * rate)
         if shared:
             from ..children import child_context
@@ -98,6 +100,14 @@ class Takes:
                 self.start(state, "auto (from the first PLAY)")
                 return
             (self._buttons.add if event.down else self._buttons.discard)(event.name)
+        self._record(event)
+
+    def note(self, note: int, velocity: int, channel: int) -> None:
+        """MIDI in took a drum note now (MIDI ``note``, ``velocity`` 1-127, ``channel`` 1-16, as it arrived):
+        the player played it, so the take keeps it as a ``note`` line."""
+        self._record(ScriptEvent(0.0, "note", note=note, velocity=velocity, channel=channel))
+
+    def _record(self, event: ScriptEvent) -> None:
         self._pass.append((self.frame, event))
         if self.recorder is not None:
             self.recorder.action(event, self.frame)
@@ -178,7 +188,8 @@ class Takes:
             folder = take_folder.new_take_folder(self.data_root, started)
             recorder = TakeRecorder(folder, self.ring, self.rate, self.period, floor, started,
                                     exact=not state.playing, xruns=self.xruns,
-                                    net_channels=tuple(c for c, role in enumerate(state.net_roles) if role == "out"))
+                                    net_channels=tuple(c for c, role in enumerate(state.net_roles) if role == "out"),
+                                    midi_in=self.midi_in)
         except OSError as error:
             log.error("no take: %s", error)
             return
@@ -239,13 +250,14 @@ def _start_settings(state: Instrument) -> dict[str, Any]:
 
 
 def wire_takes(config: TakesConfig, audio: AudioConfig, data_root: Path, controller: Any, shared: bool,
-               enabled: bool = True) -> Takes:
+               enabled: bool = True, midi: MidiConfig = MidiConfig()) -> Takes:
     """The session's takes, wired to ``controller`` (a :class:`~.controller.Controller`): the take pad, the
-    hardware's events (``shared``: live, the engine in its own process) and the take pad's light."""
+    hardware's events (``shared``: live, the engine in its own process) and the take pad's light. MIDI in's
+    notes come through :meth:`Takes.note` (the caller hands it to the readers)."""
     from ..audio.period import CHOICES
 
     period = audio.period if isinstance(audio.period, int) else CHOICES[0]     # lockstep's; live: the granted one
-    takes = Takes(config, data_root, audio.rate, period, shared, enabled)
+    takes = Takes(config, data_root, audio.rate, period, shared, enabled, midi)
     controller.on_take = lambda: takes.toggle(controller.state)
     if shared:
         controller.on_input = lambda event: takes.input(event, controller.state)
