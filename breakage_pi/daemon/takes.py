@@ -2,7 +2,8 @@
 
 The control loop tells :class:`Takes` where the engine is (:meth:`~Takes.at`),
 each panel action (:meth:`~Takes.action`, or :meth:`~Takes.input` for a
-hardware event), each drum note MIDI in took (:meth:`~Takes.note`), each state the engine adopted (:meth:`~Takes.adopted`, or
+hardware event), each drum note MIDI in took (:meth:`~Takes.note`), each
+state the engine adopted (:meth:`~Takes.adopted`, or
 :meth:`~Takes.sent` and :meth:`~Takes.update` when the engine runs in its
 own process) and the take pad's effect (:meth:`~Takes.toggle`); :meth:`~Takes.poll`
 is one of its sources (the take pad's light). Audio comes from the engine
