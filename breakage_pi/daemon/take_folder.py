@@ -13,7 +13,8 @@
   ``breakage-pi sync`` moves it as one item);
 - ``take.mid``: what played, for a DAW (:mod:`breakage_pi.midi.take_midi`);
 - ``take.json``: start time, length, tempo, slots and nets used, xruns and drops,
-  and the MIDI in settings the notes were taken with (``midi_in``: ``input`` and
+  the player's changes to the bank's corrections (``corrections``: made, removed,
+  undone, and how many the bank held at the start and end) and the MIDI in settings the notes were taken with (``midi_in``: ``input`` and
   ``channel`` of ``[midi]``; the note map is General MIDI's, fixed)
   (:data:`TAKE_FORMAT` version 1).
 
@@ -43,6 +44,8 @@ WAV, PERFORMANCE, MIDI, INFO = "take.wav", "performance.txt", "take.mid", "take.
 BANK, STATE = "bank.json", "state.json"
 TAKE_FORMAT = "breakage-pi/take"
 TAKE_VERSION = 1
+CORRECTION_COUNTS = ("made", "removed", "undone", "at_start", "at_end")
+"""``take.json``'s ``corrections``: the player's changes to them during the take, the bank's count at its ends."""
 RECORDING = "recording"
 """``take.json``'s ``ended`` while the take is being recorded (or was cut off by a crash or power cut)."""
 
@@ -123,6 +126,11 @@ class Take:
         return self.folder / WAV
 
     @property
+    def corrections(self) -> dict[str, int] | None:
+        """``take.json``'s ``corrections`` (checked when read); None in a take recorded before takes counted them."""
+        return self.info.get("corrections")
+
+    @property
     def midi_in(self) -> dict[str, Any]:
         """The MIDI in settings the take's notes were taken with (checked when read)."""
         return self.info.get("midi_in", midi_in_settings())
@@ -159,6 +167,14 @@ def _check_info(info: Any) -> None:
         value = info.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise FormatError(f"expected a whole number >= 0, got {value!r}", key)
+    if "corrections" in info:
+        corrections = info["corrections"]
+        if not isinstance(corrections, dict) or set(corrections) != set(CORRECTION_COUNTS):
+            raise FormatError(f"expected an object of {', '.join(CORRECTION_COUNTS)}, got {corrections!r}",
+                              "corrections")
+        for key, value in corrections.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise FormatError(f"expected a whole number >= 0, got {value!r}", f"corrections.{key}")
     midi_in = info.get("midi_in", midi_in_settings())
     if not isinstance(midi_in, dict):
         raise FormatError(f"expected an object, got {midi_in!r}", "midi_in")

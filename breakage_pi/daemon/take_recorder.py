@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audio.take_ring import FrameRing
+from ..core.instrument import CorrectionTally
 from ..core.playstate import PlayState
 from ..core.script import ScriptEvent
 from ..midi.take_midi import TakeMidi
@@ -63,18 +64,21 @@ class TakeRecorder:
     re-rendered byte for byte (it started with the transport stopped and nothing sounding).
     ``xruns``: the session's count so far (the take counts its own from there). ``net_channels``: the
     channels the nets write (their output roles). ``midi_in``: the MIDI in settings the notes were
-    taken with (``take.json``'s ``midi_in``, :func:`~.take_folder.midi_in_settings`).
+    taken with (``take.json``'s ``midi_in``, :func:`~.take_folder.midi_in_settings`). ``corrections``: the
+    session's :class:`~breakage_pi.core.instrument.CorrectionTally` and the bank's corrections as the take starts.
     """
 
     def __init__(self, folder: Path, ring: FrameRing, rate: int, period: int, floor_bytes: int,
                  started: datetime.datetime, exact: bool, xruns: int = 0,
-                 net_channels: tuple[int, ...] = (), midi_in: dict[str, Any] | None = None) -> None:
+                 net_channels: tuple[int, ...] = (), midi_in: dict[str, Any] | None = None,
+                 corrections: tuple[CorrectionTally, int] = (CorrectionTally(), 0)) -> None:
         self.folder, self.ring, self.rate, self.period = folder, ring, rate, period
         self.floor_bytes = floor_bytes
         self.started = started
         self.exact = exact
         self.net_channels = net_channels
         self.midi_in = midi_in if midi_in is not None else take_folder.midi_in_settings()
+        self._corrections_at_start = self._corrections = corrections
         self.origin: int | None = None
         self.summary = Summary()
         self.ended = ""
@@ -113,6 +117,10 @@ class TakeRecorder:
             self.summary.slots_bars[slot + 1] = self.summary.slots_bars.get(slot + 1, 0) + 1
         self._step = step
         self.summary.xruns = xruns - self._xruns_at_start
+
+    def corrections(self, tally: CorrectionTally, count: int) -> None:
+        """The session's correction tally now, and how many corrections the bank holds."""
+        self._corrections = (tally, count)
 
     def stop(self) -> None:
         """No more audio from the engine's next block on."""
@@ -205,12 +213,20 @@ class TakeRecorder:
             "tempo_changes": tempos[1:], "slots": sorted(self.summary.slots_bars),
             "bars": {str(slot): bars for slot, bars in sorted(self.summary.slots_bars.items())},
             "net_channels": list(self.net_channels), "nets": self.summary.nets, "net_changes": self.summary.net_changes,
-            "midi_in": self.midi_in,
+            "midi_in": self.midi_in, "corrections": self.corrections_made(),
             "hits": {"net": sum(midi.hits.net), "player": sum(midi.hits.player),
                      "net_by_channel": midi.hits.net, "player_by_channel": midi.hits.player},
             "xruns": self.summary.xruns, "dropped_frames": dropped,
             "replays_exactly": self.exact and dropped == 0,
         }
+
+    def corrections_made(self) -> dict[str, int]:
+        """``take.json``'s ``corrections``: the player's changes to the bank's corrections during the take (made,
+        removed, undone) and how many the bank held when it started and when it ended."""
+        (first, at_start), (last, at_end) = self._corrections_at_start, self._corrections
+        changes = last.since(first)
+        return {"made": changes.made, "removed": changes.removed, "undone": changes.undone,
+                "at_start": at_start, "at_end": at_end}
 
     def running_info(self) -> dict[str, Any]:
         """``take.json`` while the take records (what a take cut off by a power cut is left with)."""

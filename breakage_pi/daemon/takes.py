@@ -153,6 +153,7 @@ class Takes:
         if recorder is None:
             return
         recorder.passed(step, state.slot, self.xruns)
+        recorder.corrections(state.tally, len(state.bank.corrections))
         if not self.threaded:
             reason = recorder.pump()
             if reason:
@@ -167,6 +168,7 @@ class Takes:
         elif self.recorder is None:
             self.start(state, "from the grid")
         else:
+            self.recorder.corrections(state.tally, len(state.bank.corrections))    # up to the take pad's press
             self.stop("stopped from the grid")
 
     def poll(self, now: float) -> list[TakeRecording]:
@@ -190,7 +192,7 @@ class Takes:
             recorder = TakeRecorder(folder, self.ring, self.rate, self.period, floor, started,
                                     exact=not state.playing, xruns=self.xruns,
                                     net_channels=tuple(c for c, role in enumerate(state.net_roles) if role == "out"),
-                                    midi_in=self.midi_in)
+                                    midi_in=self.midi_in, corrections=(state.tally, len(state.bank.corrections)))
         except OSError as error:
             log.error("no take: %s", error)
             return
