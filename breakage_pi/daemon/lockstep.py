@@ -61,7 +61,13 @@ def run_script(config: Config, data_dir: Path, script: Sequence[ScriptEvent], st
     """
     from ..audio.engine import Engine
     from ..audio.process import make_sink
+    from ..hw.sim.rig import unplayable
 
+    for event in script:                    # before anything opens: a knob line for an encoder, a turn for a pot
+        why = unplayable(config, event)
+        if why:
+            hint = "; replay it with the config of the panel it was recorded on (--config)" if replaying_take else ""
+            raise AppError(f"the action at {event.time_ms:g} ms cannot be played on this panel: {why}{hint}")
     settings = engine_settings(config.audio, device, pace)
     probe = make_sink(settings)             # before the data directory: an unusable device leaves nothing behind
     probe.open()

@@ -14,9 +14,9 @@
 - ``take.mid``: what played, for a DAW (:mod:`breakage_pi.midi.take_midi`);
 - ``take.json``: start time, length, tempo, slots and nets used, xruns and drops,
   the player's changes to the bank's corrections (``corrections``: made, removed,
-  undone, and how many the bank held at the start and end) and the MIDI in settings the notes were taken with (``midi_in``: ``input`` and
-  ``channel`` of ``[midi]``; the note map is General MIDI's, fixed)
-  (:data:`TAKE_FORMAT` version 1).
+  undone, and how many the bank held at the start and end) and the MIDI in
+  settings the notes were taken with (``midi_in``: ``input`` and ``channel`` of
+  ``[midi]``; the note map is General MIDI's, fixed) (:data:`TAKE_FORMAT` version 1).
 
 Everything but the growing WAV is written atomically; ``take.json`` is
 written when the take starts (``"ended": "recording"``) and again when it

@@ -114,13 +114,20 @@ class Takes:
             self.recorder.action(event, self.frame)
 
     def input(self, event: InputEvent, state: Instrument) -> None:
-        """A hardware event (live): pads, buttons and pots as panel actions (encoders have no script form)."""
+        """A hardware event (live) as a panel action: a pad, a button, a pot's position, an encoder's turn (one
+        line a detent, as it reports them) or its push."""
         if isinstance(event, PadEvent):
             self.action(ScriptEvent(0.0, "pad", row=event.row, column=event.column, down=event.pressed), state)
-        elif isinstance(event, ButtonEvent) and event.action in ("pressed", "released") and "." not in event.name:
-            self.action(ScriptEvent(0.0, "button", name=event.name, down=event.action == "pressed"), state)
+        elif isinstance(event, ButtonEvent) and event.action in ("pressed", "released"):
+            knob, push = event.name.split(".", 1) if "." in event.name else ("", "")
+            if push == "push":
+                self.action(ScriptEvent(0.0, "push", name=knob, down=event.action == "pressed"), state)
+            elif not push:
+                self.action(ScriptEvent(0.0, "button", name=event.name, down=event.action == "pressed"), state)
         elif isinstance(event, KnobEvent) and event.value is not None:
             self.action(ScriptEvent(0.0, "knob", name=event.name, value=event.value), state)
+        elif isinstance(event, KnobEvent) and event.delta:
+            self.action(ScriptEvent(0.0, "turn", name=event.name, detents=event.delta), state)
 
     def adopted(self, play: PlayState, state: Instrument, frame: int | None = None) -> None:
         """The engine plays ``play`` from session ``frame`` (default: now)."""
