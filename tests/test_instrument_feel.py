@@ -9,8 +9,8 @@ from breakage_pi.core import Bank, Pattern, Slot
 from breakage_pi.core.bank import Correction, bank_from_data, bank_to_data
 from breakage_pi.core.events import ButtonEvent, KnobEvent, PadEvent
 from breakage_pi.core.gate import AUDIBLE, gated
-from breakage_pi.core.instrument import (PERFORM, Instrument, Leds, NetResult, NetsLoaded, Play, RunNet, StartTraining,
-                                         Tick, TrainingFinished, step)
+from breakage_pi.core.instrument import (PERFORM, CorrectionTally, Instrument, Leds, NetResult, NetsLoaded, Play,
+                                         RunNet, StartTraining, Tick, TrainingFinished, step)
 from breakage_pi.core.instrument.corrections import LEARN_DELAY_S
 from breakage_pi.core.leds import NET_BEDS, NET_COLOURS, render_frame
 from breakage_pi.core.morph import morphed
@@ -135,6 +135,7 @@ def test_a_press_on_the_nets_row_turns_a_silent_step_on_and_a_played_one_off():
     changed = np.argwhere(corrected != hats)
     assert sorted(map(tuple, changed)) == sorted([(1, silent), (1, playing)])    # nothing else moved
     assert len(state.bank.corrections) == 1                      # the same inputs: one corrected bar
+    assert state.tally == CorrectionTally(made=2)                # two made, the second amending the first
     example = state.bank.corrections[0].pattern.velocities
     assert (example[:2] == GROOVE.velocities[:2]).all() and (example[2:] == corrected).all()
     assert state.pattern == GROOVE                               # the slot as written is untouched
@@ -188,6 +189,7 @@ def test_undo_removes_the_last_correction_and_a_listed_one_can_be_removed():
     assert state.listing and state.frame[ROW_SLOTS, 0].any() and not state.frame[ROW_SLOTS, 1:].any()
     state, _ = run(state, PadEvent(ROW_SLOTS, 0, True, 2.9), PadEvent(ROW_SLOTS, 0, False, 2.95))
     assert state.bank.corrections == () and state.slot == 0 and state.queued is None
+    assert state.tally == CorrectionTally(made=2, removed=1, undone=1)
     state, _ = run(state, PadEvent(ROW_SYSTEM, CORRECTIONS_COLUMN, False, 3.0))
     assert state.listing                                         # until SHIFT is let go
     state, _ = run(state, ButtonEvent("shift", "released", 3.1))
@@ -205,14 +207,17 @@ def test_undo_after_a_restart_drops_the_newest_correction():
     reloaded = replace(state, bank=bank_from_data(bank_to_data(state.bank)), undo=(), unlearnt=())
     assert reloaded.bank.corrections == state.bank.corrections
     reloaded, _ = run(reloaded, ButtonEvent("shift", "pressed", 2.0), PadEvent(ROW_SYSTEM, UNDO_COLUMN, True, 2.1))
-    assert reloaded.bank.corrections == ()
+    assert reloaded.bank.corrections == () and reloaded.tally.undone == state.tally.undone + 1
+    again, _ = run(reloaded, PadEvent(ROW_SYSTEM, UNDO_COLUMN, False, 2.2),
+                   PadEvent(ROW_SYSTEM, UNDO_COLUMN, True, 2.3))
+    assert again.tally == reloaded.tally                         # nothing left to undo: nothing counted
 
 
 def test_a_correction_needs_the_nets_answer():
     bank = Bank(slots=(Slot("groove", True, GROOVE),))
     state, _ = run(Instrument(bank), NetsLoaded(("loose", "medium", "tight"), ("in", "in", "out", "out")),
                    ButtonEvent("mode", "pressed", 0.0), PadEvent(3, 1, True, 0.1))
-    assert state.bank.corrections == () and 3 in state.flashes
+    assert state.bank.corrections == () and 3 in state.flashes and state.tally == CorrectionTally()
 
 
 def test_the_bank_keeps_sixteen_corrections_dropping_the_oldest():

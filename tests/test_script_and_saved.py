@@ -1,12 +1,15 @@
 """The scripted-session format and the state.json codec (pure)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from breakage_pi.core import Bank, Slot
 from breakage_pi.core.errors import FormatError, VersionError
 from breakage_pi.core.instrument import PERFORM, Instrument, NetsLoaded, step
 from breakage_pi.core.saved import restore, saved_to_data
-from breakage_pi.core.script import ScriptError, ScriptEvent, parse_script
+from breakage_pi.core.events import BUTTONS, KNOBS
+from breakage_pi.core.script import MAX_DETENTS, ScriptError, ScriptEvent, format_script, parse_script
 
 
 def test_every_form_of_the_script_parses():
@@ -20,12 +23,20 @@ def test_every_form_of_the_script_parses():
         400 knob net 1
         4e2 knob swing .5
         +400 knob tempo 1e-1
+        500 turn tempo 3
+        500 turn net -1
+        510 turn swing +12
+        520 push velocity down
+        530 push velocity up
     """)
     assert events == [
         ScriptEvent(0.0, "button", name="play", down=True), ScriptEvent(10.0, "button", name="play"),
         ScriptEvent(250.5, "pad", row=3, column=15, down=True), ScriptEvent(300.0, "pad", row=3, column=15),
         ScriptEvent(400.0, "knob", name="velocity", value=0.75), ScriptEvent(400.0, "knob", name="net", value=1.0),
-        ScriptEvent(400.0, "knob", name="swing", value=0.5), ScriptEvent(400.0, "knob", name="tempo", value=0.1)]
+        ScriptEvent(400.0, "knob", name="swing", value=0.5), ScriptEvent(400.0, "knob", name="tempo", value=0.1),
+        ScriptEvent(500.0, "turn", name="tempo", detents=3), ScriptEvent(500.0, "turn", name="net", detents=-1),
+        ScriptEvent(510.0, "turn", name="swing", detents=12), ScriptEvent(520.0, "push", name="velocity", down=True),
+        ScriptEvent(530.0, "push", name="velocity")]
 
 
 def test_script_lines_are_sorted_by_time_stably():
@@ -53,11 +64,68 @@ def test_script_lines_are_sorted_by_time_stably():
     ("1_000 press 0 0", "time must be milliseconds"),
     ("5 knob tempo ٠.٥", "knob value must be 0.0-1.0, got '٠.٥' (write numbers"),
     ("5 knob tempo 0x1", "knob value must be 0.0-1.0"),
+    ("5 turn tempo 0", "detents must be a whole number 1-1000 or -1 to -1000"),
+    ("5 turn tempo 1001", "detents must be a whole number"),
+    ("5 turn tempo 1.5", "detents must be a whole number"),
+    ("5 turn tempo --1", "detents must be a whole number"),
+    ("5 turn tempo ٣", "got '٣' (write numbers with the digits 0-9)"),
+    ("5 turn gain 1", "unknown knob 'gain'"),
+    ("5 turn tempo", "expected 'T turn NAME DETENTS'"),
+    ("5 push tempo pressed", "expected 'T push NAME down|up'"),
+    ("5 push play down", "unknown knob 'play'"),
 ])
 def test_a_malformed_line_names_the_file_and_line(line, message):
     with pytest.raises(ScriptError) as caught:
         parse_script(f"# header\n0 button play down\n{line}\n", "take.txt")
     assert str(caught.value).startswith("take.txt:3: ") and message in str(caught.value)
+
+
+_TIMES = st.integers(0, 3_600_000_000).map(lambda microseconds: microseconds / 1000)
+_ACTIONS = st.one_of(
+    st.tuples(st.just("pad"), st.integers(0, 3), st.integers(0, 15)),
+    st.tuples(st.just("button"), st.sampled_from(BUTTONS), st.booleans()),
+    st.tuples(st.just("knob"), st.sampled_from(KNOBS), st.floats(0.0, 1.0)),
+    st.tuples(st.just("note"), st.integers(0, 127), st.integers(0, 127), st.integers(1, 16)),
+    st.tuples(st.just("turn"), st.sampled_from(KNOBS),
+              st.integers(-MAX_DETENTS, MAX_DETENTS).filter(lambda detents: detents != 0)),
+    st.tuples(st.just("push"), st.sampled_from(KNOBS), st.booleans()))
+
+
+def _events(times: list[float], actions: list[tuple]) -> list[ScriptEvent]:
+    """Events of every kind in time order; a pad's presses and releases alternate, as a script must have them."""
+    held: set[tuple[int, int]] = set()
+    events = []
+    for time_ms, (kind, *args) in zip(sorted(times), actions):
+        if kind == "pad":
+            pad = tuple(args)
+            down = pad not in held
+            (held.add if down else held.discard)(pad)
+            events.append(ScriptEvent(time_ms, "pad", row=args[0], column=args[1], down=down))
+        elif kind == "button":
+            events.append(ScriptEvent(time_ms, "button", name=args[0], down=args[1]))
+        elif kind == "knob":
+            events.append(ScriptEvent(time_ms, "knob", name=args[0], value=args[1]))
+        elif kind == "turn":
+            events.append(ScriptEvent(time_ms, "turn", name=args[0], detents=args[1]))
+        elif kind == "push":
+            events.append(ScriptEvent(time_ms, "push", name=args[0], down=args[1]))
+        else:
+            events.append(ScriptEvent(time_ms, "note", note=args[0], velocity=args[1], channel=args[2]))
+    return events
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(times=st.lists(_TIMES, max_size=40), actions=st.lists(_ACTIONS, max_size=40))
+def test_a_formatted_script_parses_back_to_the_same_events_of_every_kind(times, actions):
+    """What a take writes (``performance.txt``) is what its replay reads: times to the microsecond."""
+    events = _events(times, actions)
+    assert parse_script(format_script(events, "a take\nof every kind")) == events
+
+
+def test_a_note_is_written_as_a_note_line_with_its_channel():
+    text = format_script([ScriptEvent(12.5, "note", note=40, velocity=7, channel=3),
+                          ScriptEvent(13.0, "note", note=36, velocity=127)])
+    assert text == "12.5 note 40 7 3\n13 note 36 127 10\n"
 
 
 def test_saved_state_round_trips():

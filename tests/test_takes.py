@@ -115,10 +115,93 @@ def test_the_takes_midi_holds_exactly_the_hits_in_its_wav(session) -> None:
 def test_take_stats_count_what_the_player_and_the_net_did(session) -> None:
     _, _, take = session
     stats = take_stats(take)
-    assert stats.corrections == 1              # PERFORM, the closed-hat row (a net output): one press
+    assert stats.corrections == {"made": 1, "removed": 0, "undone": 0, "at_start": 0, "at_end": 1}
     lines = "\n".join(stats.lines())
     info = stats.info
     assert info["bars"] == {"1": 3} and info["nets"] == ["medium"]     # PLAY at 0.25 s, 5.3 s at 120 BPM
     assert info["hits"]["net"] > 0 and info["hits"]["player"] > 0 and info["xruns"] == 0
-    assert "corrections  1" in lines and "replays      exactly: yes" in lines
+    assert "corrections  1 made, 0 removed, 0 undone; the bank holds 1 (0 when the take started)" in lines
+    assert "replays      exactly: yes" in lines
     assert cli("take", "stats", str(take)).stdout.splitlines() == stats.lines()
+
+
+CORRECTING = """
+0 button play down
+50 button play up
+100 button mode down
+150 button mode up
+300 press 3 5
+350 release 3 5
+""" + TAKE_PAD.format(t=600, t2=650, t3=700, t4=750) + """
+# the same bar again: the correction is amended (one made, still one kept)
+1000 press 3 5
+1050 release 3 5
+# other inputs, then a correction of them: a second one kept
+1300 press 0 10
+1350 release 0 10
+1600 press 3 7
+1650 release 3 7
+# the SHIFT page: list the corrections, remove the first, undo that
+1900 button shift down
+2000 press 3 8
+2050 release 3 8
+2200 press 0 0
+2250 release 0 0
+2400 press 3 9
+2450 release 3 9
+2600 button shift up
+# EDIT: a press on the hats' row is an edit, not a correction
+2800 button mode down
+2850 button mode up
+3000 press 3 5
+3050 release 3 5
+""" + TAKE_PAD.format(t=3300, t2=3350, t3=3400, t4=3450)
+
+
+def test_take_stats_count_the_changes_to_the_banks_corrections_not_the_presses(tmp_path) -> None:
+    """Made, removed and undone as the bank's corrections changed during the take, with how many it held at
+    each end: a correction before the take is not the take's, an amendment is one made, the list's removal
+    and UNDO count, an edit in EDIT does not."""
+    from breakage_pi.store import load_bank
+
+    pattern = Pattern().with_velocity(0, 0, 220).with_velocity(1, 4, 180)
+    root = data_dir(tmp_path, bank_of(pattern))
+    config = tmp_path / "config.toml"
+    config.write_text('[midi]\nout = "none"\n[sync]\nport = "none"\n[nets]\nlearn = "on-train"\n')
+    script = tmp_path / "correcting.txt"
+    script.write_text(CORRECTING)
+    done = cli("run", "--sim", "--headless", "--config", str(config), "--data", str(root), "--script", str(script),
+               "--seconds", "3.8", "--device", "null")
+    assert "undo: 2 correction(s) in the bank" in done.stderr
+    (take,) = (root / "takes").iterdir()
+    stats = take_stats(take)
+    assert stats.corrections == {"made": 2, "removed": 1, "undone": 1, "at_start": 1, "at_end": 2}
+    assert len(load_bank(root / "bank.json").corrections) == 2
+    assert "corrections  2 made, 1 removed, 1 undone; the bank holds 2 (1 when the take started)" in stats.lines()
+
+
+def _with_info(take: Path, folder: Path, **changes) -> Path:
+    """A copy of ``take`` whose ``take.json`` has ``changes`` (None: the key left out)."""
+    import json
+    import shutil
+
+    shutil.copytree(take, folder)
+    info = json.loads((folder / "take.json").read_text())
+    info.update(changes)
+    (folder / "take.json").write_text(json.dumps({k: v for k, v in info.items() if v is not None}))
+    return folder
+
+
+def test_a_take_from_before_corrections_were_counted_says_so_and_bad_counts_name_their_field(session,
+                                                                                           tmp_path) -> None:
+    from breakage_pi.daemon.take_folder import TakeError
+
+    _, _, take = session
+    older = take_stats(_with_info(take, tmp_path / "older", corrections=None))
+    assert older.corrections is None
+    assert "corrections  not counted (the take was recorded before takes counted them)" in older.lines()
+    counts = {"made": 1, "removed": 0, "undone": 0, "at_start": 0, "at_end": 1}
+    for number, (bad, field) in enumerate((({**counts, "made": -1}, "corrections.made"), ({"made": 1}, "corrections"),
+                                           ({**counts, "undone": True}, "corrections.undone"), ([1], "corrections"))):
+        with pytest.raises(TakeError, match=field.replace(".", r"\.")):
+            read_take(_with_info(take, tmp_path / f"bad{number}", corrections=bad))

@@ -5,7 +5,10 @@ audio time from the engine's first rendered sample:
 
 - ``T press ROW COL`` / ``T release ROW COL``: a pad (rows 0-3, columns 0-15)
 - ``T button NAME down`` / ``T button NAME up``: NAME is play, shift or mode
-- ``T knob NAME VALUE``: NAME is velocity, tempo, swing, volume or net; VALUE 0.0-1.0
+- ``T knob NAME VALUE``: NAME is velocity, tempo, swing, volume or net; VALUE 0.0-1.0 (a pot's position)
+- ``T turn NAME DETENTS``: an encoder knob turned DETENTS detents (a whole number, ``+`` clockwise, ``-``
+  counter-clockwise, at most :data:`MAX_DETENTS` either way)
+- ``T push NAME down`` / ``T push NAME up``: an encoder knob's push button
 - ``T note NOTE VELOCITY [CHANNEL]``: a note-on arriving on MIDI in (NOTE 0-127, VELOCITY 0-127,
   CHANNEL 1-16, 10 when left out), as a DAW or a pad controller sends it
 
@@ -14,6 +17,8 @@ audio time from the engine's first rendered sample:
 (0.0, 'button', 'play', True)
 >>> parse_script("1300 note 36 100")[0].note
 36
+>>> parse_script("40 turn tempo -3")[0].detents
+-3
 >>> parse_script("5 knob tempo 2", "s.txt")
 Traceback (most recent call last):
 ...
@@ -33,6 +38,8 @@ from dataclasses import dataclass
 from .errors import FormatError
 from .events import BUTTONS, GRID_COLUMNS, GRID_ROWS, KNOBS
 
+MAX_DETENTS = 1000
+"""A ``turn`` line moves an encoder at most this many detents (a turn of a few revolutions)."""
 MAX_SESSION_MS = 3_600_000
 """A scripted session lasts at most an hour of audio (as ``render``): unpaced, it writes ~1 MB of WAV a second."""
 
@@ -43,8 +50,9 @@ class ScriptError(FormatError):
 
 @dataclass(frozen=True)
 class ScriptEvent:
-    """One timed action: a pad (``row``, ``column``, ``down``), a button (``name``, ``down``), a knob
-    (``name``, ``value``) or a MIDI note-on (``note``, ``velocity``, ``channel`` 1-16)."""
+    """One timed action: a pad (``row``, ``column``, ``down``), a button (``name``, ``down``), a pot knob
+    (``name``, ``value``), an encoder knob turned (``"turn"``: ``name``, ``detents``) or pushed (``"push"``:
+    ``name``, ``down``), or a MIDI note-on (``note``, ``velocity``, ``channel`` 1-16)."""
 
     time_ms: float
     kind: str
@@ -56,6 +64,7 @@ class ScriptEvent:
     note: int = 0
     velocity: int = 0
     channel: int = 10
+    detents: int = 0
 
 
 def parse_script(text: str, source: str = "<script>") -> list[ScriptEvent]:
@@ -81,13 +90,27 @@ def format_event(event: ScriptEvent) -> str:
     '1.333 press 3 11'
     >>> format_event(ScriptEvent(20.0, "knob", name="tempo", value=0.25))
     '20 knob tempo 0.25'
+    >>> format_event(ScriptEvent(1300.5, "note", note=38, velocity=90, channel=10))
+    '1300.5 note 38 90 10'
+    >>> parse_script(format_event(ScriptEvent(7.0, "note", note=36, velocity=1, channel=3)))[0].channel
+    3
+    >>> format_event(ScriptEvent(9.0, "turn", name="net", detents=2))
+    '9 turn net +2'
     """
     time = f"{event.time_ms:.3f}".rstrip("0").rstrip(".")
     if event.kind == "pad":
         return f"{time} {'press' if event.down else 'release'} {event.row} {event.column}"
     if event.kind == "button":
         return f"{time} button {event.name} {'down' if event.down else 'up'}"
-    return f"{time} knob {event.name} {event.value!r}"
+    if event.kind == "note":
+        return f"{time} note {event.note} {event.velocity} {event.channel}"
+    if event.kind == "knob":
+        return f"{time} knob {event.name} {event.value!r}"
+    if event.kind == "turn":
+        return f"{time} turn {event.name} {event.detents:+d}"
+    if event.kind == "push":
+        return f"{time} push {event.name} {'down' if event.down else 'up'}"
+    raise ValueError(f"no script line for an event of kind {event.kind!r}")
 
 
 def format_script(events: list[ScriptEvent], comment: str = "") -> str:
@@ -113,7 +136,7 @@ def _check_pads_pair_up(numbered: list[tuple[ScriptEvent, int]], source: str) ->
 
 def _parse_line(words: list[str]) -> ScriptEvent:
     usage = ("expected 'T press ROW COL', 'T release ROW COL', 'T button NAME down|up', "
-             "'T knob NAME VALUE' or 'T note NOTE VELOCITY [CHANNEL]'")
+             "'T knob NAME VALUE', 'T turn NAME DETENTS', 'T push NAME down|up' or 'T note NOTE VELOCITY [CHANNEL]'")
     if len(words) < 2:
         raise ValueError(f"{usage}, got {' '.join(words)!r}")
     time_ms = _time(words[0])
@@ -136,6 +159,15 @@ def _parse_line(words: list[str]) -> ScriptEvent:
         if args[0] not in KNOBS:
             raise ValueError(f"unknown knob {args[0]!r} (knobs: {', '.join(KNOBS)})")
         return ScriptEvent(time_ms, "knob", name=args[0], value=_value(args[1]))
+    if kind in ("turn", "push"):
+        form = "T turn NAME DETENTS" if kind == "turn" else "T push NAME down|up"
+        if len(args) != 2 or (kind == "push" and args[1] not in ("down", "up")):
+            raise ValueError(f"expected '{form}', got {' '.join(words)!r}")
+        if args[0] not in KNOBS:
+            raise ValueError(f"unknown knob {args[0]!r} (knobs: {', '.join(KNOBS)})")
+        if kind == "push":
+            return ScriptEvent(time_ms, "push", name=args[0], down=args[1] == "down")
+        return ScriptEvent(time_ms, "turn", name=args[0], detents=_detents(args[1]))
     if kind == "note":
         if len(args) not in (2, 3):
             raise ValueError(f"expected 'T note NOTE VELOCITY [CHANNEL]', got {' '.join(words)!r}")
@@ -174,6 +206,14 @@ def _time(word: str) -> float:
 def _index(word: str, limit: int, name: str) -> int:
     if not (word.isascii() and word.isdigit()) or not 0 <= int(word) < limit:
         raise ValueError(f"{name} must be 0-{limit - 1}, got {_shown(word)}")
+    return int(word)
+
+
+def _detents(word: str) -> int:
+    digits = word[1:] if word[:1] in "+-" else word
+    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= MAX_DETENTS:
+        raise ValueError(f"detents must be a whole number 1-{MAX_DETENTS} or -1 to -{MAX_DETENTS} "
+                         f"(+ clockwise), got {_shown(word)}")
     return int(word)
 
 

@@ -61,7 +61,13 @@ def run_script(config: Config, data_dir: Path, script: Sequence[ScriptEvent], st
     """
     from ..audio.engine import Engine
     from ..audio.process import make_sink
+    from ..hw.sim.rig import unplayable
 
+    for event in script:                    # before anything opens: a knob line for an encoder, a turn for a pot
+        why = unplayable(config, event)
+        if why:
+            hint = "; replay it with the config of the panel it was recorded on (--config)" if replaying_take else ""
+            raise AppError(f"the action at {event.time_ms:g} ms cannot be played on this panel: {why}{hint}")
     settings = engine_settings(config.audio, device, pace)
     probe = make_sink(settings)             # before the data directory: an unusable device leaves nothing behind
     probe.open()
@@ -126,7 +132,9 @@ class Lockstep:
         if self.scripted_midi is not None:
             self.controller.add_source(self.scripted_midi.reader.poll)
         self.takes = wire_takes(config.takes, config.audio, data.root, self.controller, shared=False,
-                                enabled=not replaying_take)
+                                enabled=not replaying_take, midi=config.midi)
+        if self.scripted_midi is not None:
+            self.scripted_midi.reader.on_note = self.takes.note     # a take records the notes taken, as live
         self.controller.on_kit = lambda name: self.player.use_kit(kit())
         self.script = deque(script)
         self.status: Any = None
@@ -180,7 +188,7 @@ class Lockstep:
         """Carry out the script's actions due by ``frame``, each delivered before the next."""
         while self.script and self.script[0].time_ms * self.rate <= frame * 1000:
             event = self.script.popleft()
-            if event.kind == "note":                 # MIDI in: read in this block's control pass
+            if event.kind == "note":    # MIDI in: read in this block's control pass, and a take hears it there
                 assert self.scripted_midi is not None
                 self.scripted_midi.send(event)
                 continue

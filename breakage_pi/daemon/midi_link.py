@@ -32,7 +32,7 @@ from ..core.playstate import PlayState
 from ..core.script import ScriptEvent
 from ..core.settings import MidiConfig
 from ..midi import ClockFollower, MidiInput, MidiScheduler, RawMidiWriter, gadget_midi_node
-from ..midi.notes_in import Position
+from ..midi.notes_in import NoteHook, Position
 
 log = logging.getLogger("breakage_pi")
 
@@ -131,23 +131,26 @@ def _node(setting: str) -> str | None:
     return gadget_midi_node() if setting == "auto" else setting
 
 
-def midi_inputs(config: MidiConfig, position: Position, wake: Callable[[], None] | None = None) -> list[MidiInput]:
+def midi_inputs(config: MidiConfig, position: Position, wake: Callable[[], None] | None = None,
+                on_note: NoteHook | None = None) -> list[MidiInput]:
     """The MIDI in readers ``config`` asks for: the followed clock (``follow_clock``, ``clock_in``) and the
     drum notes (``input`` not ``"off"``, ``notes_in``), one reader per node; with ``wake`` each reads on a
-    thread of its own and calls it when bytes arrive."""
+    thread of its own and calls it when bytes arrive; ``on_note`` hears each drum note taken (a take)."""
     clock = _node(config.clock_in) if config.follow_clock else None
     notes = _node(config.notes_in) if config.input != "off" else None
     if config.follow_clock and clock is None:
         log.info("MIDI clock: no USB gadget MIDI port; not following")
     return [MidiInput(path, ClockFollower() if path == clock else None, config.channel if path == notes else None,
-                      position, wake)
+                      position, wake, on_note=on_note)
             for path in dict.fromkeys(p for p in (clock, notes) if p is not None)]
 
 
-def listen_midi(config: MidiConfig, controller: Any, position: Position) -> list[MidiInput]:
+def listen_midi(config: MidiConfig, controller: Any, position: Position,
+                on_note: NoteHook | None = None) -> list[MidiInput]:
     """MIDI in, live: a followed clock and drum notes for ``controller`` (a :class:`~.controller.Controller`),
-    each node read on its own thread, which wakes the loop; the readers, to close."""
-    readers = midi_inputs(config, position, controller.wake)
+    each node read on its own thread, which wakes the loop; ``on_note`` hears each drum note taken (the
+    session's takes); the readers, to close."""
+    readers = midi_inputs(config, position, controller.wake, on_note)
     for reader in readers:
         controller.add_source(reader.poll)
     return readers

@@ -95,7 +95,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
                         session_frames(options.seconds, config.audio.rate), config.midi, data)
     engine_box.append(engine)
     engine.takes = wire_takes(config.takes, config.audio, data.root, controller, shared=True,
-                              enabled=not options.replaying_take)
+                              enabled=not options.replaying_take, midi=config.midi)
     engine.start(controller.state)
     controller.on_kit = lambda name: engine.switch_kit(controller.state)
     rig = None
@@ -110,7 +110,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
     save_failure: str | None = None
     try:
         sync = serve_sync(config.sync, controller, data)
-        midi_in = listen_midi(config.midi, controller, engine.position)
+        midi_in = listen_midi(config.midi, controller, engine.position, engine.takes.note)
         if options.sim:
             rig, hardware, restore_pins = sim_hardware(config, controller.state, controller.post, time.monotonic,
                                                         config.grid.frequency)

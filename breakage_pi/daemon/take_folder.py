@@ -5,14 +5,18 @@
 
 - ``take.wav``: the engine's own output, 16-bit stereo, growing while it records
   (:mod:`.take_wav`);
-- ``performance.txt``: every pad, button and knob action of the take with its
-  audio time, in the ``--script`` format (ms from the take's first sample);
+- ``performance.txt``: every pad, button and knob action of the take and every
+  drum note MIDI in took (``note`` lines, as the note arrived) with its audio
+  time, in the ``--script`` format (ms from the take's first sample);
 - ``bank.json``, ``state.json`` and ``*.onnx``: the bank, settings (slot, mode,
   net, knob positions, kit...) and nets it started from (the folder is flat, so
   ``breakage-pi sync`` moves it as one item);
 - ``take.mid``: what played, for a DAW (:mod:`breakage_pi.midi.take_midi`);
-- ``take.json``: start time, length, tempo, slots and nets used, xruns and drops
-  (:data:`TAKE_FORMAT` version 1).
+- ``take.json``: start time, length, tempo, slots and nets used, xruns and drops,
+  the player's changes to the bank's corrections (``corrections``: made, removed,
+  undone, and how many the bank held at the start and end) and the MIDI in
+  settings the notes were taken with (``midi_in``: ``input`` and ``channel`` of
+  ``[midi]``; the note map is General MIDI's, fixed) (:data:`TAKE_FORMAT` version 1).
 
 Everything but the growing WAV is written atomically; ``take.json`` is
 written when the take starts (``"ended": "recording"``) and again when it
@@ -30,7 +34,9 @@ import mido
 
 from ..core.bank import Bank, bank_to_data
 from ..core.errors import FormatError, VersionError
+from ..core.instrument import NOTE_MODES
 from ..core.script import ScriptEvent, format_script, parse_script
+from ..core.settings import MidiConfig
 from ..store import atomic_write_bytes, atomic_writer, fsync_directory, load_bank, read_json, read_text, write_json
 
 TAKES = "takes"
@@ -38,6 +44,8 @@ WAV, PERFORMANCE, MIDI, INFO = "take.wav", "performance.txt", "take.mid", "take.
 BANK, STATE = "bank.json", "state.json"
 TAKE_FORMAT = "breakage-pi/take"
 TAKE_VERSION = 1
+CORRECTION_COUNTS = ("made", "removed", "undone", "at_start", "at_end")
+"""``take.json``'s ``corrections``: the player's changes to them during the take, the bank's count at its ends."""
 RECORDING = "recording"
 """``take.json``'s ``ended`` while the take is being recorded (or was cut off by a crash or power cut)."""
 
@@ -65,6 +73,16 @@ def new_take_folder(data_root: Path, started: datetime.datetime) -> Path:
         fsync_directory(takes)
         return folder
     raise FileExistsError(f"{takes}: too many takes started at {base}")
+
+
+def midi_in_settings(midi: MidiConfig = MidiConfig()) -> dict[str, Any]:
+    """``take.json``'s ``midi_in``: what a drum note on MIDI in did in the take (``input``) and which MIDI
+    channel it was taken on; a take without it (none had notes) reads as ``[midi]``'s defaults.
+
+    >>> midi_in_settings(MidiConfig(input="play", channel=3))
+    {'input': 'play', 'channel': 3}
+    """
+    return {"input": midi.input, "channel": midi.channel}
 
 
 def write_start(folder: Path, bank: Bank, settings: dict[str, Any], nets: list[tuple[str, bytes]]) -> None:
@@ -107,6 +125,16 @@ class Take:
     def wav(self) -> Path:
         return self.folder / WAV
 
+    @property
+    def corrections(self) -> dict[str, int] | None:
+        """``take.json``'s ``corrections`` (checked when read); None in a take recorded before takes counted them."""
+        return self.info.get("corrections")
+
+    @property
+    def midi_in(self) -> dict[str, Any]:
+        """The MIDI in settings the take's notes were taken with (checked when read)."""
+        return self.info.get("midi_in", midi_in_settings())
+
 
 def read_take(folder: str | Path) -> Take:
     """Read a take folder; a missing or malformed file is a :class:`TakeError` naming it."""
@@ -139,3 +167,19 @@ def _check_info(info: Any) -> None:
         value = info.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise FormatError(f"expected a whole number >= 0, got {value!r}", key)
+    if "corrections" in info:
+        corrections = info["corrections"]
+        if not isinstance(corrections, dict) or set(corrections) != set(CORRECTION_COUNTS):
+            raise FormatError(f"expected an object of {', '.join(CORRECTION_COUNTS)}, got {corrections!r}",
+                              "corrections")
+        for key, value in corrections.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise FormatError(f"expected a whole number >= 0, got {value!r}", f"corrections.{key}")
+    midi_in = info.get("midi_in", midi_in_settings())
+    if not isinstance(midi_in, dict):
+        raise FormatError(f"expected an object, got {midi_in!r}", "midi_in")
+    if midi_in.get("input") not in NOTE_MODES:
+        raise FormatError(f"expected one of {', '.join(NOTE_MODES)}, got {midi_in.get('input')!r}", "midi_in.input")
+    channel = midi_in.get("channel")
+    if not isinstance(channel, int) or isinstance(channel, bool) or not 1 <= channel <= 16:
+        raise FormatError(f"expected a MIDI channel 1-16, got {channel!r}", "midi_in.channel")

@@ -19,6 +19,7 @@ The take's time 0 is the first frame of the first block the engine recorded
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audio.take_ring import FrameRing
+from ..core.instrument import CorrectionTally
 from ..core.playstate import PlayState
 from ..core.script import ScriptEvent
 from ..midi.take_midi import TakeMidi
@@ -61,17 +63,22 @@ class TakeRecorder:
     directory's free space falls below it. ``exact``: whether the take can be
     re-rendered byte for byte (it started with the transport stopped and nothing sounding).
     ``xruns``: the session's count so far (the take counts its own from there). ``net_channels``: the
-    channels the nets write (their output roles), for counting corrections.
+    channels the nets write (their output roles). ``midi_in``: the MIDI in settings the notes were
+    taken with (``take.json``'s ``midi_in``, :func:`~.take_folder.midi_in_settings`). ``corrections``: the
+    session's :class:`~breakage_pi.core.instrument.CorrectionTally` and the bank's corrections as the take starts.
     """
 
     def __init__(self, folder: Path, ring: FrameRing, rate: int, period: int, floor_bytes: int,
                  started: datetime.datetime, exact: bool, xruns: int = 0,
-                 net_channels: tuple[int, ...] = ()) -> None:
+                 net_channels: tuple[int, ...] = (), midi_in: dict[str, Any] | None = None,
+                 corrections: tuple[CorrectionTally, int] = (CorrectionTally(), 0)) -> None:
         self.folder, self.ring, self.rate, self.period = folder, ring, rate, period
         self.floor_bytes = floor_bytes
         self.started = started
         self.exact = exact
         self.net_channels = net_channels
+        self.midi_in = midi_in if midi_in is not None else take_folder.midi_in_settings()
+        self._corrections_at_start = self._corrections = corrections
         self.origin: int | None = None
         self.summary = Summary()
         self.ended = ""
@@ -88,7 +95,7 @@ class TakeRecorder:
     # -- the control loop --
 
     def action(self, event: ScriptEvent, frame: int) -> None:
-        """A panel action at session ``frame`` (its ``time_ms`` is ignored)."""
+        """A panel action or a MIDI note in at session ``frame`` (its ``time_ms`` is ignored)."""
         self._actions.append((frame, event))
 
     def adopted(self, state: PlayState, frame: int, net_rows: tuple[int, ...], net_label: str) -> None:
@@ -110,6 +117,10 @@ class TakeRecorder:
             self.summary.slots_bars[slot + 1] = self.summary.slots_bars.get(slot + 1, 0) + 1
         self._step = step
         self.summary.xruns = xruns - self._xruns_at_start
+
+    def corrections(self, tally: CorrectionTally, count: int) -> None:
+        """The session's correction tally now, and how many corrections the bank holds."""
+        self._corrections = (tally, count)
 
     def stop(self) -> None:
         """No more audio from the engine's next block on."""
@@ -159,7 +170,8 @@ class TakeRecorder:
         origin = self.origin or 0
         frames = self._wav.frames
         take_folder.write_performance(self.folder, self.script(origin), comment=(
-            f"Breakage Pi take {self.folder.name}: every pad, button and knob action, ms from its first sample.\n"
+            f"Breakage Pi take {self.folder.name}: every pad, button and knob action and MIDI note in, "
+            "ms from its first sample.\n"
             f"Replay: breakage-pi run --sim --headless --take {self.folder}"))
         take_folder.write_midi(self.folder, self.midi(origin).to_midi(frames + self.ring.dropped))
         take_folder.write_info(self.folder, self.info(reason))
@@ -176,7 +188,7 @@ class TakeRecorder:
                     continue
                 (held.add if event.down else held.discard)(pad)
             at = max(0, frame - origin) * 1_000_000 // self.rate / 1000      # rounded down: due at the same block
-            events.append(ScriptEvent(at, event.kind, event.name, event.row, event.column, event.down, event.value))
+            events.append(dataclasses.replace(event, time_ms=at))
         return events
 
     def midi(self, origin: int) -> TakeMidi:
@@ -201,14 +213,24 @@ class TakeRecorder:
             "tempo_changes": tempos[1:], "slots": sorted(self.summary.slots_bars),
             "bars": {str(slot): bars for slot, bars in sorted(self.summary.slots_bars.items())},
             "net_channels": list(self.net_channels), "nets": self.summary.nets, "net_changes": self.summary.net_changes,
+            "midi_in": self.midi_in, "corrections": self.corrections_made(),
             "hits": {"net": sum(midi.hits.net), "player": sum(midi.hits.player),
                      "net_by_channel": midi.hits.net, "player_by_channel": midi.hits.player},
             "xruns": self.summary.xruns, "dropped_frames": dropped,
             "replays_exactly": self.exact and dropped == 0,
         }
 
+    def corrections_made(self) -> dict[str, int]:
+        """``take.json``'s ``corrections``: the player's changes to the bank's corrections during the take (made,
+        removed, undone) and how many the bank held when it started and when it ended."""
+        (first, at_start), (last, at_end) = self._corrections_at_start, self._corrections
+        changes = last.since(first)
+        return {"made": changes.made, "removed": changes.removed, "undone": changes.undone,
+                "at_start": at_start, "at_end": at_end}
+
     def running_info(self) -> dict[str, Any]:
         """``take.json`` while the take records (what a take cut off by a power cut is left with)."""
         return {"started": self.started.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds"),
-                "ended": take_folder.RECORDING, "rate": self.rate, "period": self.period, "frames": 0}
+                "ended": take_folder.RECORDING, "rate": self.rate, "period": self.period, "frames": 0,
+                "midi_in": self.midi_in}
 

@@ -3,8 +3,9 @@
 The take's bank, settings and nets go into a fresh data directory of their
 own (the player's is never touched; a kit the take played is taken from the
 player's ``kits/``), its performance is the script, its rate and period are
-the engine's, and the session lasts exactly as many frames as the take's
-WAV. A take that started with the transport stopped and dropped nothing
+the engine's, its MIDI in settings (``take.json``'s ``midi_in``) take its
+``note`` lines whatever this machine's ``[midi]`` says, and the session lasts
+exactly as many frames as the take's WAV. A take that started with the transport stopped and dropped nothing
 (``take.json``: ``"replays_exactly": true``) renders byte for byte as it was
 recorded.
 """
@@ -59,7 +60,8 @@ def prepare_replay(folder: Path, config: Config, kits_from: Path | None) -> Repl
         audio=dataclasses.replace(config.audio, rate=info["rate"], period=info["period"]),
         instrument=dataclasses.replace(config.instrument, autoplay=False, kit=""),
         sync=dataclasses.replace(config.sync, port="none"),
-        midi=dataclasses.replace(config.midi, out="none", follow_clock=False),
+        midi=dataclasses.replace(config.midi, out="none", follow_clock=False, notes_in="none",
+                                 input=take.midi_in["input"], channel=take.midi_in["channel"]),
         takes=dataclasses.replace(config.takes, auto=False))
     return Replay(take, quiet, root, lambda: shutil.rmtree(root, ignore_errors=True))
 

@@ -1,10 +1,13 @@
 """What a take holds, in numbers a player understands (``breakage-pi take stats``).
 
 Read from the take's own files: ``take.json`` (length, tempo, bars per slot,
-the net's changes, hits, xruns, drops) and ``performance.txt`` with the
-settings it started from (corrections). Corrections are counted as presses
-on the net's rows in PERFORM (each one turns a net's hit off or one on
-where it was silent); the bank will keep its own count of them.
+the net's changes, hits, corrections, xruns, drops) and ``performance.txt``
+(the actions, the notes played in over MIDI). Corrections are what the
+player changed in the bank's corrections during the take, as the state
+machine counted it where it changed them: made (a press on the net's rows
+in PERFORM the nets had answered), removed from the list, undone; with how
+many the bank held at the take's start and end. A take recorded before
+takes counted them says so rather than guess.
 """
 
 from __future__ import annotations
@@ -15,10 +18,8 @@ from typing import Any
 
 import soundfile
 
-from ..core.pages import EDIT_COLUMN, PERFORM_COLUMN, ROW_SYSTEM
-from ..core.script import ScriptEvent
 from . import take_folder
-from .take_folder import Take, TakeError
+from .take_folder import TakeError
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,11 @@ class TakeStats:
 
     name: str
     info: dict[str, Any]
-    corrections: int
+    corrections: dict[str, int] | None
+    """``take.json``'s ``corrections`` (made, removed, undone, at_start, at_end); None in an older take."""
     actions: int
+    notes_in: int = 0
+    """Drum notes MIDI in took (``note`` lines): the player's, and among "you played" in the hits."""
 
     def lines(self) -> list[str]:
         info = self.info
@@ -59,8 +63,12 @@ class TakeStats:
         total = net + player
         share = f" ({100 * net / total:.0f}% the net's)" if total else ""
         out.append(f"hits         {total}: the net played {net}, you played {player}{share}")
-        out.append(f"corrections  {self.corrections} (presses on the net's rows in PERFORM)")
-        out.append(f"actions      {self.actions} pad, button and knob actions")
+        if self.notes_in:
+            midi_in = info.get("midi_in", {})
+            out.append(f"MIDI in      {self.notes_in} drum note(s) played in on channel {midi_in.get('channel', 10)} "
+                       f"(input = {midi_in.get('input', 'record')}; what they played is among your hits)")
+        out.append(f"corrections  {_corrections(self.corrections)}")
+        out.append(f"actions      {self.actions - self.notes_in} pad, button and knob actions")
         dropped = info.get("dropped_frames", 0)
         lost = f"; {dropped} frames ({dropped / info['rate']:.2f} s) of audio dropped (the card was too slow)" \
             if dropped else ""
@@ -81,7 +89,8 @@ def take_stats(folder: str | Path) -> TakeStats:
         if cut is None:
             raise
         return cut
-    return TakeStats(root.name, take.info, corrections(take), len(take.script))
+    return TakeStats(root.name, take.info, take.corrections, len(take.script),
+                     sum(event.kind == "note" for event in take.script))
 
 
 def _cut_off(root: Path) -> TakeStats | None:
@@ -100,29 +109,14 @@ def _cut_off(root: Path) -> TakeStats | None:
         raise TakeError(f"{root / take_folder.WAV}: cut off and unreadable ({error})") from None
     info = {**info, "frames": readable.frames, "rate": readable.samplerate,
             "ended": "cut off while recording (a crash or power cut)"}
-    return TakeStats(root.name, info, 0, 0)
+    return TakeStats(root.name, info, None, 0)
 
 
-def corrections(take: Take) -> int:
-    """Presses on the net's rows in PERFORM (SHIFT up), following MODE and the SHIFT page's mode pads."""
-    mode = take.settings.get("mode", "edit") if isinstance(take.settings, dict) else "edit"
-    rows = set(take.info.get("net_channels", []))
-    shift = False
-    count = 0
-    for event in take.script:
-        if event.kind == "button" and event.name == "shift":
-            shift = event.down
-        elif event.kind == "button" and event.name == "mode" and event.down:
-            mode = "perform" if mode == "edit" else "edit"
-        elif _is_press(event) and shift and event.row == ROW_SYSTEM and event.column in (EDIT_COLUMN, PERFORM_COLUMN):
-            mode = "edit" if event.column == EDIT_COLUMN else "perform"
-        elif _is_press(event) and not shift and mode == "perform" and event.row in rows:
-            count += 1
-    return count
-
-
-def _is_press(event: ScriptEvent) -> bool:
-    return event.kind == "pad" and event.down
+def _corrections(counts: dict[str, int] | None) -> str:
+    if counts is None:
+        return "not counted (the take was recorded before takes counted them)"
+    return (f"{counts['made']} made, {counts['removed']} removed, {counts['undone']} undone; "
+            f"the bank holds {counts['at_end']} ({counts['at_start']} when the take started)")
 
 
 def _duration(seconds: float) -> str:

@@ -2,7 +2,8 @@
 
 The control loop tells :class:`Takes` where the engine is (:meth:`~Takes.at`),
 each panel action (:meth:`~Takes.action`, or :meth:`~Takes.input` for a
-hardware event), each state the engine adopted (:meth:`~Takes.adopted`, or
+hardware event), each drum note MIDI in took (:meth:`~Takes.note`), each
+state the engine adopted (:meth:`~Takes.adopted`, or
 :meth:`~Takes.sent` and :meth:`~Takes.update` when the engine runs in its
 own process) and the take pad's effect (:meth:`~Takes.toggle`); :meth:`~Takes.poll`
 is one of its sources (the take pad's light). Audio comes from the engine
@@ -27,7 +28,7 @@ from ..core.instrument import Instrument, TakeRecording
 from ..core.playstate import PlayState
 from ..core.saved import saved_to_data
 from ..core.script import ScriptEvent
-from ..core.settings import AudioConfig, TakesConfig
+from ..core.settings import AudioConfig, MidiConfig, TakesConfig
 from . import take_folder
 from .take_recorder import TakeRecorder, free_bytes
 
@@ -41,13 +42,15 @@ WRITER_WAKE_S = 0.1
 class Takes:
     """Takes for one session of the daemon; ``shared``: the ring must cross to an audio process.
 
-    ``enabled`` False (replaying a take) makes the take pad say so and record nothing.
+    ``enabled`` False (replaying a take) makes the take pad say so and record nothing. ``midi``: the
+    session's ``[midi]``, whose MIDI in settings each take keeps (its replay plays the notes with them).
     """
 
     def __init__(self, config: TakesConfig, data_root: Path, rate: int, period: int, shared: bool,
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, midi: MidiConfig = MidiConfig()) -> None:
         self.config, self.data_root, self.rate, self.period = config, Path(data_root), rate, period
         self.enabled = enabled
+        self.midi_in = take_folder.midi_in_settings(midi)
         capacity = round(RING_SECONDS * rate)
         if shared:
             from ..children import child_context
@@ -98,18 +101,33 @@ class Takes:
                 self.start(state, "auto (from the first PLAY)")
                 return
             (self._buttons.add if event.down else self._buttons.discard)(event.name)
+        self._record(event)
+
+    def note(self, note: int, velocity: int, channel: int) -> None:
+        """MIDI in took a drum note now (MIDI ``note``, ``velocity`` 1-127, ``channel`` 1-16, as it arrived):
+        the player played it, so the take keeps it as a ``note`` line."""
+        self._record(ScriptEvent(0.0, "note", note=note, velocity=velocity, channel=channel))
+
+    def _record(self, event: ScriptEvent) -> None:
         self._pass.append((self.frame, event))
         if self.recorder is not None:
             self.recorder.action(event, self.frame)
 
     def input(self, event: InputEvent, state: Instrument) -> None:
-        """A hardware event (live): pads, buttons and pots as panel actions (encoders have no script form)."""
+        """A hardware event (live) as a panel action: a pad, a button, a pot's position, an encoder's turn (one
+        line a detent, as it reports them) or its push."""
         if isinstance(event, PadEvent):
             self.action(ScriptEvent(0.0, "pad", row=event.row, column=event.column, down=event.pressed), state)
-        elif isinstance(event, ButtonEvent) and event.action in ("pressed", "released") and "." not in event.name:
-            self.action(ScriptEvent(0.0, "button", name=event.name, down=event.action == "pressed"), state)
+        elif isinstance(event, ButtonEvent) and event.action in ("pressed", "released"):
+            knob, push = event.name.split(".", 1) if "." in event.name else ("", "")
+            if push == "push":
+                self.action(ScriptEvent(0.0, "push", name=knob, down=event.action == "pressed"), state)
+            elif not push:
+                self.action(ScriptEvent(0.0, "button", name=event.name, down=event.action == "pressed"), state)
         elif isinstance(event, KnobEvent) and event.value is not None:
             self.action(ScriptEvent(0.0, "knob", name=event.name, value=event.value), state)
+        elif isinstance(event, KnobEvent) and event.delta:
+            self.action(ScriptEvent(0.0, "turn", name=event.name, detents=event.delta), state)
 
     def adopted(self, play: PlayState, state: Instrument, frame: int | None = None) -> None:
         """The engine plays ``play`` from session ``frame`` (default: now)."""
@@ -142,6 +160,7 @@ class Takes:
         if recorder is None:
             return
         recorder.passed(step, state.slot, self.xruns)
+        recorder.corrections(state.tally, len(state.bank.corrections))
         if not self.threaded:
             reason = recorder.pump()
             if reason:
@@ -156,6 +175,7 @@ class Takes:
         elif self.recorder is None:
             self.start(state, "from the grid")
         else:
+            self.recorder.corrections(state.tally, len(state.bank.corrections))    # up to the take pad's press
             self.stop("stopped from the grid")
 
     def poll(self, now: float) -> list[TakeRecording]:
@@ -178,7 +198,8 @@ class Takes:
             folder = take_folder.new_take_folder(self.data_root, started)
             recorder = TakeRecorder(folder, self.ring, self.rate, self.period, floor, started,
                                     exact=not state.playing, xruns=self.xruns,
-                                    net_channels=tuple(c for c, role in enumerate(state.net_roles) if role == "out"))
+                                    net_channels=tuple(c for c, role in enumerate(state.net_roles) if role == "out"),
+                                    midi_in=self.midi_in, corrections=(state.tally, len(state.bank.corrections)))
         except OSError as error:
             log.error("no take: %s", error)
             return
@@ -239,13 +260,14 @@ def _start_settings(state: Instrument) -> dict[str, Any]:
 
 
 def wire_takes(config: TakesConfig, audio: AudioConfig, data_root: Path, controller: Any, shared: bool,
-               enabled: bool = True) -> Takes:
+               enabled: bool = True, midi: MidiConfig = MidiConfig()) -> Takes:
     """The session's takes, wired to ``controller`` (a :class:`~.controller.Controller`): the take pad, the
-    hardware's events (``shared``: live, the engine in its own process) and the take pad's light."""
+    hardware's events (``shared``: live, the engine in its own process) and the take pad's light. MIDI in's
+    notes come through :meth:`Takes.note` (the caller hands it to the readers)."""
     from ..audio.period import CHOICES
 
     period = audio.period if isinstance(audio.period, int) else CHOICES[0]     # lockstep's; live: the granted one
-    takes = Takes(config, data_root, audio.rate, period, shared, enabled)
+    takes = Takes(config, data_root, audio.rate, period, shared, enabled, midi)
     controller.on_take = lambda: takes.toggle(controller.state)
     if shared:
         controller.on_input = lambda event: takes.input(event, controller.state)

@@ -33,13 +33,16 @@ LISTEN_TIMEOUT_S = 0.2
 """The reading thread looks up from the node this often (to end, or to retry an absent node)."""
 Position = Callable[[], tuple[int, int, int]]
 """Where the engine stands now: (column sounding or -1, frames into that step, the step's length in frames)."""
+NoteHook = Callable[[int, int, int], None]
+"""Hears each drum note taken, as it arrived: (MIDI note 0-127, MIDI velocity 1-127, MIDI channel 1-16)."""
 
 
 class MidiInput:
     """Reads ``path`` without waiting: clock and transport when ``follower`` is given, drum notes on MIDI
     channel ``notes_channel`` (1-16) when it is not None.
 
-    ``notes`` and ``ignored`` count the drum notes taken and the other note-ons passed over. With
+    ``notes`` and ``ignored`` count the drum notes taken and the other note-ons passed over; ``on_note``
+    hears each note taken, as it came in (a take records it), on the thread that polls. With
     ``wake``, a thread reads the node and calls ``wake()`` when bytes arrive (times from ``clock``).
 
     >>> midi_in = MidiInput("/dev/snd/midiC1D0", notes_channel=10, position=lambda: (-1, 0, 0))
@@ -49,11 +52,12 @@ class MidiInput:
 
     def __init__(self, path: str, follower: ClockFollower | None = None, notes_channel: int | None = None,
                  position: Position = lambda: (-1, 0, 0), wake: Callable[[], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, on_note: NoteHook | None = None) -> None:
         self.reader = RawMidiReader(path)
         self.follower = follower
         self.channel = None if notes_channel is None else notes_channel - 1
         self.position = position
+        self.on_note: NoteHook = on_note or (lambda note, velocity, channel: None)
         self.notes = self.ignored = 0
         what = [name for name, on in (("clock", follower is not None), ("notes", notes_channel is not None)) if on]
         channel = f" on channel {notes_channel}" if notes_channel is not None else ""
@@ -103,6 +107,7 @@ class MidiInput:
                 self.ignored += bool(message.velocity)
                 continue
             self.notes += 1
+            self.on_note(message.note, message.velocity, message.channel + 1)
             step, into_step, step_frames = self.position()
             events.append(NoteIn(hit[0], hit[1], at, step, into_step, step_frames))
         if follower is not None:

@@ -18,11 +18,12 @@ from .inputs import (BankLoaded, Event, ExternalClock, KitsFound, NetResult, Net
 from .knobs import COARSE_STEPS, FINE_STEPS, KnobReadout, knob_readout, pick_up_all
 from .reducer import step
 from .state import (DEFAULT_VELOCITY, DEFAULT_VOLUME, EDIT, MODES, NOTE_MODES, NOTES_OFF, NOTES_PLAY, NOTES_RECORD,
-                    PERFORM, Instrument, Knob, Training)
+                    PERFORM, CorrectionTally, Instrument, Knob, Training)
 
 __all__ = [
     "step", "pick_up_all", "knob_readout", "KnobReadout", "FINE_STEPS", "COARSE_STEPS",
-    "Instrument", "Knob", "Training", "EDIT", "PERFORM", "MODES", "DEFAULT_VELOCITY", "DEFAULT_VOLUME",
+    "Instrument", "Knob", "Training", "CorrectionTally",
+    "EDIT", "PERFORM", "MODES", "DEFAULT_VELOCITY", "DEFAULT_VOLUME",
     "NOTE_MODES", "NOTES_PLAY", "NOTES_RECORD", "NOTES_OFF",
     "Event", "Tick", "NetsLoaded", "NetResult", "TrainingStarted", "TrainingProgress", "TrainingFinished",
     "BankLoaded", "KitsFound", "ExternalClock", "NoteIn", "TakeRecording",

@@ -8,7 +8,8 @@ amends it). Until the nets have learnt it, these inputs play as corrected;
 with ``learn`` auto the nets retrain in the background :data:`LEARN_DELAY_S`
 after the last correction. On the SHIFT page the corrections are listed
 (tap their pad: row 1 shows them until SHIFT is let go, tap one there to
-remove it) and the last change to them can be undone.
+remove it) and the last change to them can be undone. Each of these counts
+in the state's :class:`~.state.CorrectionTally` (a take's stats).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def correct(state: Instrument, pad: tuple[int, int], effects: list[Effect]) -> I
                        f"slot {state.slot + 1} ({len(kept)} in the bank)"))
     state = _with_corrections(state, tuple(kept))
     unlearnt = tuple(p for p in state.unlearnt if not _same_inputs(state, p, corrected)) + (corrected,)
-    return replace(state, unlearnt=unlearnt)
+    return replace(state, unlearnt=unlearnt, tally=replace(state.tally, made=state.tally.made + 1))
 
 
 def remove(state: Instrument, index: int, effects: list[Effect]) -> Instrument:
@@ -61,7 +62,8 @@ def remove(state: Instrument, index: int, effects: list[Effect]) -> Instrument:
     if index >= len(corrections):
         return state
     effects.append(Log(f"correction {index + 1} of {len(corrections)} removed (undo brings it back)"))
-    return _with_corrections(state, corrections[:index] + corrections[index + 1:])
+    state = _with_corrections(state, corrections[:index] + corrections[index + 1:])
+    return replace(state, tally=replace(state.tally, removed=state.tally.removed + 1))
 
 
 def undo(state: Instrument, effects: list[Effect]) -> Instrument:
@@ -76,7 +78,8 @@ def undo(state: Instrument, effects: list[Effect]) -> Instrument:
         effects.append(Log("no correction to undo"))
         return state
     effects.append(Log(f"undo: {len(previous)} correction(s) in the bank"))
-    return replace(_with_corrections(state, previous), undo=history)
+    return replace(_with_corrections(state, previous), undo=history,
+                   tally=replace(state.tally, undone=state.tally.undone + 1))
 
 
 def list_corrections(state: Instrument, listing: bool, effects: list[Effect]) -> Instrument:

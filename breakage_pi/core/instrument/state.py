@@ -86,6 +86,24 @@ def _log_fraction(first: float, now: float, target: float) -> float:
     return min(1.0, max(0.0, math.log(first / now) / math.log(first / target)))
 
 
+@dataclass(frozen=True)
+class CorrectionTally:
+    """What the player changed in the bank's corrections since the instrument started (a take counts its own as
+    the difference): corrections ``made`` (one amending the same bar's earlier one is one made), ``removed``
+    from the list, and changes ``undone``.
+
+    >>> CorrectionTally(made=3, undone=1).since(CorrectionTally(made=1))
+    CorrectionTally(made=2, removed=0, undone=1)
+    """
+
+    made: int = 0
+    removed: int = 0
+    undone: int = 0
+
+    def since(self, earlier: CorrectionTally) -> CorrectionTally:
+        return CorrectionTally(self.made - earlier.made, self.removed - earlier.removed, self.undone - earlier.undone)
+
+
 def _no_knobs() -> Mapping[str, Knob]:
     return MappingProxyType({name: Knob() for name in KNOBS})
 
@@ -101,7 +119,8 @@ class Instrument:
     ``bank.chance``). ``unlearnt`` are corrections the nets have not learnt
     yet: where the inputs are theirs they play as corrected. ``undo`` holds the
     bank's earlier corrections, latest last; ``learn_at`` is when the nets
-    retrain to learn them (with ``learn`` auto).
+    retrain to learn them (with ``learn`` auto); ``tally`` counts the player's
+    changes to them (:class:`CorrectionTally`).
     ``notes`` is what a note on MIDI in does (:data:`NOTE_MODES`); ``hits`` are
     the newest one-shot hits it played, numbered up to ``hit_serial``.
     """
@@ -133,6 +152,7 @@ class Instrument:
     learn_at: float | None = None
     unlearnt: tuple[Pattern, ...] = ()
     undo: tuple[tuple[Correction, ...], ...] = ()
+    tally: CorrectionTally = CorrectionTally()
     listing: bool = False
     knobs: Mapping[str, Knob] = field(default_factory=_no_knobs)
     net_out: Mapping[int, tuple[tuple[float, bytes], np.ndarray]] = field(

@@ -3,8 +3,10 @@
 The simulator and scripted sessions drive the instrument through this, so
 presses travel the real path: a pad press queues a key event in the emulated
 board's FIFO and pulls the INT line (a gpiozero mock pin) low, a button
-drives its pin low, a knob sets the ADC's input that the real
-``gpiozero.MCP3008`` reads.
+drives its pin low, a pot sets the ADC's input that the real
+``gpiozero.MCP3008`` reads, an encoder's turn drives its A/B pins through
+the quadrature cycles the real ``gpiozero.RotaryEncoder`` decodes and its
+push drives its pin as a button's.
 
 >>> from gpiozero import Device
 >>> from gpiozero.pins.mock import MockFactory
@@ -30,6 +32,7 @@ from ...core.settings import Config
 from ..errors import HardwareError
 from ..layout import BOARD_SIDE, key_of
 from .bus import EmulatedI2C
+from .encoder import turn
 from .mcp3008 import EmulatedMCP3008
 from .seesaw import EmulatedNeoTrellis
 
@@ -90,6 +93,24 @@ class SimRig:
             raise HardwareError(f"knob {name} is an encoder in the config: a position cannot be set")
         self.adc.positions[knob.channel] = position
 
+    def turn(self, name: str, detents: int) -> None:
+        """Turn encoder ``name`` by ``detents`` (positive: clockwise)."""
+        knob = self.config.knobs[name]
+        if knob.kind != "encoder":
+            raise HardwareError(f"knob {name} is a pot in the config: it has no detents to turn")
+        turn(self.factory.pin(knob.a), self.factory.pin(knob.b), detents)
+
+    def push(self, name: str, down: bool) -> None:
+        """Press (``down``) or let go of encoder ``name``'s push button."""
+        knob = self.config.knobs[name]
+        if knob.kind != "encoder" or knob.push is None:
+            raise HardwareError(f"knob {name} has no push button in the config")
+        pin = self.factory.pin(knob.push)
+        if down:
+            pin.drive_low()
+        else:
+            pin.drive_high()
+
     def knob_position(self, name: str) -> float | None:
         knob = self.config.knobs[name]
         return None if knob.kind != "pot" or self.adc is None else self.adc.positions[knob.channel]
@@ -100,6 +121,10 @@ class SimRig:
             (self.press if event.down else self.release)(event.row, event.column)
         elif event.kind == "button":
             self.button(event.name, event.down)
+        elif event.kind == "turn":
+            self.turn(event.name, event.detents)
+        elif event.kind == "push":
+            self.push(event.name, event.down)
         else:
             self.knob(event.name, event.value)
 
@@ -112,3 +137,23 @@ class SimRig:
                 row, column = key // BOARD_SIDE, index * BOARD_SIDE + key % BOARD_SIDE
                 frame[row, column] = board.pixel(key)
         return frame
+
+
+def unplayable(config: Config, event: ScriptEvent) -> str:
+    """Why the panel ``config`` wires cannot play ``event`` ("" when it can): a pot's position for an encoder,
+    an encoder's turn or push for a pot (or an encoder without a push button).
+
+    >>> unplayable(Config(), ScriptEvent(0.0, "turn", name="tempo", detents=1))
+    'knob tempo is a pot in the config: a turn line needs an encoder (a knob line sets a pot)'
+    """
+    if event.kind not in ("knob", "turn", "push"):
+        return ""
+    knob = config.knobs[event.name]
+    if event.kind == "knob" and knob.kind != "pot":
+        return f"knob {event.name} is an encoder in the config: a knob line needs a pot (turn it: a turn line)"
+    if event.kind != "knob" and knob.kind != "encoder":
+        return (f"knob {event.name} is a pot in the config: a {event.kind} line needs an encoder "
+                "(a knob line sets a pot)")
+    if event.kind == "push" and knob.push is None:
+        return f"knob {event.name} has no push button in the config ([knobs.{event.name}] push)"
+    return ""
