@@ -399,6 +399,21 @@ def test_an_encoder_turns_what_the_knob_edits_by_detents():
     assert state.pattern.velocity(0, 3) == 0                 # all the way down: off
 
 
+def test_an_encoder_on_net_leaves_a_detent_and_lands_on_the_next_net_and_switches_chance():
+    state = with_nets(Instrument(bank(KICKS)))
+    assert state.position == 0.5                                        # medium
+    state, _ = run(state, KnobEvent("net", 0.0, delta=1))
+    assert state.position == 0.5 + 1 / 32                               # one detent: out of medium's flat detent
+    state, effects = run(state, KnobEvent("net", 0.1, delta=15))
+    assert state.position == 1.0 and Log("net tight") in effects        # 16 detents: exactly the next net
+    state, _ = run(state, KnobEvent("net", 0.2, delta=-100))
+    assert state.position == 0.0                                        # and no further than the ends
+    state, _ = run(state, shift_down(0.3), KnobEvent("net", 0.4, delta=1))
+    assert state.bank.chance                                            # SHIFT + a turn up: chance on
+    state, _ = run(state, KnobEvent("net", 0.5, delta=-1))
+    assert not state.bank.chance
+
+
 def test_stopping_with_a_slot_queued_selects_it():
     state = Instrument(bank(KICKS, GROOVE))
     state, _ = run(state, *press("play"), shift_down(0.1), *tap(0, 1, 0.2), shift_up(0.3), *press("play", 0.5))

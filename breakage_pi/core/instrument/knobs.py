@@ -30,6 +30,9 @@ REST_NOISE = 0.01
 quantisation and noise, not a turn): the remembered position, and every value, stay as they were."""
 ENCODER_STEP = 1 / 64
 """One encoder detent moves a value by this fraction of its range (TEMPO: 1 BPM, see :data:`FINE_STEPS`)."""
+NET_ENCODER_STEP = 1 / 32
+"""One detent of an encoder on NET moves the morph this far: 16 detents from one net to the next of three,
+landing on each net exactly."""
 
 
 def knob(state: Instrument, event: KnobEvent, effects: list[Effect]) -> Instrument:
@@ -38,6 +41,11 @@ def knob(state: Instrument, event: KnobEvent, effects: list[Effect]) -> Instrume
     if name not in KNOBS:
         return state
     if event.value is None:
+        target = _knob_target(state, name)
+        if target == "net":                     # detents in morph positions: no flat detent to get stuck in
+            return _set_position(state, min(1.0, max(0.0, state.position + event.delta * NET_ENCODER_STEP)), effects)
+        if target == "chance":                  # a turn up turns chance on, a turn down off
+            return _apply_knob(state, name, 1.0 if event.delta > 0 else 0.0, effects)
         step = FINE_STEPS["tempo"] if name == "tempo" else ENCODER_STEP
         value = min(1.0, max(0.0, _knob_value(state, name) + event.delta * step))
         return _apply_knob(state, name, value, effects)
@@ -130,7 +138,11 @@ def _apply_knob(state: Instrument, name: str, value: float, effects: list[Effect
         if value <= 0.05 and state.bank.chance or value >= 0.95 and not state.bank.chance:
             return set_chance(state, value >= 0.95, effects)
         return state
-    position = knob_position(value, state.net_count)
+    return _set_position(state, knob_position(value, state.net_count), effects)
+
+
+def _set_position(state: Instrument, position: float, effects: list[Effect]) -> Instrument:
+    """The NET morph at ``position``; reaching a net's detent says which net plays."""
     if position == state.position:
         return state
     detents = {detent_position(index, len(state.nets)): label for index, label in enumerate(state.nets)}
