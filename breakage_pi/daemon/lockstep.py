@@ -132,7 +132,8 @@ class Lockstep:
         if self.scripted_midi is not None:
             self.controller.add_source(self.scripted_midi.reader.poll)
         self.takes = wire_takes(config.takes, config.audio, data.root, self.controller, shared=False,
-                                enabled=not replaying_take, midi=config.midi)
+                                enabled=not replaying_take, midi=config.midi,
+                                learn=config.nets.learn)
         if self.scripted_midi is not None:
             self.scripted_midi.reader.on_note = self.takes.note     # a take records the notes taken, as live
         self.controller.on_kit = lambda name: self.player.use_kit(kit())

@@ -95,7 +95,8 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
                         session_frames(options.seconds, config.audio.rate), config.midi, data)
     engine_box.append(engine)
     engine.takes = wire_takes(config.takes, config.audio, data.root, controller, shared=True,
-                              enabled=not options.replaying_take, midi=config.midi)
+                              enabled=not options.replaying_take, midi=config.midi,
+                              learn=config.nets.learn)
     engine.start(controller.state)
     controller.on_kit = lambda name: engine.switch_kit(controller.state)
     rig = None

@@ -16,7 +16,8 @@
   the player's changes to the bank's corrections (``corrections``: made, removed,
   undone, and how many the bank held at the start and end) and the MIDI in
   settings the notes were taken with (``midi_in``: ``input`` and ``channel`` of
-  ``[midi]``; the note map is General MIDI's, fixed) (:data:`TAKE_FORMAT` version 1).
+  ``[midi]``; the note map is General MIDI's, fixed) and how corrections retrained
+  the nets (``learn``, ``[nets] learn``) (:data:`TAKE_FORMAT` version 1).
 
 Everything but the growing WAV is written atomically; ``take.json`` is
 written when the take starts (``"ended": "recording"``) and again when it
@@ -36,7 +37,7 @@ from ..core.bank import Bank, bank_to_data
 from ..core.errors import FormatError, VersionError
 from ..core.instrument import NOTE_MODES
 from ..core.script import ScriptEvent, format_script, parse_script
-from ..core.settings import MidiConfig
+from ..core.settings import LEARN_MODES, MidiConfig
 from ..store import atomic_write_bytes, atomic_writer, fsync_directory, load_bank, read_json, read_text, write_json
 
 TAKES = "takes"
@@ -131,6 +132,11 @@ class Take:
         return self.info.get("corrections")
 
     @property
+    def learn(self) -> str:
+        """``[nets] learn`` in the session the take was recorded in (checked when read)."""
+        return self.info.get("learn", "auto")
+
+    @property
     def midi_in(self) -> dict[str, Any]:
         """The MIDI in settings the take's notes were taken with (checked when read)."""
         return self.info.get("midi_in", midi_in_settings())
@@ -175,6 +181,8 @@ def _check_info(info: Any) -> None:
         for key, value in corrections.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise FormatError(f"expected a whole number >= 0, got {value!r}", f"corrections.{key}")
+    if info.get("learn", "auto") not in LEARN_MODES:
+        raise FormatError(f"expected one of {', '.join(LEARN_MODES)}, got {info.get('learn')!r}", "learn")
     midi_in = info.get("midi_in", midi_in_settings())
     if not isinstance(midi_in, dict):
         raise FormatError(f"expected an object, got {midi_in!r}", "midi_in")

@@ -64,13 +64,14 @@ class TakeRecorder:
     re-rendered byte for byte (it started with the transport stopped and nothing sounding).
     ``xruns``: the session's count so far (the take counts its own from there). ``net_channels``: the
     channels the nets write (their output roles). ``midi_in``: the MIDI in settings the notes were
-    taken with (``take.json``'s ``midi_in``, :func:`~.take_folder.midi_in_settings`). ``corrections``: the
+    taken with (``take.json``'s ``midi_in``, :func:`~.take_folder.midi_in_settings`); ``learn``: ``[nets]
+    learn`` in the session. ``corrections``: the
     session's :class:`~breakage_pi.core.instrument.CorrectionTally` and the bank's corrections as the take starts.
     """
 
     def __init__(self, folder: Path, ring: FrameRing, rate: int, period: int, floor_bytes: int,
                  started: datetime.datetime, exact: bool, xruns: int = 0,
-                 net_channels: tuple[int, ...] = (), midi_in: dict[str, Any] | None = None,
+                 net_channels: tuple[int, ...] = (), midi_in: dict[str, Any] | None = None, learn: str = "auto",
                  corrections: tuple[CorrectionTally, int] = (CorrectionTally(), 0)) -> None:
         self.folder, self.ring, self.rate, self.period = folder, ring, rate, period
         self.floor_bytes = floor_bytes
@@ -78,6 +79,7 @@ class TakeRecorder:
         self.exact = exact
         self.net_channels = net_channels
         self.midi_in = midi_in if midi_in is not None else take_folder.midi_in_settings()
+        self.learn = learn
         self._corrections_at_start = self._corrections = corrections
         self.origin: int | None = None
         self.summary = Summary()
@@ -213,7 +215,7 @@ class TakeRecorder:
             "tempo_changes": tempos[1:], "slots": sorted(self.summary.slots_bars),
             "bars": {str(slot): bars for slot, bars in sorted(self.summary.slots_bars.items())},
             "net_channels": list(self.net_channels), "nets": self.summary.nets, "net_changes": self.summary.net_changes,
-            "midi_in": self.midi_in, "corrections": self.corrections_made(),
+            "midi_in": self.midi_in, "learn": self.learn, "corrections": self.corrections_made(),
             "hits": {"net": sum(midi.hits.net), "player": sum(midi.hits.player),
                      "net_by_channel": midi.hits.net, "player_by_channel": midi.hits.player},
             "xruns": self.summary.xruns, "dropped_frames": dropped,
@@ -232,5 +234,5 @@ class TakeRecorder:
         """``take.json`` while the take records (what a take cut off by a power cut is left with)."""
         return {"started": self.started.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds"),
                 "ended": take_folder.RECORDING, "rate": self.rate, "period": self.period, "frames": 0,
-                "midi_in": self.midi_in}
+                "midi_in": self.midi_in, "learn": self.learn}
 

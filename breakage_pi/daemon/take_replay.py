@@ -62,6 +62,7 @@ def prepare_replay(folder: Path, config: Config, kits_from: Path | None) -> Repl
         sync=dataclasses.replace(config.sync, port="none"),
         midi=dataclasses.replace(config.midi, out="none", follow_clock=False, notes_in="none",
                                  input=take.midi_in["input"], channel=take.midi_in["channel"]),
+        nets=dataclasses.replace(config.nets, learn=take.learn),
         takes=dataclasses.replace(config.takes, auto=False))
     return Replay(take, quiet, root, lambda: shutil.rmtree(root, ignore_errors=True))
 

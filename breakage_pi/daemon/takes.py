@@ -43,14 +43,16 @@ class Takes:
     """Takes for one session of the daemon; ``shared``: the ring must cross to an audio process.
 
     ``enabled`` False (replaying a take) makes the take pad say so and record nothing. ``midi``: the
-    session's ``[midi]``, whose MIDI in settings each take keeps (its replay plays the notes with them).
+    session's ``[midi]``, whose MIDI in settings each take keeps (its replay plays the notes with them);
+    ``learn``: ``[nets] learn``, kept too (corrections retrain the nets in the replay as they did).
     """
 
     def __init__(self, config: TakesConfig, data_root: Path, rate: int, period: int, shared: bool,
-                 enabled: bool = True, midi: MidiConfig = MidiConfig()) -> None:
+                 enabled: bool = True, midi: MidiConfig = MidiConfig(), learn: str = "auto") -> None:
         self.config, self.data_root, self.rate, self.period = config, Path(data_root), rate, period
         self.enabled = enabled
         self.midi_in = take_folder.midi_in_settings(midi)
+        self.learn = learn
         capacity = round(RING_SECONDS * rate)
         if shared:
             from ..children import child_context
@@ -199,7 +201,7 @@ class Takes:
             recorder = TakeRecorder(folder, self.ring, self.rate, self.period, floor, started,
                                     exact=not state.playing, xruns=self.xruns,
                                     net_channels=tuple(c for c, role in enumerate(state.net_roles) if role == "out"),
-                                    midi_in=self.midi_in, corrections=(state.tally, len(state.bank.corrections)))
+                                    midi_in=self.midi_in, learn=self.learn, corrections=(state.tally, len(state.bank.corrections)))
         except OSError as error:
             log.error("no take: %s", error)
             return
@@ -260,14 +262,14 @@ def _start_settings(state: Instrument) -> dict[str, Any]:
 
 
 def wire_takes(config: TakesConfig, audio: AudioConfig, data_root: Path, controller: Any, shared: bool,
-               enabled: bool = True, midi: MidiConfig = MidiConfig()) -> Takes:
+               enabled: bool = True, midi: MidiConfig = MidiConfig(), learn: str = "auto") -> Takes:
     """The session's takes, wired to ``controller`` (a :class:`~.controller.Controller`): the take pad, the
     hardware's events (``shared``: live, the engine in its own process) and the take pad's light. MIDI in's
     notes come through :meth:`Takes.note` (the caller hands it to the readers)."""
     from ..audio.period import CHOICES
 
     period = audio.period if isinstance(audio.period, int) else CHOICES[0]     # lockstep's; live: the granted one
-    takes = Takes(config, data_root, audio.rate, period, shared, enabled, midi)
+    takes = Takes(config, data_root, audio.rate, period, shared, enabled, midi, learn)
     controller.on_take = lambda: takes.toggle(controller.state)
     if shared:
         controller.on_input = lambda event: takes.input(event, controller.state)
