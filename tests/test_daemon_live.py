@@ -12,20 +12,19 @@ from breakage_pi.store import load_bank
 
 
 class Hands:
-    """A stand-in for the terminal UI: plays the simulated panel on a timetable, then quits."""
+    """A stand-in for the terminal UI: plays the simulated panel step by step, each step once what the
+    instrument shows allows it (never on a timetable: a slow machine only takes longer), then quits."""
 
-    def __init__(self, rig, state, quit, actions):
+    def __init__(self, rig, state, quit, steps):
         self.rig, self.state, self.quit = rig, state, quit
-        self.actions = list(actions)
-        self.started = None
+        self.steps = list(steps)
+        self.polls = 0
         self.seen = []
 
     def poll(self, now):
-        if self.started is None:
-            self.started = now
-        while self.actions and now - self.started >= self.actions[0][0]:
-            _, action = self.actions.pop(0)
-            action(self)
+        self.polls += 1
+        if self.steps and self.steps[0][0](self):
+            self.steps.pop(0)[1](self)
         self.seen.append(self.state().summary())
         return []
 
@@ -37,15 +36,17 @@ def test_the_live_daemon_plays_edits_and_restarts_the_engine_with_a_chosen_kit(t
     data = tmp_path / "data"
     shutil.copytree(default_kit_dir(), data / "kits" / "synth")
     hands: list[Hands] = []
+    chosen_at = []
+    ready = lambda: any(record.getMessage().startswith("sound: none") for record in caplog.records)  # engine up
     actions = [
-        (0.6, lambda h: (h.rig.button("play", True), h.rig.button("play", False))),
-        (0.8, lambda h: h.rig.press(0, 1)),
-        (0.9, lambda h: h.rig.release(0, 1)),
-        (1.0, lambda h: h.rig.button("shift", True)),
-        (1.1, lambda h: h.rig.press(2, 8)),
-        (1.2, lambda h: h.rig.release(2, 8)),
-        (1.3, lambda h: h.rig.button("shift", False)),
-        (2.8, lambda h: h.quit()),
+        (lambda h: ready(), lambda h: (h.rig.button("play", True), h.rig.button("play", False))),
+        (lambda h: h.state().playing, lambda h: h.rig.press(0, 1)),
+        (lambda h: h.state().pattern.velocity(0, 1), lambda h: h.rig.release(0, 1)),
+        (lambda h: True, lambda h: h.rig.button("shift", True)),
+        (lambda h: h.state().shift, lambda h: h.rig.press(2, 8)),
+        (lambda h: h.state().kit == "synth", lambda h: (h.rig.release(2, 8), chosen_at.append(h.polls))),
+        (lambda h: True, lambda h: h.rig.button("shift", False)),
+        (lambda h: not h.state().shift and h.polls > chosen_at[0] + 50, lambda h: h.quit()),
     ]
     options = RunOptions(config=Config(), data_dir=data, sim=True, device="none", pace=True,
                          ui=lambda rig, state, quit: hands.append(Hands(rig, state, quit, actions)) or hands[0])

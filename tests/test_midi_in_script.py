@@ -198,6 +198,7 @@ class NoteHands:
             os.close(self.writer)
 
 
+@pytest.mark.realtime      # the net's answer to the note reaches MIDI out within a bar of wall-clock time
 def test_the_live_daemon_hears_a_note_from_a_fifo_writes_it_and_answers_with_hats_on_midi_out(tmp_path):
     import os
 
