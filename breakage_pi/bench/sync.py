@@ -1,4 +1,5 @@
-"""``bench sync``: push and pull throughput of a 1 MiB kit over a pseudo-terminal, server and client as over USB.
+"""``bench sync``: push and pull throughput of a 1 MiB kit, and pull throughput of a 64 MiB take (disk to disk,
+as ``sync pull`` does it), over a pseudo-terminal, server and client as over USB.
 
 The device server runs in its thread on the pty's master end, the host
 client uses pyserial on its slave end. A pty moves bytes as fast as the CPU
@@ -21,10 +22,13 @@ import numpy as np
 import serial
 import soundfile
 
+from ..daemon.take_wav import wav_header
 from ..sync import FdTransport, SerialTransport, SyncClient, SyncServer
 
 KIT_BYTES = 1024 * 1024
+TAKE_BYTES = 64 * 1024 * 1024
 RUNS = 5
+TAKE_RUNS = 3
 
 
 def _kit() -> dict[str, bytes]:
@@ -40,11 +44,26 @@ def _kit() -> dict[str, bytes]:
     return files
 
 
+def _take(data_dir: Path) -> str:
+    """A take of :data:`TAKE_BYTES` of WAV (sparse, with 4 KiB of noise in every MiB), written at once."""
+    folder = Path(data_dir) / "takes" / "bench"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    with open(folder / "take.wav", "wb") as wav:
+        wav.write(wav_header(48_000, TAKE_BYTES - 44))
+        wav.truncate(TAKE_BYTES)
+        for offset in range(44, TAKE_BYTES - 4096, 1024 * 1024):
+            wav.seek(offset)
+            wav.write(rng.bytes(4096))
+    (folder / "take.json").write_text("{}\n")
+    return folder.name
+
+
 def run() -> dict[str, float]:
     kit = _kit()
     kib = sum(len(content) for content in kit.values()) / 1024
-    push, pull = [], []
-    with tempfile.TemporaryDirectory() as data_dir:
+    push, pull, take_pull = [], [], []
+    with tempfile.TemporaryDirectory() as data_dir, tempfile.TemporaryDirectory() as host_dir:
         master, slave = os.openpty()
         host = serial.Serial(os.ttyname(slave), timeout=0.1)
         os.close(slave)
@@ -60,11 +79,19 @@ def run() -> dict[str, float]:
                 start = time.perf_counter()
                 client.pull("kit", "bench")
                 pull.append(kib / (time.perf_counter() - start))
+            take = _take(Path(data_dir))
+            client.pull_into("take", take, Path(host_dir), force=True)      # the device hashes it first: not timed
+            for _ in range(TAKE_RUNS):
+                start = time.perf_counter()
+                client.pull_into("take", take, Path(host_dir), force=True)
+                take_pull.append(TAKE_BYTES / 1e6 / (time.perf_counter() - start))
         finally:
             server.stop()
             host.close()
             transport.close()
-    print(f"sync: {RUNS} runs of a {kib:.0f} KiB kit over a pty", file=sys.stderr)
+    print(f"sync: {RUNS} runs of a {kib:.0f} KiB kit, {TAKE_RUNS} pulls of a {TAKE_BYTES / 1e6:.0f} MB take "
+          f"(MB/s: {', '.join(f'{speed:.1f}' for speed in take_pull)}) over a pty", file=sys.stderr)
     return {"sync.push_kib_s": statistics.median(push), "sync.push_kib_s_min": min(push),
             "sync.push_kib_s_max": max(push), "sync.pull_kib_s": statistics.median(pull),
-            "sync.pull_kib_s_min": min(pull), "sync.pull_kib_s_max": max(pull)}
+            "sync.pull_kib_s_min": min(pull), "sync.pull_kib_s_max": max(pull),
+            "sync.pull_take_mb_s": statistics.median(take_pull)}
