@@ -151,6 +151,20 @@ class DataDir:
     def find(self, kind: str, name: str) -> Found:
         """The item's files as they lie now, checked as an answer would be (names, count, sizes)."""
         kind, name = check_item(kind, name)
+        try:
+            found = self._found(kind, name)
+        except OSError as error:
+            raise ProtocolError("io", f"cannot read {kind} {name!r}: {error.strerror or error}") from None
+        if found.recording:                                  # its files come and grow: not checked
+            return found
+        try:
+            check_item_files(kind, name, [{"path": path.name, "size": identity.size, "sha256": _NOT_YET}
+                                          for path, identity in zip(found.paths, found.identities)])
+        except ProtocolError as error:
+            raise ProtocolError("rejected", f"{kind} {name!r} cannot be sent: {error.message}") from None
+        return found
+
+    def _found(self, kind: str, name: str) -> Found:
         if kind in FOLDER_KINDS:
             folder = self._folder(kind) / name
             if folder.is_symlink() or not folder.is_dir():
@@ -165,18 +179,9 @@ class DataDir:
                 raise ProtocolError("not-found", f"no such item file {path.name!r}")
             paths = (path,)
             modified = path.lstat().st_mtime
-        try:
-            identities = tuple(Identity.of(path.lstat()) for path in paths)
-        except OSError as error:
-            raise ProtocolError("not-found", f"{kind} {name!r} changed while it was read: {error}") from None
-        if kind == "take" and folder_held(self._folder(kind) / name):     # its files come and grow: not checked
-            return Found(kind, name, paths, identities, modified, recording=True)
-        try:
-            check_item_files(kind, name, [{"path": path.name, "size": identity.size, "sha256": _NOT_YET}
-                                          for path, identity in zip(paths, identities)])
-        except ProtocolError as error:
-            raise ProtocolError("rejected", f"{kind} {name!r} cannot be sent: {error.message}") from None
-        return Found(kind, name, paths, identities, modified, recording=False)
+        identities = tuple(Identity.of(path.lstat()) for path in paths)
+        recording = kind == "take" and folder_held(self._folder(kind) / name)
+        return Found(kind, name, paths, identities, modified, recording)
 
     def read(self, kind: str, name: str) -> Item:
         """An item to send now: refused while a take records (``recording``), :class:`Busy` while the digests of
