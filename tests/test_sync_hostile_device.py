@@ -13,6 +13,7 @@ from breakage_pi.cli import main
 from breakage_pi.sync import FdTransport
 from breakage_pi.sync.frames import DATA, ERROR, REQUEST, RESPONSE, Frame, FrameDecoder, encode_frame
 from sync_helpers import snapshot
+from test_takes_disk import tiny_disk  # noqa: F401 (a fixture: a 1 MB tmpfs)
 
 OUTSIDE = f"/tmp/breakage-pi-hostile-{uuid.uuid4().hex}.wav"
 """An absolute path a hostile device names (unique: /tmp is shared)."""
@@ -300,3 +301,11 @@ def test_items_past_the_first_limits_are_listed_in_more(device_with, capsys):
     shown = capsys.readouterr().out.splitlines()
     assert shown[1].split()[2] == str(4 * 2 ** 30) and shown[1].endswith(WAV_SHA[:16])
     assert shown[2].endswith("(checking, 50 %)") and shown[3].endswith("(recording)")
+
+
+def test_a_take_the_host_disk_cannot_hold_is_refused_before_any_byte(device_with, tiny_disk, capsys):
+    device = device_with(list={"items": [take_summary()]}, pull=take_answer(), data=())
+    assert main(["sync", "--port", device.port, "pull", TAKE, str(tiny_disk / "out")]) == 2
+    error = capsys.readouterr().err
+    assert f"{tiny_disk / 'out' / TAKE}: 1 MB free, 3 MB needed; nothing was written" in error, error
+    assert list(tiny_disk.iterdir()) == []
