@@ -92,7 +92,8 @@ def make_long_take(root, name="2026-12-03_200000", size=BIG):
 def test_a_take_beyond_the_old_limits_arrives_whole_with_bounded_memory_on_both_ends(link, tmp_path) -> None:
     client, data = link[0].client, link[1]
     folder = make_long_take(data)
-    seen = []
+    seen, told = [], []
+    client.on_wait = told.append
     tracemalloc.start()
     try:
         where, size = client.pull_into("take", folder.name, tmp_path / "host",
@@ -106,6 +107,9 @@ def test_a_take_beyond_the_old_limits_arrives_whole_with_bounded_memory_on_both_
     assert all(filecmp.cmp(folder / p.name, p, shallow=False) for p in where.iterdir())
     assert seen[-1] == (size, size) and [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert len(seen) >= size // CHUNK_BYTES                # the bar moves with every frame
+    assert len(told) == 1 and f"computes the SHA-256 of take {folder.name} (" in told[0]      # asked, then waited
+    with pytest.raises(ProtocolError, match="too big to hold in memory"):
+        client.pull("take", folder.name)
 
 
 def test_a_take_still_recording_is_listed_so_and_neither_pulled_nor_deleted(link, tmp_path, capsys) -> None:

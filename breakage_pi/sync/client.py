@@ -32,8 +32,9 @@ from typing import Any, Callable, ContextManager, TypeVar
 from ..core.errors import printable
 from .frames import DATA, ERROR, REQUEST, RESPONSE, Frame, FrameDecoder, ProtocolError, encode_frame
 from .library import file_entry
-from .messages import (CHUNK_BYTES, MAX_ITEM_BYTES, PROTOCOL_VERSION, Busy, FileEntry, check_hello_answer,
-                       check_item, check_item_files, check_listing, check_pull_answer, decode_json, encode_json)
+from .messages import (CHUNK_BYTES, PROTOCOL_VERSION, Busy, FileEntry, check_hello_answer, check_item,
+                       check_item_files, check_listing, check_pull_answer, decode_json, encode_json,
+                       within_first_limits)
 from .receive import FolderWriter, Incoming, MemorySink, Mismatch, Sink
 from .session import FRAME_TIMEOUT_S, UNSOLICITED
 from .transport import Transport
@@ -145,22 +146,21 @@ class SyncClient:
         return self._exchange("list", attempt)
 
     def pull(self, kind: str, name: str, progress: Progress | None = None) -> PulledItem:
-        """An item's files in memory, each checked against the SHA-256 the device announced (a bank, a net or a
-        kit; a take, which may be gigabytes, goes to disk with :meth:`pull_into`)."""
+        """An item's files in memory, each checked against the SHA-256 the device announced (within the first
+        limits: a bank, a net, a kit, a short take; a take of gigabytes goes to disk with :meth:`pull_into`)."""
         check_item(kind, name)
 
         def sink(files: tuple[FileEntry, ...]) -> ContextManager[MemorySink]:
-            total = sum(entry.size for entry in files)
-            if total > MAX_ITEM_BYTES:
-                raise ProtocolError("too-big", f"{kind} {name} is {total} bytes, too big to hold in memory: pull "
-                                               "it into a folder")
+            if not within_first_limits(files):
+                raise ProtocolError("too-big", f"{kind} {name} is {sum(entry.size for entry in files)} bytes, too "
+                                               "big to hold in memory: pull it into a folder")
             return contextlib.nullcontext(MemorySink())
 
         def attempt(request_id: int) -> PulledItem:
             files, memory = self._pull_files(request_id, kind, name, sink, progress)
             return PulledItem(kind, name, files, tuple(memory.contents))
 
-        return self._patiently(lambda: self._exchange(f"pull of {kind} {name}", attempt))
+        return self._patiently(f"{kind} {name}", lambda: self._exchange(f"pull of {kind} {name}", attempt))
 
     def pull_into(self, kind: str, name: str, directory: Path, force: bool = False,
                   progress: Progress | None = None) -> tuple[Path, int]:
@@ -176,7 +176,7 @@ class SyncClient:
             files, writer = self._pull_files(request_id, kind, name, sink, progress)
             return writer.where, sum(entry.size for entry in files)
 
-        return self._patiently(lambda: self._exchange(f"pull of {kind} {name}", attempt))
+        return self._patiently(f"{kind} {name}", lambda: self._exchange(f"pull of {kind} {name}", attempt))
 
     def _pull_files(self, request_id: int, kind: str, name: str,
                     sink_for: Callable[[tuple[FileEntry, ...]], ContextManager[_S]],
@@ -238,22 +238,22 @@ class SyncClient:
 
         self._exchange(f"delete of {kind} {name}", attempt)
 
-    def _patiently(self, exchange: Callable[[], _T]) -> _T:
-        """Run ``exchange``; while the device answers busy, ask again every :data:`BUSY_POLL_S`, for as long as
-        it makes progress (the bytes it has hashed grow at least once every ``timeout_s``)."""
+    def _patiently(self, subject: str, exchange: Callable[[], _T]) -> _T:
+        """Run ``exchange``; while the device answers busy (computing the digests of ``subject``), ask again every
+        :data:`BUSY_POLL_S`, for as long as it makes progress (more bytes hashed at least every ``timeout_s``)."""
         best, since, told = -1, self._clock(), False
         while True:
             try:
                 return exchange()
             except Busy as busy:
-                now = self._clock()
+                now, done = self._clock(), f"{busy.done / 1e6:.0f} of {busy.total / 1e6:.0f} MB"
                 if busy.done > best:
                     best, since = busy.done, now
                 elif now - since > self.timeout_s:
-                    raise ProtocolError("busy", f"{self.device}: {busy.message} (no progress in "
-                                                f"{self.timeout_s:g} s)") from None
+                    raise ProtocolError("busy", f"{self.device} made no progress computing the SHA-256 of "
+                                                f"{subject} in {self.timeout_s:g} s ({done}); try again later") from None
                 if not told and self.on_wait is not None:
-                    self.on_wait(f"waiting for {self.device}: {busy.message}")
+                    self.on_wait(f"waiting while {self.device} computes the SHA-256 of {subject} ({done})")
                     told = True
                 self._pause(BUSY_POLL_S)
 
