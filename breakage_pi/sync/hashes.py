@@ -13,10 +13,12 @@ host waits for an answer. So:
   within a tick of being hashed: only a take's WAV is written in place, and
   no take being recorded is hashed) is caught by the pull itself, which hashes
   what it sends and drops a digest that no longer matches (:meth:`FileHashes.forget`);
-- a small file (at most :data:`INLINE_BYTES`) is hashed when asked; a bigger one
-  is queued for the hasher thread. What a pull waits for goes first, and at any
-  time; the rest waits while a take records (``quiet()``): the SD card's
-  bandwidth is the take's;
+- a small file (at most :data:`INLINE_BYTES`) is hashed when asked, and so is
+  every file of a bank, a net or a kit (64 MiB at most, as it always was); a
+  take's bigger files are queued for the hasher thread. What a pull waits for
+  goes first, and at any time; the rest waits while a take records
+  (``quiet()``): the SD card's bandwidth is the take's, and background work
+  under way makes way (to start again later) for either;
 - the big files' digests are also kept on disk (:data:`CACHE_NAME` in the data
   dir, written atomically, entries of files gone or changed dropped), so a
   restart does not read every take again.

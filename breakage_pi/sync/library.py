@@ -123,7 +123,7 @@ class DataDir:
 
     def listing(self) -> tuple[list[Item], list[dict[str, Any]]]:
         """The items ready to send, and the summaries of those pending (a take recording, digests being computed:
-        queued for the hasher); unreadable items are left out. Never waits for a big file's digest."""
+        queued for the hasher); unreadable items are left out. Never waits for a take's big files."""
         ready, pending = [], []
         for kind, name in self._names():
             try:
@@ -239,12 +239,13 @@ class DataDir:
             log.info("sync: not hashing %s %s ahead: %s", kind, name, error)
 
     def _digests(self, found: Found, urgent: bool) -> list[str | None]:
-        """Each file's digest: kept, computed now (a small file), or None (queued for the hasher)."""
+        """Each file's digest: kept, computed now (a small file, or any file of a bank, a net or a kit: 64 MiB
+        at most, hashed when asked as they always were), or None (a take's big file: queued for the hasher)."""
         digests: list[str | None] = []
         for path, identity in zip(found.paths, found.identities):
             relative = self._relative(path)
             digest = self.hashes.known(relative, identity)
-            if digest is None and identity.size <= INLINE_BYTES:
+            if digest is None and (identity.size <= INLINE_BYTES or found.kind != "take"):
                 try:
                     digest = self.hashes.now(relative, identity)
                 except FileChanged as error:
