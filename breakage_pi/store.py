@@ -140,6 +140,39 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def hold_folder(folder: str | os.PathLike[str]) -> int:
+    """Mark ``folder`` as being written, for as long as the returned descriptor stays open (close it to let go).
+
+    An exclusive lock on the folder, which dies with its process: a folder left
+    by a crash or a power cut is not held. Readers ask :func:`folder_held`; it
+    waits at most the instant a reader takes to look.
+    """
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def folder_held(folder: str | os.PathLike[str]) -> bool:
+    """Whether a writer holds ``folder`` (:func:`hold_folder`), in this process or another one."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)     # let go at once, below, by closing
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
 def sweep_stale_temps(directory: str | os.PathLike[str], *, name: str | None = None,
                       recursive: bool = True) -> list[Path]:
     """Remove the temporary files a killed writer left in ``directory``; returns what was removed.
@@ -392,5 +425,6 @@ def _same_path(one: Path, other: Path) -> bool:
 
 
 __all__ = ["BANK_VERSION", "MAX_INPUT_BYTES", "OverwriteRefused", "StoreError", "atomic_write_bytes",
-           "atomic_writer", "check_output", "fsync_directory", "load_bank", "make_folder", "move_aside", "quarantine",
-           "read_input", "read_json", "read_text", "save_bank", "sweep_stale_temps", "write_json"]
+           "atomic_writer", "check_output", "folder_held", "fsync_directory", "hold_folder", "load_bank",
+           "make_folder", "move_aside", "quarantine", "read_input", "read_json", "read_text", "save_bank",
+           "sweep_stale_temps", "write_json"]

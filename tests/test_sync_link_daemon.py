@@ -11,11 +11,15 @@ from test_daemon import MODELS, offset_kit
 
 from breakage_pi.core import Bank, Pattern, Slot
 from breakage_pi.core.instrument import BankLoaded, Instrument, KitsFound
+from breakage_pi.core.settings import TakesConfig
 from breakage_pi.daemon.datadir import DataDir
-from breakage_pi.store import save_bank
+from breakage_pi.daemon.takes import Takes
+from breakage_pi.store import folder_held, save_bank
 from breakage_pi.sync import FdTransport, ProtocolError, SyncClient
+from breakage_pi.sync.hashes import INLINE_BYTES, Identity
 from breakage_pi.daemon.sync_link import SyncLink
 from emulation import patience
+from test_takes_disk import wait_for
 
 
 @pytest.fixture
@@ -72,3 +76,21 @@ def test_pushed_bank_nets_and_kits_become_events(linked, tmp_path):
     client.push("kit", "offsets", {f.name: f.read_bytes() for f in sorted(kit.iterdir())})
     [event] = next_events(link)
     assert event == KitsFound(("offsets",), 1.0) and calls["reload_kit"] == ["offsets"]   # the kit playing
+
+
+def test_a_take_is_hashed_once_it_ends_so_a_pull_need_not_wait(linked):
+    root, link, client, _ = linked
+    takes = Takes(TakesConfig(), root, 48_000, 128, shared=False)
+    told = []
+    takes.on_finished = lambda folder: (told.append((folder, folder_held(folder))), link.take_finished(folder))
+    takes.start(Instrument(Bank(slots=(Slot("a", True, Pattern()),))), "from a test")
+    (folder,) = (root / "takes").iterdir()
+    with open(folder / "extra.bin", "wb") as big:          # a file too big to hash while a host waits
+        big.truncate(INLINE_BYTES + 1)
+    assert [item["state"] for item in client.list() if item["kind"] == "take"] == ["recording"]
+    takes.stop("stopped from the grid")
+    assert told == [(folder, False)]                        # told once every file is written and let go
+    hashes, identity = link.server.session.data.hashes, Identity.of((folder / "extra.bin").stat())
+    wait_for(lambda: hashes.known(f"takes/{folder.name}/extra.bin", identity) is not None, patience(10),
+             "the take's digests")                    # no host asked: the hasher thread did it on its own
+    assert [item["state"] for item in client.list() if item["kind"] == "take"] == ["ready"]

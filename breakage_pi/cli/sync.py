@@ -58,8 +58,17 @@ def _ls(args: argparse.Namespace) -> int:
         print("(the device holds nothing)")
     for item in items:
         when = datetime.fromtimestamp(item["modified"]).strftime("%Y-%m-%d %H:%M")
-        print(f"{item['kind']:<5} {item['name']:<24} {item['size']:>10}  {when}  {item['sha256'][:16]}")
+        print(f"{item['kind']:<5} {item['name']:<24} {item['size']:>10}  {when}  {_digest_column(item)}")
     return 0
+
+
+def _digest_column(item: dict[str, Any]) -> str:
+    """The first 16 hex digits of the SHA-256, or why there is none yet."""
+    if item["state"] == "recording":
+        return "(recording)"
+    if item["state"] == "checking":
+        return f"(checking, {100 * item['done'] // max(item['size'], 1)} %)"
+    return str(item["sha256"][:16])
 
 
 def _pull(args: argparse.Namespace) -> int:
@@ -69,13 +78,18 @@ def _pull(args: argparse.Namespace) -> int:
         raise StoreError(f"{target}: not a directory")
     with _client(args) as client:
         listing = client.list()
-        wanted = [_resolve(name, listing) for name in names] if names else [(i["kind"], i["name"]) for i in listing]
+        if names:
+            wanted = [_resolve(name, listing) for name in names]
+        else:
+            for item in listing:
+                if item["state"] == "recording":
+                    print(f"not pulling take {item['name']}: it is still recording", file=sys.stderr)
+            wanted = [(i["kind"], i["name"]) for i in listing if i["state"] != "recording"]
         for kind, name in wanted:
             size = next(i["size"] for i in listing if (i["kind"], i["name"]) == (kind, name))
             with _progress(f"pull {kind} {name}", size) as progress:
-                item = client.pull(kind, name, progress)
-            where = item.save(target, force=args.force)
-            print(f"pulled {kind} {name} -> {where} ({sum(len(c) for c in item.contents)} bytes)")
+                where, pulled = client.pull_into(kind, name, target, force=args.force, progress=progress)
+            print(f"pulled {kind} {name} -> {where} ({pulled} bytes)")
     return 0
 
 
@@ -161,7 +175,7 @@ def _client(args: argparse.Namespace) -> Iterator[Any]:
     port = args.port or find_port()
     transport = SerialTransport.open(port)
     try:
-        client = SyncClient(transport, timeout_s=args.timeout)
+        client = SyncClient(transport, timeout_s=args.timeout, on_wait=lambda text: print(text, file=sys.stderr))
         client.hello()
         yield client
     except BreakageError:

@@ -110,7 +110,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
     midi_in: list[Any] = []
     save_failure: str | None = None
     try:
-        sync = serve_sync(config.sync, controller, data)
+        sync = serve_sync(config.sync, controller, data, engine.takes)
         midi_in = listen_midi(config.midi, controller, engine.position, engine.takes.note)
         if options.sim:
             rig, hardware, restore_pins = sim_hardware(config, controller.state, controller.post, time.monotonic,

@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 from ..core.bank import Bank
@@ -26,6 +27,7 @@ from ..store import load_bank
 from .datadir import DataDir
 from .kits import playable_kits
 from .nets import Nets
+from .takes import Takes
 
 log = logging.getLogger("breakage_pi")
 
@@ -91,6 +93,10 @@ class SyncLink:
                     log.info("sync: kit %s pushed anew; playing it", name)
                     self._reload_kit(name)
 
+    def take_finished(self, folder: Path) -> None:
+        """A take's files are all written: its digests are computed in the background now, ahead of a pull."""
+        self.server.prime("take", folder.name)
+
     def close(self) -> None:
         self.server.stop()
         self._changes.put(None)
@@ -117,13 +123,16 @@ class SyncLink:
             self._ready.put(("kit", (name, self._playable_kits(self._instrument().bank))))
 
 
-def serve_sync(config: SyncConfig, controller: Any, data: DataDir) -> SyncLink | None:
+def serve_sync(config: SyncConfig, controller: Any, data: DataDir, takes: Takes | None = None) -> SyncLink | None:
     """USB sync beside playing (``[sync] port``) for ``controller`` (a :class:`~.controller.Controller`), what
-    it changes a source of the control loop; None when off."""
+    it changes a source of the control loop; the ``takes`` (:class:`~.takes.Takes`) that end are hashed ahead of
+    a pull. None when off."""
     port = sync_port(config)
     if port is None:
         return None
     link = SyncLink(port, data, lambda: Nets(data).bank, controller.nets.adopt, lambda bank: playable_kits(data, bank),
                     lambda: controller.state, lambda name: controller.on_kit(name)).start()
     controller.add_source(link.poll)
+    if takes is not None:
+        takes.on_finished = link.take_finished
     return link

@@ -32,6 +32,7 @@ from ..core.instrument import CorrectionTally
 from ..core.playstate import PlayState
 from ..core.script import ScriptEvent
 from ..midi.take_midi import TakeMidi
+from ..store import hold_folder
 from . import take_folder
 from .take_wav import GrowingWav
 
@@ -65,8 +66,10 @@ class TakeRecorder:
     ``xruns``: the session's count so far (the take counts its own from there). ``net_channels``: the
     channels the nets write (their output roles). ``midi_in``: the MIDI in settings the notes were
     taken with (``take.json``'s ``midi_in``, :func:`~.take_folder.midi_in_settings`); ``learn``: ``[nets]
-    learn`` in the session. ``corrections``: the
-    session's :class:`~breakage_pi.core.instrument.CorrectionTally` and the bank's corrections as the take starts.
+    learn`` in the session. ``corrections``: the session's
+    :class:`~breakage_pi.core.instrument.CorrectionTally` and the bank's corrections as the take starts.
+    The recorder holds the folder (:func:`~breakage_pi.store.hold_folder`) until :meth:`finish` has written
+    its last file: USB sync refuses to send or delete a take still being recorded.
     """
 
     def __init__(self, folder: Path, ring: FrameRing, rate: int, period: int, floor_bytes: int,
@@ -88,7 +91,12 @@ class TakeRecorder:
         self._states: list[tuple[int, PlayState, tuple[int, ...]]] = []
         self._last_net: tuple[bytes, ...] | None = None
         self._step = -1
-        self._wav = GrowingWav(folder / take_folder.WAV, rate)
+        self._held = hold_folder(folder)
+        try:
+            self._wav = GrowingWav(folder / take_folder.WAV, rate)
+        except OSError:
+            self._let_go()
+            raise
         self._since_space_check = 0
         self._xruns_at_start = xruns
         self._begun = False
@@ -161,22 +169,30 @@ class TakeRecorder:
         """The take has ended (``reason``, for ``take.json``; after :meth:`stop`): the last audio, then
         every other file. ``settle_s``: how long to wait for the engine to see the stop (live: it may be
         writing one last block)."""
-        deadline = time.monotonic() + settle_s
-        while self.ring.recording(self.take) and time.monotonic() < deadline:
-            time.sleep(0.002)
-        self.pump()
         try:
-            self._wav.close()
+            deadline = time.monotonic() + settle_s
+            while self.ring.recording(self.take) and time.monotonic() < deadline:
+                time.sleep(0.002)
+            self.pump()
+            try:
+                self._wav.close()
+            finally:
+                self.ended = reason
+            origin = self.origin or 0
+            frames = self._wav.frames
+            take_folder.write_performance(self.folder, self.script(origin), comment=(
+                f"Breakage Pi take {self.folder.name}: every pad, button and knob action and MIDI note in, "
+                "ms from its first sample.\n"
+                f"Replay: breakage-pi run --sim --headless --take {self.folder}"))
+            take_folder.write_midi(self.folder, self.midi(origin).to_midi(frames + self.ring.dropped))
+            take_folder.write_info(self.folder, self.info(reason))
         finally:
-            self.ended = reason
-        origin = self.origin or 0
-        frames = self._wav.frames
-        take_folder.write_performance(self.folder, self.script(origin), comment=(
-            f"Breakage Pi take {self.folder.name}: every pad, button and knob action and MIDI note in, "
-            "ms from its first sample.\n"
-            f"Replay: breakage-pi run --sim --headless --take {self.folder}"))
-        take_folder.write_midi(self.folder, self.midi(origin).to_midi(frames + self.ring.dropped))
-        take_folder.write_info(self.folder, self.info(reason))
+            self._let_go()     # the take is whole: sync may send it
+
+    def _let_go(self) -> None:
+        if self._held >= 0:
+            os.close(self._held)
+            self._held = -1
 
     def script(self, origin: int) -> list[ScriptEvent]:
         """The actions as a script, times in ms from ``origin``; releases of pads pressed before the take

@@ -20,7 +20,7 @@ import datetime
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..audio.take_ring import FrameRing, ring_bytes
 from ..core.events import ButtonEvent, InputEvent, KnobEvent, PadEvent
@@ -69,6 +69,9 @@ class Takes:
         self.xruns = 0
         self.finished: list[Path] = []
         """The folders of the takes ended so far, oldest first."""
+        self.on_finished: Callable[[Path], None] = lambda folder: None
+        """Told (from the writer) each take's folder once all its files are written: USB sync reads its digests
+        then, ahead of a pull."""
         self._pass: list[tuple[int, ScriptEvent]] = []
         self._buttons: set[str] = set()
         self._state: Instrument | None = None
@@ -218,7 +221,7 @@ class Takes:
         log.info("take %s started (%s) in %s", folder.name, why, folder.parent)
         self._news.append(True)
         if self.threaded:
-            self._writer = _Writer(recorder, start_files)
+            self._writer = _Writer(recorder, start_files, lambda folder: self.on_finished(folder))
         else:
             _write_start(recorder, start_files)
 
@@ -237,6 +240,7 @@ class Takes:
             writer.finish(reason)
         else:
             _finish(recorder, reason)
+            self.on_finished(recorder.folder)
         self.finished.append(recorder.folder)
         self._news.append(False)
         if reason.startswith(("stopped", "the session")):
@@ -292,8 +296,10 @@ def _finish(recorder: TakeRecorder, reason: str, settle_s: float = 0.0) -> None:
 class _Writer:
     """The live daemon's writer thread for one take: start files, then the audio every ~0.1 s, then the rest."""
 
-    def __init__(self, recorder: TakeRecorder, start_files: tuple[Any, dict[str, Any], list[tuple[str, bytes]]]):
+    def __init__(self, recorder: TakeRecorder, start_files: tuple[Any, dict[str, Any], list[tuple[str, bytes]]],
+                 on_finished: Callable[[Path], None]):
         self.recorder = recorder
+        self.on_finished = on_finished
         self.failure = ""
         self._reason = ""
         self._stop = threading.Event()
@@ -309,6 +315,7 @@ class _Writer:
             if not self.failure:
                 self.failure = self.recorder.pump()
         _finish(self.recorder, self._reason, settle_s=0.05)
+        self.on_finished(self.recorder.folder)
 
     def finish(self, reason: str) -> None:
         self._reason = reason

@@ -4,7 +4,10 @@ The host trusts nothing the device says. Every answer goes through the rules
 the device applies to a host (:mod:`messages`: names, counts, sizes, one
 file per bank or net), an answer that breaks them is an error naming the
 device, and a pulled item is written only inside the folder asked for
-(:meth:`PulledItem.save`).
+(:meth:`PulledItem.save`, or :meth:`SyncClient.pull_into` straight from the
+line: a take of gigabytes with a frame's worth of memory, :mod:`.receive`).
+A device still computing an item's digests answers ``busy``: the client asks
+again for as long as the device makes progress.
 
 Noise on the line costs at most the exchange it hits. Reports the device
 sends on its own (request id 0) are logged, never taken as an answer; frames
@@ -18,32 +21,37 @@ that finds the item gone has found its own work done.
 from __future__ import annotations
 
 import collections
-import hashlib
+import contextlib
 import itertools
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, ContextManager, TypeVar
 
-from ..core.errors import StoreError, printable
-from ..store import atomic_write_bytes
+from ..core.errors import printable
 from .frames import DATA, ERROR, REQUEST, RESPONSE, Frame, FrameDecoder, ProtocolError, encode_frame
 from .library import file_entry
-from .messages import (CHUNK_BYTES, FOLDER_KINDS, PROTOCOL_VERSION, FileEntry, check_hello_answer, check_item, check_item_files,
-                       check_listing, check_pull_answer, decode_json, encode_json)
+from .messages import (CHUNK_BYTES, PROTOCOL_VERSION, Busy, FileEntry, check_hello_answer, check_item,
+                       check_item_files, check_listing, check_pull_answer, decode_json, encode_json,
+                       within_first_limits)
+from .receive import FolderWriter, Incoming, MemorySink, Mismatch, Sink
 from .session import FRAME_TIMEOUT_S, UNSOLICITED
 from .transport import Transport
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) as a transfer moves."""
-LINE_FAULTS = frozenset({"checksum", "frame", "timeout", "truncated"})
-"""Error codes that blame the line, not the request: the exchange is tried again."""
+LINE_FAULTS = frozenset({"checksum", "frame", "timeout", "truncated", "changed"})
+"""Error codes that blame the line (or a file that changed under the device), not the request: the exchange is
+tried again."""
+BUSY_POLL_S = 0.5
+"""How often a device that is still computing digests is asked again."""
 DRAIN_READS = 64
 """Reads (of up to 64 KiB) to clear what an earlier exchange left on the line before a request."""
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_S = TypeVar("_S", bound=Sink)
 
 
 class LineNoise(ProtocolError):
@@ -66,28 +74,12 @@ class PulledItem:
         through a link; nothing is written unless every file can be (a local
         file that differs is replaced only with ``force``).
         """
-        check_item(self.kind, self.name)
-        check_item_files(self.kind, self.name, [entry.to_data() for entry in self.files])
-        folder = directory / self.name if self.kind in FOLDER_KINDS else directory
-        writes = [(folder / entry.path, content) for entry, content in zip(self.files, self.contents, strict=True)]
-        for path in (folder, *(path for path, _ in writes)):
-            if path.is_symlink():
-                raise StoreError(f"{printable(path)}: is a link; refusing to write through it")
-        for path, content in writes:
-            if not path.exists():
-                continue
-            if not path.is_file():
-                raise StoreError(f"{printable(path)}: exists and is not a regular file; refusing to replace it")
-            if not force and (path.stat().st_size != len(content) or path.read_bytes() != content):
-                raise StoreError(f"{printable(path)}: exists and differs from the device's; "
-                                 "pass --force to replace it")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StoreError(f"{printable(folder)}: cannot create: {error.strerror or error}") from None
-        for path, content in writes:
-            atomic_write_bytes(path, content)
-        return folder if self.kind in FOLDER_KINDS else writes[0][0]
+        with FolderWriter(self.kind, self.name, self.files, directory, force) as writer:
+            incoming = Incoming(self.files, writer)
+            for content in self.contents:
+                incoming.feed(content)
+            writer.commit()
+        return writer.where
 
 
 class SyncClient:
@@ -104,8 +96,11 @@ class SyncClient:
     """
 
     def __init__(self, transport: Transport, timeout_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic, frame_timeout_s: float = FRAME_TIMEOUT_S) -> None:
+                 clock: Callable[[], float] = time.monotonic, frame_timeout_s: float = FRAME_TIMEOUT_S,
+                 on_wait: Callable[[str], None] | None = None) -> None:
         self.transport = transport
+        self.on_wait = on_wait
+        """Told once per request, with the device's words, when it has to wait for the device (busy)."""
         self.timeout_s = timeout_s
         self.frame_timeout_s = min(frame_timeout_s, timeout_s / 2)
         self.device = f"the device on {transport.name}"
@@ -138,7 +133,9 @@ class SyncClient:
         return info
 
     def list(self) -> list[dict[str, Any]]:
-        """Every item on the device: kind, name, size (bytes), modified (Unix seconds), sha256, files."""
+        """Every item on the device: kind, name, size (bytes), modified (Unix seconds), sha256, files and state:
+        ``ready``, or pending (``recording``: a take being recorded; ``checking``: the device is computing its
+        digests, ``done`` bytes of ``size``), with no sha256 (None)."""
         def attempt(request_id: int) -> list[dict[str, Any]]:
             answer = self._call(request_id, {"op": "list"})
             try:
@@ -149,36 +146,63 @@ class SyncClient:
         return self._exchange("list", attempt)
 
     def pull(self, kind: str, name: str, progress: Progress | None = None) -> PulledItem:
-        """An item's files, each checked against the SHA-256 the device announced."""
+        """An item's files in memory, each checked against the SHA-256 the device announced (within the first
+        limits: a bank, a net, a kit, a short take; a take of gigabytes goes to disk with :meth:`pull_into`)."""
         check_item(kind, name)
 
+        def sink(files: tuple[FileEntry, ...]) -> ContextManager[MemorySink]:
+            if not within_first_limits(files):
+                raise ProtocolError("too-big", f"{kind} {name} is {sum(entry.size for entry in files)} bytes, too "
+                                               "big to hold in memory: pull it into a folder")
+            return contextlib.nullcontext(MemorySink())
+
         def attempt(request_id: int) -> PulledItem:
-            header = self._call(request_id, {"op": "pull", "kind": kind, "name": name})
-            try:
-                files = check_pull_answer(kind, name, header)
-            except ProtocolError as error:
-                raise self._hostile(error) from None
-            total = sum(entry.size for entry in files)
-            received = bytearray()
-            while len(received) < total:
+            files, memory = self._pull_files(request_id, kind, name, sink, progress)
+            return PulledItem(kind, name, files, tuple(memory.contents))
+
+        return self._patiently(f"{kind} {name}", lambda: self._exchange(f"pull of {kind} {name}", attempt))
+
+    def pull_into(self, kind: str, name: str, directory: Path, force: bool = False,
+                  progress: Progress | None = None) -> tuple[Path, int]:
+        """Pull an item straight into ``directory`` (a kit or a take into ``directory/NAME``), whatever its size,
+        with a frame's worth of memory; where it went and its bytes. Written as :class:`~.receive.FolderWriter`
+        writes: each file to a temporary file as it arrives, renamed into place once every file matched."""
+        check_item(kind, name)
+
+        def sink(files: tuple[FileEntry, ...]) -> FolderWriter:
+            return FolderWriter(kind, name, files, Path(directory), force)
+
+        def attempt(request_id: int) -> tuple[Path, int]:
+            files, writer = self._pull_files(request_id, kind, name, sink, progress)
+            return writer.where, sum(entry.size for entry in files)
+
+        return self._patiently(f"{kind} {name}", lambda: self._exchange(f"pull of {kind} {name}", attempt))
+
+    def _pull_files(self, request_id: int, kind: str, name: str,
+                    sink_for: Callable[[tuple[FileEntry, ...]], ContextManager[_S]],
+                    progress: Progress | None) -> tuple[tuple[FileEntry, ...], _S]:
+        """Ask for an item and hand its files to the sink ``sink_for(files)`` makes, committed once all matched."""
+        header = self._call(request_id, {"op": "pull", "kind": kind, "name": name})
+        try:
+            files = check_pull_answer(kind, name, header)
+        except ProtocolError as error:
+            raise self._hostile(error) from None
+        with sink_for(files) as sink:
+            incoming = Incoming(files, sink)
+            while not incoming.complete:
                 frame = self._await(request_id, data=True)
                 if frame.type != DATA:
                     raise self._hostile(ProtocolError("bad-response", "a second answer amid the data"))
-                received += frame.payload
-                if len(received) > total:
-                    raise self._hostile(ProtocolError("bad-response", f"more than the {total} bytes announced"))
+                try:
+                    incoming.feed(frame.payload)
+                except Mismatch as mismatch:
+                    raise LineNoise("checksum", f"{kind} {name}: {mismatch.message}") from None
+                except ProtocolError as error:
+                    raise self._hostile(error) from None
                 if progress:
-                    progress(len(received), total)
-            contents, offset = [], 0
-            for entry in files:
-                content = bytes(received[offset:offset + entry.size])
-                offset += entry.size
-                if hashlib.sha256(content).hexdigest() != entry.sha256:
-                    raise LineNoise("checksum", f"{kind} {name}: {entry.path}: SHA-256 mismatch after transfer")
-                contents.append(content)
-            return PulledItem(kind, name, files, tuple(contents))
-
-        return self._exchange(f"pull of {kind} {name}", attempt)
+                    progress(incoming.received, incoming.total)
+            sink.commit()
+        return files, sink
 
     def push(self, kind: str, name: str, files: dict[str, bytes], progress: Progress | None = None) -> None:
         """Send an item; the device checks every byte and replaces its copy atomically, or changes nothing."""
@@ -213,6 +237,31 @@ class SyncClient:
                     raise
 
         self._exchange(f"delete of {kind} {name}", attempt)
+
+    def _patiently(self, subject: str, exchange: Callable[[], _T]) -> _T:
+        """Run ``exchange``; while the device answers busy (computing the digests of ``subject``), ask again every
+        :data:`BUSY_POLL_S`, for as long as it makes progress (more bytes hashed at least every ``timeout_s``)."""
+        best, since, told = -1, self._clock(), False
+        while True:
+            try:
+                return exchange()
+            except Busy as busy:
+                now, done = self._clock(), f"{busy.done / 1e6:.0f} of {busy.total / 1e6:.0f} MB"
+                if busy.done > best:
+                    best, since = busy.done, now
+                elif now - since > self.timeout_s:
+                    raise ProtocolError("busy", f"{self.device} made no progress computing the SHA-256 of "
+                                                f"{subject} in {self.timeout_s:g} s ({done}); try again later") from None
+                if not told and self.on_wait is not None:
+                    self.on_wait(f"waiting while {self.device} computes the SHA-256 of {subject} ({done})")
+                    told = True
+                self._pause(BUSY_POLL_S)
+
+    def _pause(self, seconds: float) -> None:
+        """Let ``seconds`` pass (what arrives meanwhile is dropped: the next request starts afresh)."""
+        until = self._clock() + seconds
+        while (left := until - self._clock()) > 0:
+            self.transport.read(left)
 
     def _exchange(self, what: str, attempt: Callable[[int], _T]) -> _T:
         """Run ``attempt(request_id)``; once more under a new id when noise hit it."""
@@ -328,4 +377,8 @@ def _device_error(frame: Frame) -> ProtocolError:
             raise TypeError
     except (ProtocolError, KeyError, TypeError):
         return ProtocolError("bad-response", "device sent an unreadable error frame")
+    if code == "busy":
+        done, total = message.get("done"), message.get("total")
+        if all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (done, total)):
+            return Busy(f"device: {printable(text)}", done, total)
     return ProtocolError(printable(code, 40), f"device: {printable(text)}")

@@ -15,6 +15,17 @@ Each is answered by a RESPONSE (JSON) or an ERROR frame ``{"code": ..., "message
 with the same id. A pull's response is followed by DATA frames holding the
 files' bytes in order; a push's first response (``{"ready": true}``) is
 followed by the client's DATA frames, then the final response.
+
+A listing answers ``{"items": [...], "more": [...]}``. ``items`` holds what
+every host of this version takes (the first limits: 32 MiB a file, 64 MiB an
+item); ``more``, added within version 1 and ignored by the hosts that came
+before it, holds the rest, each with a ``state``: ``ready`` (a take longer than
+the first limits allowed, up to :data:`MAX_TAKE_BYTES`), ``recording`` (a take
+still being recorded) or ``checking`` (the device is still computing the
+SHA-256 of a big file: ``done`` bytes of ``size``; no ``sha256`` until then).
+A pull of a take being recorded is refused (code ``recording``); a pull of an
+item being checked is answered ``busy``, with ``done`` and ``total`` beside
+the message: ask again shortly. An older host meets these as plain errors.
 """
 
 from __future__ import annotations
@@ -37,7 +48,12 @@ BANK_NAME = "bank"
 """The data dir holds one bank, ``bank.json``: the one the instrument plays."""
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_ITEM_BYTES = 64 * 1024 * 1024
-"""A whole item (a kit's files together) is held in memory on the Pi while it moves: a Zero 2 W has 512 MB."""
+"""A pushed item (a kit's files together) is held in memory on the Pi while it arrives: a Zero 2 W has 512 MB."""
+MAX_TAKE_FILE_BYTES = 8 + 0xFFFF_FFFF
+"""The largest file of a take: the largest WAV (its RIFF size is 32 bits: ~6 h 12 min of 48 kHz stereo 16-bit, where
+the recorder ends a take). Takes are only pulled, streamed from disk to disk, never held in memory."""
+MAX_TAKE_BYTES = MAX_TAKE_FILE_BYTES + MAX_ITEM_BYTES
+"""The longest WAV plus 64 MiB for the rest of a take (script, MIDI, nets, JSON: a few MB even for six hours)."""
 MAX_KIT_FILES = 16
 MAX_NAME = 64
 CHUNK_BYTES = MAX_PAYLOAD
@@ -59,6 +75,30 @@ _SPECS: dict[str, dict[str, type]] = {
     "delete": {"kind": str, "name": str},
 }
 OPS = tuple(_SPECS)
+STATES = ("ready", "recording", "checking")
+
+
+class Busy(ProtocolError):
+    """The device is still computing the SHA-256 of an item's files (``done`` of ``total`` bytes): ask again."""
+
+    def __init__(self, message: str, done: int, total: int) -> None:
+        super().__init__("busy", message)
+        self.done, self.total = done, total
+
+
+def file_limit(kind: str) -> int:
+    """The most bytes one file of a ``kind`` may hold."""
+    return MAX_TAKE_FILE_BYTES if kind == "take" else MAX_FILE_BYTES
+
+
+def item_limit(kind: str) -> int:
+    """The most bytes an item of a ``kind`` may hold, its files together."""
+    return MAX_TAKE_BYTES if kind == "take" else MAX_ITEM_BYTES
+
+
+def within_first_limits(files: tuple[FileEntry, ...]) -> bool:
+    """Whether every host of this version takes these files (a listing's ``items``, not ``more``)."""
+    return sum(entry.size for entry in files) <= MAX_ITEM_BYTES and all(f.size <= MAX_FILE_BYTES for f in files)
 
 
 @dataclass(frozen=True)
@@ -144,17 +184,17 @@ def check_files(kind: str, files: list[Any]) -> tuple[FileEntry, ...]:
         size = item["size"]
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ProtocolError("bad-request", f"{field}.size: expected a byte count, got {size!r}")
-        if size > MAX_FILE_BYTES:
-            raise ProtocolError("too-big", f"{path}: {size} bytes exceeds the limit of {MAX_FILE_BYTES} bytes "
-                                           f"({MAX_FILE_BYTES // (1024 * 1024)} MiB)")
+        if size > file_limit(kind):
+            raise ProtocolError("too-big", f"{path}: {size} bytes exceeds the limit of {file_limit(kind)} bytes "
+                                           f"({file_limit(kind) / 2 ** 20:.0f} MiB)")
         digest = item["sha256"]
         if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
             raise ProtocolError("bad-request", f"{field}.sha256: expected 64 lowercase hex digits")
         entries.append(FileEntry(path, size, digest))
     total = sum(entry.size for entry in entries)
-    if total > MAX_ITEM_BYTES:
-        raise ProtocolError("too-big", f"{total} bytes in all exceeds the limit of {MAX_ITEM_BYTES} bytes "
-                                       f"({MAX_ITEM_BYTES // (1024 * 1024)} MiB) for one item")
+    if total > item_limit(kind):
+        raise ProtocolError("too-big", f"{total} bytes in all exceeds the limit of {item_limit(kind)} bytes "
+                                       f"({item_limit(kind) / 2 ** 20:.0f} MiB) for one {kind}")
     if len({entry.path for entry in entries}) != len(entries):
         raise ProtocolError("bad-request", "files: the same file name appears twice")
     return tuple(entries)
@@ -204,35 +244,50 @@ def check_hello_answer(message: object) -> dict[str, Any]:
 
 
 def check_listing(message: object) -> list[dict[str, Any]]:
-    """The device's answer to ``list``: at most :data:`MAX_LISTED_ITEMS` items, each with a valid kind and name,
-    size, modification time, SHA-256 and file count, no item twice. Fields beyond these are dropped."""
+    """The device's answer to ``list``: at most :data:`MAX_LISTED_ITEMS` items (``items`` and ``more``), each
+    with a valid kind and name, size, modification time, file count and ``state``, no item twice; a ``ready``
+    one with its SHA-256, a pending one (``recording``, ``checking``) with ``done`` bytes of ``size`` and no
+    SHA-256 (None). Fields beyond these are dropped."""
     if not isinstance(message, dict) or not isinstance(message.get("items"), list):
         raise ProtocolError("bad-response", "expected {items: [...]}")
-    items = message["items"]
-    if len(items) > MAX_LISTED_ITEMS:
-        raise ProtocolError("too-big", f"items: {len(items)} exceeds {MAX_LISTED_ITEMS}")
-    listing, seen = [], set()
-    for index, item in enumerate(items):
-        field = f"items[{index}]"
-        if not isinstance(item, dict):
-            raise ProtocolError("bad-response", f"{field}: expected an object, got {type(item).__name__}")
-        kind, name = check_item(item.get("kind"), item.get("name"))
-        size = _count(item.get("size"), MAX_ITEM_BYTES, f"{field}.size")
-        most = {"kit": MAX_KIT_FILES, "take": MAX_TAKE_FILES}.get(kind, 1)
-        count = _count(item.get("files"), most, f"{field}.files")
-        modified = item.get("modified")
-        if (isinstance(modified, bool) or not isinstance(modified, (int, float)) or not math.isfinite(modified)
-                or not 0 <= modified < MAX_TIMESTAMP):
-            raise ProtocolError("bad-response", f"{field}.modified: expected Unix seconds, got {modified!r:.40}")
-        digest = item.get("sha256")
-        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
-            raise ProtocolError("bad-response", f"{field}.sha256: expected 64 lowercase hex digits")
-        if (kind, name) in seen:
-            raise ProtocolError("bad-response", f"{field}: {kind} {name} listed twice")
-        seen.add((kind, name))
-        listing.append({"kind": kind, "name": name, "size": size, "modified": modified, "sha256": digest,
-                        "files": count})
+    items, more = message["items"], message.get("more", [])
+    if not isinstance(more, list):
+        raise ProtocolError("bad-response", "more: expected a list")
+    if len(items) + len(more) > MAX_LISTED_ITEMS:
+        raise ProtocolError("too-big", f"items: {len(items) + len(more)} exceeds {MAX_LISTED_ITEMS}")
+    listing = [_listed(f"items[{index}]", item, first=True) for index, item in enumerate(items)]
+    listing += [_listed(f"more[{index}]", item, first=False) for index, item in enumerate(more)]
+    seen = set()
+    for item in listing:
+        if (item["kind"], item["name"]) in seen:
+            raise ProtocolError("bad-response", f"{item['kind']} {item['name']} listed twice")
+        seen.add((item["kind"], item["name"]))
     return listing
+
+
+def _listed(field: str, item: object, first: bool) -> dict[str, Any]:
+    """One item of a listing (``first``: of ``items``, within the first limits and ready)."""
+    if not isinstance(item, dict):
+        raise ProtocolError("bad-response", f"{field}: expected an object, got {type(item).__name__}")
+    kind, name = check_item(item.get("kind"), item.get("name"))
+    size = _count(item.get("size"), MAX_ITEM_BYTES if first else item_limit(kind), f"{field}.size")
+    most = {"kit": MAX_KIT_FILES, "take": MAX_TAKE_FILES}.get(kind, 1)
+    count = _count(item.get("files"), most, f"{field}.files")
+    modified = item.get("modified")
+    if (isinstance(modified, bool) or not isinstance(modified, (int, float)) or not math.isfinite(modified)
+            or not 0 <= modified < MAX_TIMESTAMP):
+        raise ProtocolError("bad-response", f"{field}.modified: expected Unix seconds, got {modified!r:.40}")
+    state = "ready" if first else item.get("state")
+    if state not in STATES:
+        raise ProtocolError("bad-response", f"{field}.state: expected one of {', '.join(STATES)}, got {state!r:.40}")
+    listed = {"kind": kind, "name": name, "size": size, "modified": modified, "sha256": None, "files": count,
+              "state": state}
+    if state != "ready":
+        return {**listed, "done": _count(item.get("done", 0), size, f"{field}.done")}
+    digest = item.get("sha256")
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+        raise ProtocolError("bad-response", f"{field}.sha256: expected 64 lowercase hex digits")
+    return {**listed, "sha256": digest}
 
 
 def check_pull_answer(kind: str, name: str, message: object) -> tuple[FileEntry, ...]:
@@ -268,5 +323,8 @@ def decode_json(payload: bytes) -> Any:
         raise ProtocolError("bad-request", f"payload is not JSON: {error!s:.200}") from None
 
 
-def error_message(error: ProtocolError) -> dict[str, str]:
+def error_message(error: ProtocolError) -> dict[str, Any]:
+    """An error frame's payload: code and message (and a :class:`Busy` device's progress)."""
+    if isinstance(error, Busy):
+        return {"code": error.code, "message": error.message, "done": error.done, "total": error.total}
     return {"code": error.code, "message": error.message}

@@ -48,7 +48,9 @@ class SyncServer:
     it calls ``on_changed(kind, name)`` *from the server thread*: the daemon
     should post an event to its own queue there (e.g. reload ``bank.json``
     when ``kind == "bank"``). A port that cannot be opened, or vanishes, is
-    retried with back-off; nothing the host sends stops the server.
+    retried with back-off; nothing the host sends stops the server. A second
+    thread computes the SHA-256 of big files (:mod:`.hashes`) so that no
+    answer waits for them; :meth:`prime` asks it for an item ahead of a pull.
     ``timeouts`` (``frame_timeout_s``, ``transfer_timeout_s``) go to the
     :class:`DeviceSession`.
 
@@ -80,8 +82,13 @@ class SyncServer:
         self._thread.start()
         return self
 
+    def prime(self, kind: str, name: str) -> None:
+        """Compute an item's digests in the background now (a take just ended); safe from any thread."""
+        self.session.data.prime(kind, name)
+
     def stop(self, timeout_s: float = 2.0) -> None:
         self._stop.set()
+        self.session.data.hashes.stop(timeout_s)
         if self._thread is not None:
             self._thread.join(timeout_s)
         if self.port is not None and self._transport is not None:
@@ -90,6 +97,11 @@ class SyncServer:
 
     def serve(self) -> None:
         """Serve until :meth:`stop` (run it in the calling thread for ``breakage-pi sync serve``)."""
+        self.session.data.hashes.start()
+        try:
+            self.session.data.listing()      # queues the big files no digest is kept for, while no host waits
+        except OSError as error:
+            log.warning("sync: cannot read the data dir ahead: %s", error)
         backoff = REOPEN_BACKOFF_S[0]
         while not self._stop.is_set():
             transport = self._transport or self._open()

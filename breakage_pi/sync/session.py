@@ -7,8 +7,11 @@ Noise costs at most the exchange it hits: what the device reports on its own
 (garbage, a frame given up) goes out under request id 0, which no request
 uses; any fault while a push is under way abandons that push with an error
 under its id (the fault may have eaten its data); a pull's data goes out a
-frame at a time (:meth:`DeviceSession.next_data`) and any new request stops
-it, so a host that gave up on a pull is answered at once.
+frame at a time (:meth:`DeviceSession.next_data`), each read from disk as it
+is asked for (a take of gigabytes costs one frame of memory), and any new
+request stops it, so a host that gave up on a pull is answered at once. A
+file that changes while it is sent ends the pull with an error frame
+(``changed``) in place of the rest of its data.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Generator, Iterable, Iterator
 
 from .frames import DATA, ERROR, REQUEST, RESPONSE, Frame, FrameDecoder, ProtocolError, encode_frame
 from .library import DataDir
-from .messages import CHUNK_BYTES, PROTOCOL_VERSION, FileEntry, check_request, decode_json, encode_json, error_message
+from .messages import (CHUNK_BYTES, PROTOCOL_VERSION, FileEntry, check_request, decode_json, encode_json,
+                       error_message, within_first_limits)
 
 FRAME_TIMEOUT_S = 2.0
 """A partial frame is dropped when its sender stays silent this long."""
@@ -53,7 +57,8 @@ class _Pull:
     request_id: int
     kind: str
     name: str
-    frames: Iterator[bytes]
+    pieces: Generator[bytes, None, None]
+    """The files' bytes, read as they are asked for (:meth:`DataDir.stream`)."""
 
 
 class DeviceSession:
@@ -85,13 +90,24 @@ class DeviceSession:
         return self._pull is not None
 
     def next_data(self) -> bytes | None:
-        """The next DATA frame of the pull under way (None when there is none)."""
-        if self._pull is None:
+        """The next DATA frame of the pull under way, read from disk now (None when there is none); an error
+        frame in its place if the file cannot be read or changed while it was sent."""
+        pull = self._pull
+        if pull is None:
             return None
-        frame = next(self._pull.frames, None)
-        if frame is None:
-            self._pull = None
-        return frame
+        try:
+            piece = next(pull.pieces, None)
+        except ProtocolError as error:
+            self._end_pull()
+            return _error(pull.request_id, error)
+        except OSError as error:
+            self._end_pull()
+            return _error(pull.request_id, ProtocolError("io", f"pull of {pull.kind} {pull.name!r}: cannot read: "
+                                                               f"{error.strerror or error}"))
+        if piece is None:
+            self._end_pull()
+            return None
+        return encode_frame(Frame(DATA, pull.request_id, piece))
 
     def receive(self, data: bytes, now: float) -> Iterator[bytes]:
         """Bytes from the host; yields the bytes to send back (frames), as soon as each is ready."""
@@ -114,7 +130,7 @@ class DeviceSession:
         """The port failed or vanished: a transfer under way and a half-received frame are gone with it."""
         if self._push is not None:
             self._abandon_push()
-        self._pull = None
+        self._end_pull()
         self._decoder = FrameDecoder()
 
     def _decoded(self, items: Iterable[Frame | ProtocolError], now: float) -> Iterator[bytes]:
@@ -149,7 +165,8 @@ class DeviceSession:
             yield _error(frame.request_id, error)
         except Exception as error:  # the daemon must never crash on what a host sends; the host learns it failed
             log.exception("sync: frame for request %d failed", frame.request_id)
-            self._push = self._pull = None
+            self._push = None
+            self._end_pull()
             yield _error(frame.request_id, ProtocolError("internal", f"device error: {error}"))
 
     def _request(self, frame: Frame, now: float) -> Iterator[bytes]:
@@ -157,7 +174,8 @@ class DeviceSession:
             yield _error(frame.request_id, ProtocolError("bad-request", "a device takes requests and data only"))
             return
         if self._pull is not None:  # the host gave up on it, or another host speaks: either way it learns
-            pull, self._pull = self._pull, None
+            pull = self._pull
+            self._end_pull()
             yield _error(pull.request_id, ProtocolError(
                 "truncated", f"pull of {pull.kind} {pull.name!r} stopped by a new request"))
         if self._push is not None:
@@ -175,14 +193,21 @@ class DeviceSession:
         yield _response(request_id, {"version": PROTOCOL_VERSION, **self.device_info})
 
     def _op_list(self, request_id: int, request: dict[str, Any], now: float) -> Iterator[bytes]:
-        yield _response(request_id, {"items": [item.summary() for item in self.data.items()]})
+        ready, pending = self.data.listing()
+        first = [item.summary() for item in ready if within_first_limits(item.files)]
+        more = [{**item.summary(), "state": "ready"} for item in ready if not within_first_limits(item.files)]
+        yield _response(request_id, {"items": first, "more": more + pending})
 
     def _op_pull(self, request_id: int, request: dict[str, Any], now: float) -> Iterator[bytes]:
         item = self.data.read(request["kind"], request["name"])
         yield _response(request_id, {**item.summary(), "files": [entry.to_data() for entry in item.files]})
-        frames = (encode_frame(Frame(DATA, request_id, content[start:start + CHUNK_BYTES]))
-                  for content in item.contents for start in range(0, len(content), CHUNK_BYTES))
-        self._pull = _Pull(request_id, item.kind, item.name, frames)
+        self._pull = _Pull(request_id, item.kind, item.name, self.data.stream(item, CHUNK_BYTES))
+
+    def _end_pull(self) -> None:
+        """Forget the pull under way, closing the file it reads."""
+        pull, self._pull = self._pull, None
+        if pull is not None:
+            pull.pieces.close()
 
     def _op_push(self, request_id: int, request: dict[str, Any], now: float) -> Iterator[bytes]:
         files = tuple(FileEntry(**entry) for entry in request["files"])  # check_request has checked them
