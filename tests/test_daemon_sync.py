@@ -72,6 +72,8 @@ def test_a_bank_pushed_while_playing_plays_at_once(tmp_path, caplog):
             hands.quit()
 
     class Player(Hands):
+        started = None
+
         def poll(self, now):
             if self.started is None:
                 self.started = now
