@@ -9,14 +9,13 @@ import json
 import os
 import tracemalloc
 
-import numpy as np
 import pytest
 
 from breakage_pi.audio.take_ring import FrameRing
+from breakage_pi.bench.sync import sparse_take
 from breakage_pi.cli import main
 from breakage_pi.daemon.take_folder import new_take_folder
 from breakage_pi.daemon.take_recorder import TakeRecorder
-from breakage_pi.daemon.take_wav import wav_header
 from breakage_pi.store import folder_held, hold_folder
 from breakage_pi.sync import ProtocolError
 from breakage_pi.sync.messages import CHUNK_BYTES, MAX_FILE_BYTES, MAX_ITEM_BYTES
@@ -73,18 +72,8 @@ BIG = MAX_FILE_BYTES + 1024 * 1024 + 44
 
 
 def make_long_take(root, name="2026-12-03_200000", size=BIG):
-    """A take whose WAV is ``size`` bytes: sparse zeros written at once, with noise in every MiB so that the
-    bytes pulled have to be the bytes on the device."""
-    folder = root / "takes" / name
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(22)
-    with open(folder / "take.wav", "wb") as wav:
-        wav.write(wav_header(48_000, size - 44))
-        wav.truncate(size)
-        for offset in range(44, size - 4096, 1024 * 1024):
-            wav.seek(offset)
-            wav.write(rng.bytes(4096))
-    (folder / "take.json").write_text('{"ended": "stopped from the grid"}\n')
+    """A take whose WAV is ``size`` bytes (the bench's sparse take), with a performance."""
+    folder = sparse_take(root, name, size)
     (folder / "performance.txt").write_text("0 button play down\n")
     return folder
 

@@ -14,32 +14,14 @@ from breakage_pi.core.pages import ROW_SYSTEM, TAKE_COLUMN
 from breakage_pi.daemon.take_folder import read_take
 
 from builders import read_wav
-
-
-class Steps:
-    """A stand-in for the terminal UI that plays the simulated panel step by step, each step once its
-    condition holds (what the instrument shows or wrote), never on a timetable."""
-
-    def __init__(self, rig, state, quit, steps):
-        self.rig, self.state, self.quit = rig, state, quit
-        self.steps = list(steps)
-        self.polls = 0
-
-    def poll(self, now):
-        self.polls += 1
-        if self.steps and self.steps[0][0](self):
-            self.steps.pop(0)[1](self)
-        return []
-
-    def close(self):
-        pass
+from test_daemon_live import Hands
 
 
 def takes_in(data: Path) -> list[Path]:
     return sorted((data / "takes").iterdir()) if (data / "takes").is_dir() else []
 
 
-def shift_page(h: Steps) -> bool:
+def shift_page(h: Hands) -> bool:
     """SHIFT is held as far as the instrument knows, and its page shows the take pad."""
     red, green, _ = h.rig.pixels()[ROW_SYSTEM, TAKE_COLUMN]
     return h.state().shift and red > 0 and green == 0
@@ -77,9 +59,9 @@ def test_the_take_pad_records_a_live_take_across_an_engine_restart(tmp_path, cap
         (lambda h: (takes_in(data)[0] / "take.mid").exists(), lambda h: h.rig.release(ROW_SYSTEM, TAKE_COLUMN)),
         (lambda h: True, lambda h: h.quit()),
     ]
-    hands: list[Steps] = []
+    hands: list[Hands] = []
     options = RunOptions(config=Config(), data_dir=data, sim=True, device="none", pace=True,
-                         ui=lambda rig, state, quit: hands.append(Steps(rig, state, quit, steps)) or hands[0])
+                         ui=lambda rig, state, quit: hands.append(Hands(rig, state, quit, steps)) or hands[0])
     with caplog.at_level(logging.INFO, logger="breakage_pi"):
         assert run_live(options) == 0
     messages = [record.getMessage() for record in caplog.records]

@@ -58,19 +58,20 @@ def _kit() -> dict[str, bytes]:
     return files
 
 
-def _take(data_dir: Path, name: str = "bench") -> str:
-    """A take of :data:`TAKE_BYTES` of WAV (sparse, with 4 KiB of noise in every MiB), written at once."""
+def sparse_take(data_dir: Path, name: str = "bench", size: int = TAKE_BYTES) -> Path:
+    """A take whose WAV is ``size`` bytes, written at once: sparse zeros with 4 KiB of noise in every MiB,
+    so the bytes pulled have to be the bytes on the device."""
     folder = Path(data_dir) / "takes" / name
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     with open(folder / "take.wav", "wb") as wav:
-        wav.write(wav_header(48_000, TAKE_BYTES - 44))
-        wav.truncate(TAKE_BYTES)
-        for offset in range(44, TAKE_BYTES - 4096, 1024 * 1024):
+        wav.write(wav_header(48_000, size - 44))
+        wav.truncate(size)
+        for offset in range(44, size - 4096, 1024 * 1024):
             wav.seek(offset)
             wav.write(rng.bytes(4096))
-    (folder / "take.json").write_text("{}\n")
-    return folder.name
+    (folder / "take.json").write_text('{"ended": "stopped from the grid"}\n')
+    return folder
 
 
 def run() -> dict[str, float]:
@@ -93,7 +94,7 @@ def run() -> dict[str, float]:
                 start = time.perf_counter()
                 client.pull("kit", "bench")
                 pull.append(kib / (time.perf_counter() - start))
-            take = _take(Path(data_dir))
+            take = sparse_take(Path(data_dir)).name
             client.pull_into("take", take, Path(host_dir), force=True)      # the device hashes it first: not timed
             for _ in range(TAKE_RUNS):
                 start = time.perf_counter()
@@ -117,7 +118,7 @@ def _loop_lateness() -> tuple[float, float]:
     """The worst lateness (ms) of a :data:`TICK_S` ticker, idle and while a take is sent and another hashed."""
     quick_thread_switches()
     with tempfile.TemporaryDirectory() as data_dir:
-        sent, hashed = _take(Path(data_dir), "sent"), _take(Path(data_dir), "hashed")
+        sent, hashed = sparse_take(Path(data_dir), "sent").name, sparse_take(Path(data_dir), "hashed").name
         session = DeviceSession(DataDir(data_dir), {"product": "bench"})
         hashes = session.data.hashes
         session.data.prime("take", sent)

@@ -63,14 +63,20 @@ def bank_to_midi(bank: Bank, slots: list[int] | None = None) -> mido.MidiFile:
                     timeline.append((tick, 3, mido.Message("note_on", channel=DRUM_CHANNEL, note=note,
                                                            velocity=midi_velocity(velocity))))
                     timeline.append((tick + NOTE_TICKS, 2, mido.Message("note_off", channel=DRUM_CHANNEL, note=note)))
+    return one_track(timeline, len(numbers) * BAR_TICKS, TICKS_PER_BEAT)
+
+
+def one_track(timeline: list[tuple[int, int, mido.Message]], end: int, ticks_per_beat: int) -> mido.MidiFile:
+    """A type 0 file of ``timeline``'s (tick, order, message) in tick order (at one tick, lower orders first:
+    a note's end before the next note's start), ending at tick ``end``."""
     timeline.sort(key=lambda entry: (entry[0], entry[1]))
     track = mido.MidiTrack()
     now = 0
     for tick, _, message in timeline:
         track.append(message.copy(time=tick - now))
         now = tick
-    track.append(mido.MetaMessage("end_of_track", time=len(numbers) * BAR_TICKS - now))
-    return mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT, tracks=[track])
+    track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
+    return mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat, tracks=[track])
 
 
 @dataclass(frozen=True)

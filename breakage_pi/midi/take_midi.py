@@ -21,6 +21,7 @@ from ..core.pattern import CHANNELS
 from ..core.playstate import PlayState
 from .gm import CHANNEL_NOTES
 from .live import MidiScheduler
+from .smf import one_track
 
 TICKS_PER_BEAT = 960
 _CHANNEL_OF = {note: channel for channel, note in enumerate(CHANNEL_NOTES)}
@@ -97,14 +98,7 @@ class TakeMidi:
         end = self._tick(end_frame, tempos)
         for note in sorted(sounding):
             events.append((end, 2, mido.Message("note_off", channel=9, note=note)))
-        events.sort(key=lambda event: (event[0], event[1]))
-        track = mido.MidiTrack()
-        now = 0
-        for tick, _, message in events:
-            track.append(message.copy(time=tick - now))
-            now = tick
-        track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
-        return mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT, tracks=[track])
+        return one_track(events, end, TICKS_PER_BEAT)
 
     def _tick(self, frame: int, tempos: list[tuple[int, float]]) -> int:
         """The tick of ``frame`` under the tempo map ``tempos`` ((frame, BPM) from frame 0)."""
