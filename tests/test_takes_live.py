@@ -57,7 +57,8 @@ def test_the_take_pad_records_a_live_take_across_an_engine_restart(tmp_path, cap
         (after("kit", 20), lambda h: h.rig.release(2, 8)),
         (lambda h: written(data) > 1.5 * 48_000, lambda h: h.rig.press(ROW_SYSTEM, TAKE_COLUMN)),
         (lambda h: (takes_in(data)[0] / "take.mid").exists(), lambda h: h.rig.release(ROW_SYSTEM, TAKE_COLUMN)),
-        (lambda h: True, lambda h: h.quit()),
+        (lambda h: True, lambda h: h.rig.button("shift", False)),
+        (lambda h: not h.state().shift, lambda h: h.quit()),
     ]
     hands: list[Hands] = []
     options = RunOptions(config=Config(), data_dir=data, sim=True, device="none", pace=True,
