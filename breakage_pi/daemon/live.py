@@ -30,6 +30,18 @@ def engine_settings(audio: AudioConfig, device: str | None = None, pace: bool = 
                           periods=audio.periods, pace=pace, wait_for_device=True)
 
 
+def live_engine_settings(audio: AudioConfig, device: str | None = None, pace: bool = False) -> Any:
+    """:func:`engine_settings` for the live daemon, where time is the player's: with no device (``"none"``)
+    the engine is always paced, so the beat keeps time for the grid, MIDI out and a take (unpaced it would
+    race through minutes of pattern a second).
+
+    >>> live_engine_settings(AudioConfig(), "none").pace
+    True
+    """
+    device = device or audio.device
+    return engine_settings(audio, device, pace or device == "none")
+
+
 def session_frames(seconds: float | None, rate: int) -> int | None:
     """``--seconds`` of audio in frames at ``rate`` (None: until stopped)."""
     return None if seconds is None else round(seconds * rate)

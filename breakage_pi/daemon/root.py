@@ -35,7 +35,7 @@ from ..core.instrument import Instrument
 from ..core.script import ScriptEvent
 from ..core.settings import Config
 from .controller import quick_thread_switches
-from .live import LiveEngine, engine_settings, play_live, session_frames
+from .live import LiveEngine, live_engine_settings, play_live, session_frames
 from .midi_link import listen_midi
 from .sim import show_now, sim_hardware
 from .startup import open_instrument
@@ -91,7 +91,7 @@ def run_live(options: RunOptions, stop: StopSignals | None = None) -> int:
     controller, data = open_instrument(options.data_dir, config.instrument, lambda play: engine_box[0].send(play),
                                        lambda frame: hardware_box[0].show(frame) if hardware_box else None,
                                        nets_config=config.nets, notes=config.midi.input)
-    engine = LiveEngine(engine_settings(config.audio, options.device, options.pace),
+    engine = LiveEngine(live_engine_settings(config.audio, options.device, options.pace),
                         session_frames(options.seconds, config.audio.rate), config.midi, data)
     engine_box.append(engine)
     engine.takes = wire_takes(config.takes, config.audio, data.root, controller, shared=True,
