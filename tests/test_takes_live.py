@@ -12,6 +12,7 @@ from breakage_pi.audio.kit import default_kit_dir
 from breakage_pi.core.settings import Config
 from breakage_pi.core.pages import ROW_SYSTEM, TAKE_COLUMN
 from breakage_pi.daemon.take_folder import read_take
+from breakage_pi.daemon.take_stats import take_stats
 
 from builders import read_wav
 from test_daemon_live import Hands
@@ -75,3 +76,6 @@ def test_the_take_pad_records_a_live_take_across_an_engine_restart(tmp_path, cap
     lines = (folder / "performance.txt").read_text()
     assert "button play down" in lines and "press 2 8" in lines
     assert take.settings["kit"] is None and take.script[0].name == "shift"   # it started from the built-in kit
+    # a live take replays the same performance, but says it cannot promise every byte (and why)
+    assert take.info["session"] == "live" and not take.info["replays_exactly"]
+    assert "played live" in take_stats(folder).lines()[-1]

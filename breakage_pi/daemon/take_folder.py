@@ -191,3 +191,15 @@ def _check_info(info: Any) -> None:
     channel = midi_in.get("channel")
     if not isinstance(channel, int) or isinstance(channel, bool) or not 1 <= channel <= 16:
         raise FormatError(f"expected a MIDI channel 1-16, got {channel!r}", "midi_in.channel")
+
+
+def inexact_reason(info: dict[str, Any]) -> str | None:
+    """Why a replay of the take ``info`` (its ``take.json``) cannot match its WAV byte for byte, or None."""
+    if info.get("replays_exactly"):
+        return None
+    if info.get("dropped_frames"):
+        return "audio was dropped"
+    if info.get("session") == "live":
+        return ("it was played live: each action replays in the block the control loop took it in, a block "
+                "or two from the one the engine first played it in")
+    return "it started while playing"

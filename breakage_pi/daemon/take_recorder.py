@@ -62,7 +62,8 @@ class TakeRecorder:
 
     ``floor_bytes``: the take ends (cleanly, with a message) when the data
     directory's free space falls below it. ``exact``: whether the take can be
-    re-rendered byte for byte (it started with the transport stopped and nothing sounding).
+    re-rendered byte for byte (a scripted session's take that started with the transport stopped and nothing
+    sounding); ``live``: played live (``take.json``'s ``session``).
     ``xruns``: the session's count so far (the take counts its own from there). ``net_channels``: the
     channels the nets write (their output roles). ``midi_in``: the MIDI in settings the notes were
     taken with (``take.json``'s ``midi_in``, :func:`~.take_folder.midi_in_settings`); ``learn``: ``[nets]
@@ -73,13 +74,14 @@ class TakeRecorder:
     """
 
     def __init__(self, folder: Path, ring: FrameRing, rate: int, period: int, floor_bytes: int,
-                 started: datetime.datetime, exact: bool, xruns: int = 0,
+                 started: datetime.datetime, exact: bool, xruns: int = 0, live: bool = False,
                  net_channels: tuple[int, ...] = (), midi_in: dict[str, Any] | None = None, learn: str = "auto",
                  corrections: tuple[CorrectionTally, int] = (CorrectionTally(), 0)) -> None:
         self.folder, self.ring, self.rate, self.period = folder, ring, rate, period
         self.floor_bytes = floor_bytes
         self.started = started
         self.exact = exact
+        self.live = live
         self.net_channels = net_channels
         self.midi_in = midi_in if midi_in is not None else take_folder.midi_in_settings()
         self.learn = learn
@@ -235,7 +237,7 @@ class TakeRecorder:
             "hits": {"net": sum(midi.hits.net), "player": sum(midi.hits.player),
                      "net_by_channel": midi.hits.net, "player_by_channel": midi.hits.player},
             "xruns": self.summary.xruns, "dropped_frames": dropped,
-            "replays_exactly": self.exact and dropped == 0,
+            "session": "live" if self.live else "scripted", "replays_exactly": self.exact and dropped == 0,
         }
 
     def corrections_made(self) -> dict[str, int]:

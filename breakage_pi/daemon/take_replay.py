@@ -72,6 +72,6 @@ def replay_note(replay: Replay) -> str:
     info: dict[str, Any] = replay.take.info
     if info.get("replays_exactly"):
         return f"replaying take {replay.take.folder.name}: {replay.seconds:.2f} s, byte for byte"
-    why = "it dropped audio" if info.get("dropped_frames") else "it started while playing"
+    why = take_folder.inexact_reason(info)
     return (f"replaying take {replay.take.folder.name}: {replay.seconds:.2f} s; not byte for byte ({why}): "
             "the same performance from the take's start")

@@ -73,8 +73,8 @@ class TakeStats:
         lost = f"; {dropped} frames ({dropped / info['rate']:.2f} s) of audio dropped (the card was too slow)" \
             if dropped else ""
         out.append(f"xruns        {info.get('xruns', 0)}{lost}")
-        exact = "yes" if info.get("replays_exactly") else \
-            "no (it started while playing, or audio was dropped)"
+        why = take_folder.inexact_reason(info)
+        exact = "yes" if why is None else f"no ({why})"
         out.append(f"replays      exactly: {exact}")
         return out
 

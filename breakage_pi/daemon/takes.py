@@ -202,7 +202,7 @@ class Takes:
             started = datetime.datetime.now(datetime.timezone.utc)
             folder = take_folder.new_take_folder(self.data_root, started)
             recorder = TakeRecorder(folder, self.ring, self.rate, self.period, floor, started,
-                                    exact=not state.playing, xruns=self.xruns,
+                                    exact=not state.playing and not self.threaded, live=self.threaded, xruns=self.xruns,
                                     net_channels=tuple(c for c, role in enumerate(state.net_roles) if role == "out"),
                                     midi_in=self.midi_in, learn=self.learn, corrections=(state.tally, len(state.bank.corrections)))
         except OSError as error:
