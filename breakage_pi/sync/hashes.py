@@ -146,8 +146,9 @@ class FileHashes:
             self._known.pop(relative, None)
 
     def start(self) -> FileHashes:
-        self._thread = threading.Thread(target=self._run, name="sync-sha256", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._run, name="sync-sha256", daemon=True)
+        thread.start()
+        self._thread = thread       # only once started: stop() from another thread may come at any moment
         return self
 
     def stop(self, timeout_s: float = 2.0) -> None:
