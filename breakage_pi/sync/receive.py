@@ -24,7 +24,7 @@ from typing import BinaryIO, Protocol
 from ..core.errors import StoreError, printable
 from ..store import atomic_writer
 from .frames import ProtocolError
-from .hashes import READ_BYTES
+from .hashes import Identity, file_sha256
 from .messages import FOLDER_KINDS, FileEntry, check_item, check_item_files
 
 
@@ -180,7 +180,7 @@ class FolderWriter:
         self._check_targets(sizes=False)
         for entry in self.files:
             path = self.targets[entry.path]
-            if not self.force and path.exists() and _sha256_of(path) != entry.sha256:
+            if not self.force and path.exists() and file_sha256(path, Identity.of(path.lstat())) != entry.sha256:
                 raise StoreError(f"{printable(path)}: exists and differs from the device's; pass --force to replace it")
         self._stack.close()
         self._committed = True
@@ -223,14 +223,4 @@ def _check_room(folder: Path, needed: int) -> None:
     if free < needed:
         raise StoreError(f"{printable(folder)}: {free / 1e6:.0f} MB free, {needed / 1e6:.0f} MB needed; "
                          "nothing was written")
-
-
-def _sha256_of(path: Path) -> str:
-    hasher, buffer = hashlib.sha256(), bytearray(READ_BYTES)
-    view = memoryview(buffer)
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb", buffering=0) as handle:
-        while count := handle.readinto(view):
-            hasher.update(view[:count])
-    return hasher.hexdigest()
 
