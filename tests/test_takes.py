@@ -42,21 +42,27 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return done
 
 
+def record_take(root: Path, config_text: str, script_text: str, seconds: float,
+                device: str = "null") -> tuple[Path, subprocess.CompletedProcess]:
+    """A scripted session on the data dir ``root`` that records one take: (the take's folder, the run)."""
+    config, script = root.parent / "config.toml", root.parent / "session.txt"
+    config.write_text(config_text)
+    script.write_text(script_text)
+    done = cli("run", "--sim", "--headless", "--config", str(config), "--data", str(root), "--script", str(script),
+               "--seconds", str(seconds), "--device", device)
+    (take,) = (root / "takes").iterdir()
+    return take, done
+
+
 @pytest.fixture(scope="module")
 def session(tmp_path_factory) -> tuple[Path, Path, Path]:
     """One scripted session with a take; (the data dir, the session's WAV, the take's folder)."""
     tmp_path = tmp_path_factory.mktemp("takes")
     pattern = Pattern().with_velocity(0, 0, 220).with_velocity(1, 4, 180).with_velocity(0, 8, 120)   # under the limiter
     root = data_dir(tmp_path, bank_of(pattern, pattern))
-    config = tmp_path / "config.toml"
-    config.write_text('[midi]\nout = "none"\n[sync]\nport = "none"\n')
-    script = tmp_path / "session.txt"
-    script.write_text(SESSION)
     wav = tmp_path / "session.wav"
-    done = cli("run", "--sim", "--headless", "--config", str(config), "--data", str(root), "--script", str(script),
-               "--seconds", "6.5", "--device", f"wav:{wav}")
+    take, done = record_take(root, '[midi]\nout = "none"\n[sync]\nport = "none"\n', SESSION, 6.5, f"wav:{wav}")
     assert "stopped from the grid" in done.stderr
-    (take,) = (root / "takes").iterdir()
     return root, wav, take
 
 
@@ -166,14 +172,9 @@ def test_take_stats_count_the_changes_to_the_banks_corrections_not_the_presses(t
 
     pattern = Pattern().with_velocity(0, 0, 220).with_velocity(1, 4, 180)
     root = data_dir(tmp_path, bank_of(pattern))
-    config = tmp_path / "config.toml"
-    config.write_text('[midi]\nout = "none"\n[sync]\nport = "none"\n[nets]\nlearn = "on-train"\n')
-    script = tmp_path / "correcting.txt"
-    script.write_text(CORRECTING)
-    done = cli("run", "--sim", "--headless", "--config", str(config), "--data", str(root), "--script", str(script),
-               "--seconds", "3.8", "--device", "null")
+    take, done = record_take(root, '[midi]\nout = "none"\n[sync]\nport = "none"\n[nets]\nlearn = "on-train"\n',
+                             CORRECTING, 3.8)
     assert "undo: 2 correction(s) in the bank" in done.stderr
-    (take,) = (root / "takes").iterdir()
     stats = take_stats(take)
     assert stats.corrections == {"made": 2, "removed": 1, "undone": 1, "at_start": 1, "at_end": 2}
     assert len(load_bank(root / "bank.json").corrections) == 2

@@ -18,7 +18,7 @@ from breakage_pi.daemon.take_folder import read_take
 from breakage_pi.daemon.takes import Takes
 from breakage_pi.store import load_bank
 from test_daemon import bank_of, data_dir
-from test_takes import TAKE_PAD, cli
+from test_takes import TAKE_PAD, cli, record_take
 
 ENCODERS = ('[knobs.tempo]\nkind = "encoder"\na = 22\nb = 23\npush = 24\n'
             '[knobs.swing]\nkind = "encoder"\na = 25\nb = 26\n')
@@ -41,14 +41,9 @@ def session(tmp_path_factory) -> tuple[Path, Path, Path]:
     tmp_path = tmp_path_factory.mktemp("take-encoders")
     pattern = Pattern().with_velocity(0, 0, 220).with_velocity(1, 4, 180)
     root = data_dir(tmp_path, bank_of(pattern))
-    config = tmp_path / "config.toml"
-    config.write_text(f'[audio]\nperiod = 64\n[midi]\nout = "none"\n[sync]\nport = "none"\n{ENCODERS}')
-    script = tmp_path / "session.txt"
-    script.write_text(SESSION)
-    cli("run", "--sim", "--headless", "--config", str(config), "--data", str(root), "--script", str(script),
-        "--seconds", "4", "--device", "null")
-    (take,) = (root / "takes").iterdir()
-    return root, config, take
+    take, _ = record_take(root, f'[audio]\nperiod = 64\n[midi]\nout = "none"\n[sync]\nport = "none"\n{ENCODERS}',
+                          SESSION, 4)
+    return root, root.parent / "config.toml", take
 
 
 def test_a_take_keeps_the_encoders_turns_and_pushes_and_they_turned_what_they_edit(session) -> None:

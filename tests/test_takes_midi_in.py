@@ -19,7 +19,7 @@ from breakage_pi.daemon.take_stats import take_stats
 from breakage_pi.midi.gm import CHANNEL_NOTES, velocity_from_midi
 from breakage_pi.store import load_bank
 from test_daemon import BAR, STEP, bank_of, data_dir, expected_level
-from test_takes import TAKE_PAD, cli
+from test_takes import TAKE_PAD, cli, record_take
 
 RATE, PERIOD = 48_000, 64
 ORIGIN = math.ceil(0.150 * RATE / PERIOD) * PERIOD      # the take's first frame: the block of the take pad's press
@@ -46,15 +46,9 @@ def session(tmp_path_factory) -> tuple[Path, Path]:
     tmp_path = tmp_path_factory.mktemp("take-notes")
     pattern = Pattern().with_velocity(0, 0, 220).with_velocity(1, 4, 180).with_velocity(0, 8, 120)
     root = data_dir(tmp_path, bank_of(pattern, pattern))
-    config = tmp_path / "config.toml"
-    config.write_text(f'[audio]\nperiod = {PERIOD}\n[midi]\nout = "none"\ninput = "record"\nchannel = 10\n'
-                      '[sync]\nport = "none"\n')
-    script = tmp_path / "session.txt"
-    script.write_text(SESSION)
-    done = cli("run", "--sim", "--headless", "--config", str(config), "--data", str(root), "--script", str(script),
-               "--seconds", "6.5", "--device", "null")
+    take, done = record_take(root, f'[audio]\nperiod = {PERIOD}\n[midi]\nout = "none"\ninput = "record"\n'
+                                   'channel = 10\n[sync]\nport = "none"\n', SESSION, 6.5)
     assert "stopped from the grid" in done.stderr
-    (take,) = (root / "takes").iterdir()
     return root, take
 
 
