@@ -3,7 +3,6 @@ a data directory that fills up ends the take with a message while the instrument
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import struct
